@@ -1,0 +1,41 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast lint typecheck bench clean venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Start aiiro on its embedded defaults (SQLite, simulated compute, 127.0.0.1:8080).
+run: $(STAMP)
+	$(BIN)/aiiro serve
+
+## Set up and run the whole test suite (SQLite; PostgreSQL too when AIIRO_TEST_POSTGRES_URL is set).
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2 --dist loadfile; rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -x -m "not acceptance"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

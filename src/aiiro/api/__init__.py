@@ -1,0 +1,1 @@
+"""HTTP for the Indigo API: one module per area; render.py alone knows Indigo's shapes."""

@@ -1,0 +1,115 @@
+"""The ASGI application: routers, Indigo error rendering, headers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from aiiro import __version__
+from aiiro.api import admin, apikeys, oauth, render
+from aiiro.api.middleware import IndigoHeaders
+from aiiro.domain.errors import (
+    INTERNAL,
+    INVALID_FIELD,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    GatewayError,
+    IndigoError,
+)
+from aiiro.domain.quota import QuotaExceeded
+from aiiro.emulator.requestlog import RequestLog
+from aiiro.runtime import Runtime
+
+log = logging.getLogger("aiiro.api")
+
+DESCRIPTION = """\
+The WebARENA Indigo API as aiiro serves it. Get a token from `/oauth/v1/accesstokens`
+with an API key and secret, then send `Authorization: Bearer <token>` on every
+`/webarenaIndigo/v1/...` call. Bodies are read as JSON whatever the Content-Type.
+"""
+
+
+def create_app(rt: Runtime) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for start in rt.extras.get("on_start", []):
+            start(rt)
+        try:
+            yield
+        finally:
+            for stop in reversed(rt.extras.get("on_stop", [])):
+                stop(rt)
+
+    app = FastAPI(
+        title="aiiro — WebARENA Indigo API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = rt
+    request_log: RequestLog = rt.extras.setdefault("request_log", RequestLog())
+
+    for router in routers():
+        app.include_router(router)
+
+    @app.exception_handler(IndigoError)
+    async def _indigo(_: Request, exc: IndigoError) -> Response:
+        return render.error(exc)
+
+    @app.exception_handler(GatewayError)
+    async def _gateway(request: Request, exc: GatewayError) -> Response:
+        headers = exc.state.headers() if isinstance(exc, QuotaExceeded) else None
+        return render.gateway_error(exc, request.scope.get("state", {}).get("request_id"), headers)
+
+    @app.exception_handler(admin.AdminDenied)
+    async def _admin(_: Request, __: admin.AdminDenied) -> Response:
+        return admin.denied_response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            return render.error(IndigoError(405, METHOD_NOT_ALLOWED, "Method not allowed."))
+        if exc.status_code == 404:
+            return render.error(IndigoError(404, NOT_FOUND, "Not found."))
+        return render.error(IndigoError(exc.status_code, f"A{exc.status_code}0", str(exc.detail)))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+        return render.error(IndigoError(400, INVALID_FIELD, "The request is invalid."))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unexpected error")
+        return render.error(IndigoError(500, INTERNAL, "Internal server error."))
+
+    app.add_middleware(IndigoHeaders, request_log=request_log)
+    return app
+
+
+def routers() -> list[APIRouter]:
+    """Every router, in the order they are matched."""
+    from aiiro.api import catalog, sshkeys
+
+    found: list[APIRouter] = [
+        oauth.router,
+        apikeys.router,
+        sshkeys.router,
+        catalog.router,
+        admin.router,
+    ]
+    for name in ("instances", "firewalls", "snapshots", "emulator"):
+        try:
+            module = __import__(f"aiiro.api.{name}", fromlist=["router"])
+        except ModuleNotFoundError:
+            continue
+        found.append(module.router)
+    return found

@@ -1,0 +1,27 @@
+"""The bearer-token dependency of every backend route, and the quota it draws on."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from aiiro.domain import quota
+from aiiro.domain.accounts import Caller, authenticate, invalid_token
+from aiiro.runtime import Runtime
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def caller(request: Request) -> Caller:
+    rt = runtime(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise invalid_token()
+    who = authenticate(rt, token.strip())
+    request.state.account_id = who.account_id
+    if rt.settings.quota_enabled:
+        request.state.quota = quota.consume(rt, who.api_key_id)
+    return who

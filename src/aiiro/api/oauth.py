@@ -1,0 +1,83 @@
+"""POST /oauth/v1/accesstokens: API key + secret -> bearer token (gateway shapes)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from aiiro.api import render
+from aiiro.api.auth import runtime
+from aiiro.domain.accounts import TOKEN_LIFETIME_S, issue_token
+from aiiro.domain.errors import GatewayError
+from aiiro.engine.clock import epoch_ms
+
+router = APIRouter(tags=["oauth"])
+
+TOKEN_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "grantType": {"type": "string", "enum": ["client_credentials"]},
+                        "clientId": {"type": "string"},
+                        "clientSecret": {"type": "string"},
+                        "code": {"type": "string"},
+                    },
+                    "required": ["clientId", "clientSecret"],
+                }
+            }
+        },
+    }
+}
+
+
+def _bad_request(message: str) -> GatewayError:
+    return GatewayError(400, message, "The token request could not be read.")
+
+
+def _credentials(raw: bytes) -> tuple[str, str, str]:
+    """(grantType, clientId, clientSecret) from a JSON body, or a form body as OAuth
+    clients send it."""
+    data: dict[str, Any]
+    try:
+        parsed = json.loads(raw) if raw.strip() else {}
+        if not isinstance(parsed, dict):
+            raise _bad_request("Invalid request body.")
+        data = parsed
+    except (ValueError, UnicodeDecodeError):
+        form = parse_qs(raw.decode("latin-1"))
+        if not form:
+            raise _bad_request("Invalid request body.") from None
+        data = {k: v[0] for k, v in form.items()}
+    grant = data.get("grantType", data.get("grant_type", "client_credentials"))
+    cid = data.get("clientId", data.get("client_id"))
+    secret = data.get("clientSecret", data.get("client_secret"))
+    if not all(isinstance(v, str) for v in (grant, cid, secret)):
+        raise GatewayError(401, "Invalid client credentials.", "ApiKey and ApiSecret are required.")
+    return str(grant), str(cid), str(secret)
+
+
+@router.post(
+    "/oauth/v1/accesstokens",
+    status_code=201,
+    openapi_extra=TOKEN_DOC,
+    summary="Issue an access token (client credentials)",
+)
+async def access_token(request: Request) -> Response:
+    rt = runtime(request)
+    grant, client_id, client_secret = _credentials(await request.body())
+    if grant != "client_credentials":
+        raise GatewayError(
+            400, "Unsupported grant type.", f"Grant type {grant!r} is not supported."
+        )
+    with rt.db.write() as s:
+        issued = issue_token(rt, s, client_id, client_secret)
+    body = render.token_body(issued.token, epoch_ms(issued.issued_at), TOKEN_LIFETIME_S)
+    return Response(body, status_code=201, media_type=render.JSON)

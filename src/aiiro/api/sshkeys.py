@@ -1,0 +1,115 @@
+"""SSH keys: /webarenaIndigo/v1/vm/sshkey..."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from aiiro.api import render
+from aiiro.api.auth import caller, runtime
+from aiiro.api.body import Body, body_schema, parse, path_id
+from aiiro.domain import sshkeys
+from aiiro.domain.accounts import Caller, service_id
+from aiiro.store.models import SshKey
+
+router = APIRouter(prefix="/webarenaIndigo/v1/vm", tags=["sshkeys"])
+
+
+class CreateSshKey(Body):
+    sshName: str
+    sshKey: str
+
+
+class UpdateSshKey(Body):
+    sshName: str | None = None
+    sshKey: str | None = None
+    sshKeyStatus: str | None = None
+
+
+def listed(k: SshKey) -> dict[str, Any]:
+    """A key as the list and retrieve endpoints show it (their field order)."""
+    return {
+        "id": k.id,
+        "service_id": service_id(k.account_id),
+        "user_id": k.account_id,
+        "name": k.name,
+        "sshkey": k.sshkey,
+        "status": k.status,
+        "created_at": render.timestamp(k.created_at),
+        "updated_at": render.timestamp(k.updated_at),
+    }
+
+
+def created(k: SshKey) -> dict[str, Any]:
+    """A key as the create endpoint shows it: same fields, another order."""
+    return {
+        "name": k.name,
+        "sshkey": k.sshkey,
+        "status": k.status,
+        "user_id": k.account_id,
+        "service_id": service_id(k.account_id),
+        "updated_at": render.timestamp(k.updated_at),
+        "created_at": render.timestamp(k.created_at),
+        "id": k.id,
+    }
+
+
+@router.get("/sshkey", summary="List SSH keys")
+async def list_keys(request: Request, who: Caller = Depends(caller)) -> Response:
+    with runtime(request).db.read() as s:
+        keys = sshkeys.list_keys(s, who.account_id)
+        return render.listing("sshkeys", [listed(k) for k in keys])
+
+
+@router.get("/sshkey/active/status", summary="List ACTIVE SSH keys")
+async def list_active(request: Request, who: Caller = Depends(caller)) -> Response:
+    with runtime(request).db.read() as s:
+        keys = sshkeys.list_keys(s, who.account_id, sshkeys.ACTIVE)
+        return render.listing("sshkeys", [listed(k) for k in keys])
+
+
+@router.post(
+    "/sshkey",
+    status_code=201,
+    openapi_extra=body_schema(CreateSshKey),
+    summary="Register an SSH public key",
+)
+async def create_key(request: Request, who: Caller = Depends(caller)) -> Response:
+    rt = runtime(request)
+    body = await parse(request, CreateSshKey)
+    with rt.db.write() as s:
+        key = sshkeys.create(rt, s, who.account_id, body.sshName, body.sshKey)
+        out = created(key)
+    return render.success("SSH key has been added successfully", 201, sshKey=out)
+
+
+@router.get("/sshkey/{key_id}", summary="Retrieve one SSH key (`sshKey` is an array)")
+async def get_key(key_id: str, request: Request, who: Caller = Depends(caller)) -> Response:
+    with runtime(request).db.read() as s:
+        key = sshkeys.get(s, who.account_id, path_id(key_id))
+        return render.backend({"success": True, "sshKey": [listed(key)]})
+
+
+@router.put(
+    "/sshkey/{key_id}",
+    openapi_extra=body_schema(UpdateSshKey),
+    summary="Update an SSH key's name, key or status",
+)
+async def update_key(key_id: str, request: Request, who: Caller = Depends(caller)) -> Response:
+    rt = runtime(request)
+    body = await parse(request, UpdateSshKey)
+    with rt.db.write() as s:
+        sshkeys.update(
+            rt, s, who.account_id, path_id(key_id), body.sshName, body.sshKey, body.sshKeyStatus
+        )
+    # The trailing space is the real API's.
+    return render.success("SSH key has been updated successfully ")
+
+
+@router.delete("/sshkey/{key_id}", summary="Delete an SSH key")
+async def delete_key(key_id: str, request: Request, who: Caller = Depends(caller)) -> Response:
+    with runtime(request).db.write() as s:
+        sshkeys.delete(s, who.account_id, path_id(key_id))
+    return render.success("SSH key has been removed successfully")

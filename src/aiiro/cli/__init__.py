@@ -1,0 +1,1 @@
+"""The `aiiro` command: serve, admin, and the Indigo client commands."""

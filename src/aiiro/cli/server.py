@@ -1,0 +1,239 @@
+"""`aiiro serve` and `aiiro admin`: the server side of the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from aiiro.config import Settings
+
+serve_app = typer.Typer()
+admin_app = typer.Typer(
+    help="Operator commands that act on the store directly (no server needed).",
+    no_args_is_help=True,
+)
+account_app = typer.Typer(help="Accounts: create, list, disable, enable.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys of an account.", no_args_is_help=True)
+admin_app.add_typer(account_app, name="account")
+admin_app.add_typer(apikey_app, name="apikey")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory [env AIIRO_DATA_DIR]")
+]
+DbUrl = Annotated[
+    str | None, typer.Option("--database-url", help="SQLAlchemy URL [env AIIRO_DATABASE_URL]")
+]
+
+
+def settings_from(**overrides: Any) -> Settings:
+    from aiiro.config import Settings
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind [env AIIRO_HOST; default 127.0.0.1]")
+    ] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port [env AIIRO_PORT; default 8080]")] = None,  # noqa: UP045
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(help="Timing profile: fast, faithful, instant [env AIIRO_PROFILE]"),
+    ] = None,
+    driver: Annotated[
+        str | None, typer.Option(help="Compute driver: sim or libvirt [env AIIRO_DRIVER]")
+    ] = None,
+    quota: Annotated[
+        bool | None,
+        typer.Option(
+            "--quota/--no-quota",
+            help="6 requests/minute per API key [env AIIRO_QUOTA; default: on in faithful only]",
+        ),
+    ] = None,
+    write_secret: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-secret",
+            help="Write first-account credentials in ~/.webarena_secret format (0600)",
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="API processes (uvicorn workers)")] = 1,
+) -> None:
+    """Run the Indigo API server (and the control panel), with the lifecycle engine."""
+    import uvicorn
+
+    from aiiro.bootstrap import bootstrap, credentials_for_first_account, write_secret_file
+    from aiiro.runtime import build_runtime
+
+    settings = settings_from(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        profile=profile,
+        driver=driver,
+        quota=quota,
+    )
+    rt = build_runtime(settings)
+    boot = bootstrap(rt)
+    _announce(settings, boot)
+    if write_secret is not None:
+        creds = credentials_for_first_account(rt, boot)
+        write_secret_file(write_secret, creds.api_key, creds.api_secret)
+        typer.echo(
+            f"  credentials written to {write_secret} (export IndigoApiKey/IndigoApiPrivateKey)"
+        )
+    rt.db.dispose()
+    os.environ.update(_settings_env(settings))
+    if workers > 1:
+        uvicorn.run(
+            "aiiro.serve:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+    else:
+        from aiiro.serve import app_from_env
+
+        uvicorn.run(
+            app_from_env(),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"AIIRO_{name.upper()}"] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+    return env
+
+
+def _announce(settings: Settings, boot: Any) -> None:
+    base = settings.base_url
+    typer.echo(f"aiiro serving the Indigo API on {base}")
+    typer.echo(
+        f"  data:    {settings.data_dir}  ({settings.effective_database_url.split('://')[0]})"
+    )
+    typer.echo(
+        f"  driver:  {settings.driver}   profile: {settings.profile}   "
+        f"quota: {'on' if settings.quota_enabled else 'off'}"
+    )
+    typer.echo(f"  docs:    {base}/docs   (OpenAPI: {base}/openapi.json)")
+    if boot.new_key is not None:
+        typer.echo("  first account created. Its API key (the secret is shown only now):")
+        typer.echo(f"    export IndigoApiKey={boot.new_key.api_key}")
+        typer.echo(f"    export IndigoApiPrivateKey={boot.new_key.api_secret}")
+    if boot.admin_token is not None:
+        typer.echo(f"  admin token for /_aiiro/* (shown only now): {boot.admin_token}")
+
+
+def _runtime(data_dir: Path | None, database_url: str | None) -> Any:
+    from aiiro.runtime import build_runtime
+
+    rt = build_runtime(settings_from(data_dir=data_dir, database_url=database_url))
+    rt.db.upgrade()
+    return rt
+
+
+def _print(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@account_app.command("create")
+def account_create(
+    name: Annotated[str, typer.Option(help="Account holder's name")],
+    email: Annotated[
+        str | None, typer.Option(help="Sign-in e-mail for the control panel")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Create an account and its first API key (the secret is printed once)."""
+    from aiiro.api.admin import account_json
+    from aiiro.domain import accounts
+
+    rt = _runtime(data_dir, database_url)
+    with rt.db.write() as s:
+        account = accounts.create_account(rt, s, name, email)
+        key = accounts.create_api_key(rt, s, account.id)
+        out = account_json(account)
+    _print({"account": out, "apiKey": key.api_key, "apiSecret": key.api_secret})
+
+
+@account_app.command("list")
+def account_list(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """List accounts."""
+    from aiiro.api.admin import account_json
+    from aiiro.domain import accounts
+
+    rt = _runtime(data_dir, database_url)
+    with rt.db.read() as s:
+        _print([account_json(a) for a in accounts.list_accounts(s)])
+
+
+def _set_status(
+    account_id: int, status: str, data_dir: Path | None, database_url: str | None
+) -> None:
+    from aiiro.api.admin import account_json
+    from aiiro.domain import accounts
+
+    rt = _runtime(data_dir, database_url)
+    with rt.db.write() as s:
+        account = accounts.set_account_status(s, account_id, status)
+        if account is None:
+            typer.echo(f"no account {account_id}", err=True)
+            raise typer.Exit(1)
+        _print(account_json(account))
+
+
+@account_app.command("disable")
+def account_disable(account_id: int, data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Disable an account: its tokens stop working and no new ones are issued."""
+    _set_status(account_id, "disabled", data_dir, database_url)
+
+
+@account_app.command("enable")
+def account_enable(account_id: int, data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Enable a disabled account again."""
+    _set_status(account_id, "active", data_dir, database_url)
+
+
+@apikey_app.command("create")
+def apikey_create(
+    account: Annotated[int, typer.Option("--account", help="Account id")],
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+    write_secret: Annotated[
+        Path | None,
+        typer.Option("--write-secret", help="Also write it in ~/.webarena_secret format"),
+    ] = None,
+) -> None:
+    """Create an API key for an account (the secret is printed once)."""
+    from aiiro.bootstrap import write_secret_file
+    from aiiro.domain import accounts
+
+    rt = _runtime(data_dir, database_url)
+    with rt.db.write() as s:
+        if accounts.get_account(s, account) is None:
+            typer.echo(f"no account {account}", err=True)
+            raise typer.Exit(1)
+        key = accounts.create_api_key(rt, s, account)
+    if write_secret is not None:
+        write_secret_file(write_secret, key.api_key, key.api_secret)
+    _print({"id": key.id, "accountId": account, "apiKey": key.api_key, "apiSecret": key.api_secret})

@@ -1,0 +1,1 @@
+"""Emulator controls: timing profiles, fault rules, the request log."""

@@ -1,0 +1,53 @@
+"""Hashing of secrets. API secrets and access tokens are high-entropy, so a keyed fast
+hash (HMAC-SHA256 with a server key) is enough and keeps token checks cheap; passwords
+(control panel) use argon2id."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+
+class SecretHasher:
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def hash(self, value: str) -> str:
+        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+
+    def verify(self, value: str, digest: str) -> bool:
+        return hmac.compare_digest(self.hash(value), digest)
+
+
+def load_or_create_key(configured: str | None, data_dir: Path) -> bytes:
+    """The server key: configured, or kept in <data_dir>/secret.key (mode 0600)."""
+    if configured:
+        return configured.encode()
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_bytes().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
+
+
+def hash_password(password: str) -> str:
+    from argon2 import PasswordHasher
+
+    return str(PasswordHasher().hash(password))
+
+
+def verify_password(password: str, digest: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import VerificationError
+
+    try:
+        return bool(PasswordHasher().verify(digest, password))
+    except VerificationError:
+        return False
