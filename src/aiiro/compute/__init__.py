@@ -1,0 +1,1 @@
+"""Compute drivers: the interface (driver.py), `sim` and `libvirt`."""

@@ -1,0 +1,130 @@
+"""The compute driver interface, implemented by `sim` (a model, no VMs) and `libvirt`.
+
+The engine calls a driver from its worker, one operation at a time per instance. Every
+call gets an InstanceSpec whose `state` dict is the driver's own durable record for that
+instance: the driver changes it in place and the engine stores it in the same transaction
+as the lifecycle change, so a crash never leaves the two apart. Calls must be idempotent:
+after a crash the engine may repeat the operation that was in flight.
+
+Long actions are split in two: an action that begins the work (`provision`, `stop`) and
+`observe`, which the engine polls until the instance reaches the wanted state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+# What a driver sees of an instance's power state.
+Observed = Literal[
+    "provisioning",  # being installed / downloaded; see `progress`
+    "provision_failed",  # e.g. the import URL could not be fetched
+    "running",
+    "shutoff",
+    "absent",  # no such machine (destroyed, or never made)
+]
+
+
+@dataclass
+class FirewallRule:
+    direction: Literal["in", "out"]
+    protocol: Literal["TCP", "UDP", "ICMP"]
+    port: str  # "22", "1000-2000", "All Ports", "" for ICMP
+    source: str  # an address, a CIDR, or "0.0.0.0" meaning anywhere
+
+
+@dataclass
+class InstanceSpec:
+    id: int
+    name: str
+    os_id: int
+    os_name: str  # catalogue name, e.g. "Debian12"; "ImportVM" for imports
+    os_family: Literal["linux", "windows", "import"]
+    cpus: int
+    memory_mb: int
+    disk_gb: int
+    region_id: int
+    mac: str | None = None
+    ipv4: str | None = None
+    ipv6: str | None = None
+    ssh_public_key: str | None = None
+    import_url: str | None = None
+    # Set when the instance is created from a snapshot: the snapshot's own driver state.
+    source_snapshot: dict[str, Any] | None = None
+    # The driver's durable record of this instance (changed in place, stored by the engine).
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SnapshotSpec:
+    id: int
+    instance_id: int
+    name: str
+    # The driver's durable record of this snapshot (changed in place, stored by the engine).
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Observation:
+    power: Observed
+    progress: int | None = None  # percent, while provisioning from an import URL
+    detail: str = ""
+
+
+class ConsoleStream(Protocol):
+    """An instance's console: text out (boot log, prompts), keystrokes in."""
+
+    def read(self, timeout: float = 0.0) -> bytes:
+        """Bytes the console printed since the last read ("" when nothing, after timeout)."""
+        ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ComputeDriver(Protocol):
+    name: str
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def provision(self, spec: InstanceSpec) -> None:
+        """Begin making the machine: from the OS image, the import URL or the snapshot in
+        `spec.source_snapshot`. Finished when `observe` stops saying "provisioning"; the
+        machine is then shut off, as on Indigo."""
+        ...
+
+    def start(self, spec: InstanceSpec) -> None: ...
+
+    def stop(self, spec: InstanceSpec) -> None:
+        """Ask the guest to shut down (ACPI). Returns at once; `observe` tells when it is
+        off. A guest may never comply: only force_stop is certain."""
+        ...
+
+    def force_stop(self, spec: InstanceSpec) -> None: ...
+
+    def reset(self, spec: InstanceSpec) -> None: ...
+
+    def destroy(self, spec: InstanceSpec) -> None:
+        """Remove the machine, its disks and anything made for it."""
+        ...
+
+    def observe(self, spec: InstanceSpec) -> Observation: ...
+
+    # -- snapshots -----------------------------------------------------------------------
+    def snapshot(self, spec: InstanceSpec, snap: SnapshotSpec) -> int:
+        """Take a snapshot of the disk; returns its size in bytes."""
+        ...
+
+    def restore(self, spec: InstanceSpec, snap: SnapshotSpec) -> None:
+        """Return the (shut off) instance's disk to the snapshot's state."""
+        ...
+
+    def delete_snapshot(self, spec: InstanceSpec, snap: SnapshotSpec) -> None: ...
+
+    # -- network and console ---------------------------------------------------------------
+    def apply_firewall(self, spec: InstanceSpec, rules: list[FirewallRule] | None) -> None:
+        """Enforce a template's rules (None: no template, nothing filtered). The decision of
+        what is admitted comes from aiiro.domain.firewall_rules, the one rule engine."""
+        ...
+
+    def console(self, spec: InstanceSpec) -> ConsoleStream: ...
