@@ -106,7 +106,7 @@ def routers() -> list[APIRouter]:
         catalog.router,
         admin.router,
     ]
-    for name in ("instances", "firewalls", "snapshots", "emulator"):
+    for name in ("instances", "firewalls", "snapshots", "emulator", "web"):
         try:
             module = __import__(f"aiiro.api.{name}", fromlist=["router"])
         except ModuleNotFoundError:
