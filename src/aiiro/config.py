@@ -40,15 +40,41 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     # Deterministic seed for generated values (tokens, keys, addresses). Testing only.
     seed: int | None = None
+    # Anyone who reaches the control panel may create an account (email + password). Turn
+    # off on a server others can reach; operators then create accounts with `aiiro admin`.
+    panel_signup: bool = True
     # Run the engine worker thread in this process.
     worker: bool = True
     log_level: str = "info"
 
+    # --- the libvirt driver (docs/operating-a-host.md) ------------------------------------
+    # Compute hosts of the region, comma separated; an instance goes to the one with the
+    # most free memory.
+    libvirt_uris: str = "qemu:///system"
+    # Base images (images/) and instance disks (instances/). Hosts other than the local one
+    # must see this directory at the same path (shared storage).
+    libvirt_storage_dir: Path = Path("/var/lib/aiiro")
+    # The libvirt network of a region; "{region_id}" is replaced by the region's id.
+    libvirt_network: str = "aiiro-{region_id}"
+    # "auto": kvm where the host offers usable KVM, otherwise qemu (software emulation).
+    libvirt_domain_type: Literal["auto", "kvm", "qemu"] = "auto"
+    # Guest memory = plan memory x this factor (at least libvirt_memory_min_mb), for hosts
+    # smaller than the plans they serve.
+    libvirt_memory_scale: float = 1.0
+    libvirt_memory_min_mb: int = 256
+    # A first boot that has not finished after this many seconds is cut off (powered off).
+    libvirt_install_timeout: float = 600.0
+
     @property
     def effective_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{self.data_dir / 'aiiro.db'}"
+        url = self.database_url
+        if not url:
+            return f"sqlite:///{self.data_dir / 'aiiro.db'}"
+        # The plain forms name psycopg2, which aiiro does not install; psycopg 3 it is.
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                return "postgresql+psycopg://" + url[len(plain) :]
+        return url
 
     @property
     def quota_enabled(self) -> bool:

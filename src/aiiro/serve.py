@@ -9,15 +9,29 @@ from aiiro.runtime import Runtime, build_runtime
 
 
 def wire(rt: Runtime) -> Runtime:
-    """Attach the engine and compute driver to a runtime (filled in as they land)."""
+    """Attach the compute driver and the engine to a runtime. With `settings.worker` the
+    engine's worker thread runs while the app is up; without it, the API runs due
+    operations itself before answering (tests)."""
+    from aiiro.compute.factory import make_driver
+    from aiiro.engine.worker import Engine
+
+    driver = make_driver(rt)
+    engine = Engine(rt, driver)
+    rt.extras["driver"] = driver
+    rt.extras["engine"] = engine
+    if rt.settings.worker:
+        rt.extras.setdefault("on_start", []).append(lambda _rt: engine.start())
+        rt.extras.setdefault("on_stop", []).append(lambda _rt: engine.stop())
     return rt
 
 
 def build_app(settings: Settings) -> FastAPI:
     from aiiro.api.app import create_app
+    from aiiro.emulator.state import restore
 
     rt = wire(build_runtime(settings))
     rt.db.upgrade()
+    restore(rt)
     return create_app(rt)
 
 

@@ -17,7 +17,8 @@ from aiiro.api.body import json_object, path_id, validate
 from aiiro.bootstrap import check_admin_token
 from aiiro.domain import accounts
 from aiiro.domain.accounts import service_id
-from aiiro.domain.errors import IndigoError
+from aiiro.domain.errors import ACCOUNT_NOT_FOUND, IndigoError
+from aiiro.emulator import profiles
 from aiiro.emulator.reset import reset_state
 from aiiro.store.models import Account
 
@@ -46,7 +47,7 @@ async def health(request: Request) -> dict[str, Any]:
     return {
         "status": "ok",
         "driver": rt.settings.driver,
-        "profile": rt.settings.profile,
+        "profile": profiles.current_name(rt),
         "quota": rt.settings.quota_enabled,
     }
 
@@ -99,7 +100,7 @@ async def create_account(request: Request) -> dict[str, Any]:
 def _account_id(raw: str) -> int:
     account_id = path_id(raw)
     if account_id is None:
-        raise IndigoError(404, "A4046", "Account not found.")
+        raise IndigoError(404, ACCOUNT_NOT_FOUND, "Account not found.")
     return account_id
 
 
@@ -118,7 +119,7 @@ def _set_status(request: Request, account_id: int, status: str) -> dict[str, Any
     with rt.db.write() as s:
         account = accounts.set_account_status(s, account_id, status)
         if account is None:
-            raise IndigoError(404, "A4046", "Account not found.")
+            raise IndigoError(404, ACCOUNT_NOT_FOUND, "Account not found.")
         out = account_json(account)
     rt.token_cache.clear()
     return out
@@ -130,6 +131,6 @@ async def create_apikey(account_id: str, request: Request) -> dict[str, Any]:
     aid = _account_id(account_id)
     with rt.db.write() as s:
         if accounts.get_account(s, aid) is None:
-            raise IndigoError(404, "A4046", "Account not found.")
+            raise IndigoError(404, ACCOUNT_NOT_FOUND, "Account not found.")
         key = accounts.create_api_key(rt, s, aid)
     return {"id": key.id, "accountId": aid, "apiKey": key.api_key, "apiSecret": key.api_secret}

@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aiiro import __version__
-from aiiro.api import admin, apikeys, oauth, render
+from aiiro.api import admin, apikeys, oauth, openapi, render
+from aiiro.api.hotpath import HotRoutes
 from aiiro.api.middleware import IndigoHeaders
 from aiiro.domain.errors import (
     INTERNAL,
@@ -56,7 +57,7 @@ def create_app(rt: Runtime) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = rt
-    request_log: RequestLog = rt.extras.setdefault("request_log", RequestLog())
+    request_log: RequestLog = rt.extras.setdefault("request_log", RequestLog(clock=rt.clock))
 
     for router in routers():
         app.include_router(router)
@@ -68,6 +69,8 @@ def create_app(rt: Runtime) -> FastAPI:
     @app.exception_handler(GatewayError)
     async def _gateway(request: Request, exc: GatewayError) -> Response:
         headers = exc.state.headers() if isinstance(exc, QuotaExceeded) else None
+        # Answered by the gateway: IndigoHeaders leaves out the backend's headers.
+        request.state.gateway = True
         return render.gateway_error(exc, request.scope.get("state", {}).get("request_id"), headers)
 
     @app.exception_handler(admin.AdminDenied)
@@ -91,7 +94,10 @@ def create_app(rt: Runtime) -> FastAPI:
         log.exception("unexpected error")
         return render.error(IndigoError(500, INTERNAL, "Internal server error."))
 
+    # Inside IndigoHeaders (added last, so outermost): hot routes get the same headers.
+    app.add_middleware(HotRoutes, handlers=app.exception_handlers)
     app.add_middleware(IndigoHeaders, request_log=request_log)
+    openapi.install(app)
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from aiiro.api import faultgate
 from aiiro.domain import quota
 from aiiro.domain.accounts import Caller, authenticate, invalid_token
 from aiiro.runtime import Runtime
@@ -24,4 +25,5 @@ async def caller(request: Request) -> Caller:
     request.state.account_id = who.account_id
     if rt.settings.quota_enabled:
         request.state.quota = quota.consume(rt, who.api_key_id)
+    await faultgate.strike(rt, request, who.account_id, who.api_key_id)
     return who

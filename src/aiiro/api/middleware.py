@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aiiro.emulator.requestlog import RequestLog, redact_body
+from aiiro.emulator.requestlog import RequestLog
 
 COMMON = [
     (b"access-control-allow-origin", b"*"),
@@ -85,14 +85,16 @@ class IndigoHeaders:
                     headers = list(message.get("headers", []))
                     headers.extend(COMMON)
                     headers.append((b"x-request-id", request_id.encode()))
-                    if is_backend:
+                    # Gateway errors (401, 429) never reached the backend.
+                    if is_backend and not state.get("gateway"):
                         headers.extend(BACKEND)
                         headers.append((b"severity", str(status).encode()))
-                        q = state.get("quota")
-                        if q is not None and not any(k == b"x-quota-allowed" for k, _ in headers):
-                            headers.extend(
-                                (k.lower().encode(), v.encode()) for k, v in q.headers().items()
-                            )
+                    # The quota headers are the gateway's: on every counted response.
+                    q = state.get("quota")
+                    if q is not None and not any(k == b"x-quota-allowed" for k, _ in headers):
+                        headers.extend(
+                            (k.lower().encode(), v.encode()) for k, v in q.headers().items()
+                        )
                     message = {**message, "headers": headers}
             elif message["type"] == "http.response.body" and log is not None:
                 resp_chunks.append(message.get("body", b""))
@@ -102,13 +104,13 @@ class IndigoHeaders:
 
         if log is not None:
             log.add(
-                at=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
                 method=scope["method"],
                 path=path,
                 query=scope.get("query_string", b"").decode("latin-1"),
                 status=status_box[0],
                 account_id=state.get("account_id"),
-                request_body=redact_body(b"".join(req_chunks)),
-                response_body=redact_body(b"".join(resp_chunks)),
+                headers=list(scope.get("headers", [])),
+                request_body=b"".join(req_chunks),
+                response_body=b"".join(resp_chunks),
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )

@@ -9,9 +9,10 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from aiiro.api import render
+from aiiro.api import faultgate, render
 from aiiro.api.auth import runtime
-from aiiro.domain.accounts import TOKEN_LIFETIME_S, issue_token
+from aiiro.api.token_batch import token_batch
+from aiiro.domain.accounts import TOKEN_LIFETIME_S
 from aiiro.domain.errors import GatewayError
 from aiiro.engine.clock import epoch_ms
 
@@ -72,12 +73,12 @@ def _credentials(raw: bytes) -> tuple[str, str, str]:
 )
 async def access_token(request: Request) -> Response:
     rt = runtime(request)
+    await faultgate.strike(rt, request, None, None)
     grant, client_id, client_secret = _credentials(await request.body())
     if grant != "client_credentials":
         raise GatewayError(
             400, "Unsupported grant type.", f"Grant type {grant!r} is not supported."
         )
-    with rt.db.write() as s:
-        issued = issue_token(rt, s, client_id, client_secret)
+    issued = await token_batch(rt).issue(client_id, client_secret)
     body = render.token_body(issued.token, epoch_ms(issued.issued_at), TOKEN_LIFETIME_S)
     return Response(body, status_code=201, media_type=render.JSON)

@@ -39,7 +39,16 @@ def coded_success(message: str, code: str, status: int = 200, **extra: Any) -> R
 
 def listing(key: str, items: list[Any]) -> Response:
     """{"success":true,"total":N,"<key>":[...]}, the envelope of catalogue and key lists."""
-    return backend({"success": True, "total": len(items), key: items})
+    return rendered(listing_body(key, items))
+
+
+def listing_body(key: str, items: list[Any]) -> bytes:
+    return php_json({"success": True, "total": len(items), key: items})
+
+
+def rendered(body: bytes, status: int = 200) -> Response:
+    """A backend body rendered earlier (kept by `Database.memo`)."""
+    return Response(body, status_code=status, media_type=JSON)
 
 
 STATUS_OK = php_json({"STATUS": 0})
@@ -80,7 +89,13 @@ def token_body(token: str, issued_at_ms: int, expires_in: int) -> bytes:
 
 def timestamp(dt: Any) -> str | None:
     """ "YYYY-MM-DD HH:MM:SS" (UTC), the API's plain timestamp form."""
-    return None if dt is None else dt.strftime("%Y-%m-%d %H:%M:%S")
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        # The strftime text below for the naive UTC times the store holds (years 1000 on),
+        # several times faster; lists render thousands of these.
+        return str(dt.isoformat(" ", "seconds"))
+    return str(dt.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 ZERO_TIME = "0000-00-00 00:00:00"

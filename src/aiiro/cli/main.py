@@ -1,22 +1,53 @@
 """Entry point of `aiiro`. Sub-commands import what they need when they run, so that
-`aiiro --help` and the client commands start quickly."""
+`aiiro --help` and the client commands start quickly; `main()` first offers argv to the
+client's fast path (list commands), which answers without loading typer."""
 
 from __future__ import annotations
 
-import typer
+import sys
+from typing import TYPE_CHECKING, Any
 
-from aiiro.cli.server import admin_app, serve
+if TYPE_CHECKING:
+    import typer
 
-app = typer.Typer(
-    name="aiiro",
-    help="aiiro: the WebARENA Indigo API, self-hosted — server, admin and client.\n\n"
-    "Start a server with `aiiro serve`; operate it with `aiiro admin`.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.command("serve")(serve)
-app.add_typer(admin_app, name="admin")
+
+def build() -> typer.Typer:
+    import typer
+
+    from aiiro.cli.client import register as register_client
+    from aiiro.cli.server import admin_app, serve
+    from aiiro.host.cli import host_app
+    from aiiro.images.cli import images_app
+
+    app = typer.Typer(
+        name="aiiro",
+        help="aiiro: the WebARENA Indigo API, self-hosted — server, admin and client.\n\n"
+        "Start a server with `aiiro serve`; operate it with `aiiro admin`; talk to any "
+        "Indigo endpoint with the client commands (`aiiro configure` first).",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
+    app.command("serve")(serve)
+    app.add_typer(admin_app, name="admin")
+    app.add_typer(images_app, name="images")
+    app.add_typer(host_app, name="host")
+    register_client(app)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # `from aiiro.cli.main import app` (tests, docs tools) builds the application on demand.
+    if name == "app":
+        app = build()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    app()
+    from aiiro.cli.client.fast import run_fast
+
+    code = run_fast(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    build()()

@@ -31,9 +31,23 @@ DbUrl = Annotated[
 
 
 def settings_from(**overrides: Any) -> Settings:
+    """Settings from the environment and the given flags; a bad value ends the command
+    with a one-line message per setting instead of a traceback."""
+    from pydantic import ValidationError
+
     from aiiro.config import Settings
 
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "?"
+            flag = name.replace("_", "-")
+            typer.echo(
+                f"aiiro: bad setting {name} (--{flag} / AIIRO_{name.upper()}): {err['msg']}",
+                err=True,
+            )
+        raise typer.Exit(2) from None
 
 
 def serve(
@@ -167,12 +181,17 @@ def account_create(
     """Create an account and its first API key (the secret is printed once)."""
     from aiiro.api.admin import account_json
     from aiiro.domain import accounts
+    from aiiro.domain.errors import IndigoError
 
     rt = _runtime(data_dir, database_url)
-    with rt.db.write() as s:
-        account = accounts.create_account(rt, s, name, email)
-        key = accounts.create_api_key(rt, s, account.id)
-        out = account_json(account)
+    try:
+        with rt.db.write() as s:
+            account = accounts.create_account(rt, s, name, email)
+            key = accounts.create_api_key(rt, s, account.id)
+            out = account_json(account)
+    except IndigoError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
     _print({"account": out, "apiKey": key.api_key, "apiSecret": key.api_secret})
 
 

@@ -13,4 +13,4 @@ def make_driver(rt: Runtime) -> ComputeDriver:
         return LibvirtDriver(rt)  # type: ignore[no-any-return]
     from aiiro.compute.sim import SimDriver
 
-    return SimDriver(rt)  # type: ignore[no-any-return]
+    return SimDriver(rt)

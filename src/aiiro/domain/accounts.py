@@ -6,13 +6,20 @@ server's clock. Secrets and tokens are stored as keyed hashes; the secret is sho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from aiiro.domain.errors import APIKEY_NOT_FOUND, GatewayError, not_found
+from aiiro.domain.errors import (
+    ACCOUNT_EXISTS,
+    APIKEY_NOT_FOUND,
+    GatewayError,
+    IndigoError,
+    not_found,
+)
 from aiiro.runtime import Runtime
 from aiiro.store.models import AccessToken, Account, ApiKey
 
@@ -64,6 +71,8 @@ def invalid_token() -> GatewayError:
 
 
 def create_account(rt: Runtime, s: Session, name: str, email: str | None = None) -> Account:
+    if email is not None and s.scalar(select(Account.id).where(Account.email == email)):
+        raise IndigoError(409, ACCOUNT_EXISTS, "An account with this e-mail address exists.")
     account = Account(name=name, email=email, status="active", created_at=rt.clock.now())
     s.add(account)
     s.flush()
@@ -124,31 +133,58 @@ def delete_api_key(rt: Runtime, s: Session, account_id: int, api_key_id: int) ->
 # --- tokens -------------------------------------------------------------------------------
 
 
-def issue_token(rt: Runtime, s: Session, client_id: str, client_secret: str) -> IssuedToken:
-    row = s.execute(
-        select(ApiKey.id, ApiKey.account_id, ApiKey.secret_hash, Account.status)
-        .join(Account, Account.id == ApiKey.account_id)
-        .where(ApiKey.api_key == client_id)
-    ).first()
-    if (
-        row is None
-        or row.status != "active"
-        or not rt.hasher.verify(client_secret, row.secret_hash)
-    ):
-        raise invalid_credentials()
+# Core statements, built once: the token endpoint is the busiest writer (bench/).
+_CREDENTIALS = (
+    select(ApiKey.api_key, ApiKey.id, ApiKey.account_id, ApiKey.secret_hash, Account.status)
+    .join(Account, Account.id == ApiKey.account_id)
+    .where(ApiKey.api_key.in_(bindparam("keys", expanding=True)))
+)
+_INSERT_TOKEN = AccessToken.__table__.insert()
+
+
+def issue_tokens(
+    rt: Runtime, s: Session, pairs: Sequence[tuple[str, str]]
+) -> list[IssuedToken | GatewayError]:
+    """Tokens for several (client_id, client_secret) pairs in one transaction, in order;
+    the error in place of each pair whose credentials are wrong. The token endpoint
+    gathers concurrent requests into one call (api/token_batch.py): one commit for all."""
+    conn = s.connection()
+    keys = sorted({client_id for client_id, _ in pairs})
+    found = {row.api_key: row for row in conn.execute(_CREDENTIALS, {"keys": keys})}
     now = rt.clock.now()
-    token = rt.rand.alnum(TOKEN_LENGTH)
     expires = now + timedelta(seconds=TOKEN_LIFETIME_S)
-    s.add(
-        AccessToken(
-            token_hash=rt.hasher.hash(token),
-            api_key_id=row.id,
-            account_id=row.account_id,
-            issued_at=now,
-            expires_at=expires,
+    results: list[IssuedToken | GatewayError] = []
+    rows: list[dict[str, object]] = []
+    for client_id, client_secret in pairs:
+        row = found.get(client_id)
+        if (
+            row is None
+            or row.status != "active"
+            or not rt.hasher.verify(client_secret, row.secret_hash)
+        ):
+            results.append(invalid_credentials())
+            continue
+        token = rt.rand.alnum(TOKEN_LENGTH)
+        rows.append(
+            {
+                "token_hash": rt.hasher.hash(token),
+                "api_key_id": row.id,
+                "account_id": row.account_id,
+                "issued_at": now,
+                "expires_at": expires,
+            }
         )
-    )
-    return IssuedToken(token, now, expires)
+        results.append(IssuedToken(token, now, expires))
+    if rows:
+        conn.execute(_INSERT_TOKEN, rows)
+    return results
+
+
+def issue_token(rt: Runtime, s: Session, client_id: str, client_secret: str) -> IssuedToken:
+    result = issue_tokens(rt, s, [(client_id, client_secret)])[0]
+    if isinstance(result, GatewayError):
+        raise result
+    return result
 
 
 def authenticate(rt: Runtime, token: str) -> Caller:

@@ -61,6 +61,10 @@ class Region:
     set_no: dict[str, int]
     host_ids: list[int]
     public: dict[str, Any]
+    # The pools' gateways (the libvirt network's own address); never handed out. Unset:
+    # the first host address of the pool.
+    ipv4_gateway: ipaddress.IPv4Address | None = None
+    ipv6_gateway: ipaddress.IPv6Address | None = None
 
 
 class Catalog:
@@ -163,6 +167,10 @@ def _region(r: dict[str, Any]) -> Region:
         set_no=extra.get("set_no", {"ipv4": 14, "ipv46dual": 10, "ipv6": 18}),
         host_ids=extra.get("host_ids", [1]),
         public=pub,
+        ipv4_gateway=ipaddress.IPv4Address(extra["gateway"]) if extra.get("gateway") else None,
+        ipv6_gateway=(
+            ipaddress.IPv6Address(extra["ipv6_gateway"]) if extra.get("ipv6_gateway") else None
+        ),
     )
 
 

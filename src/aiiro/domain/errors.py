@@ -33,14 +33,41 @@ BAD_JSON = "A4000"  # body is not JSON / not a JSON object
 MISSING_FIELD = "A4001"
 INVALID_FIELD = "A4002"
 INVALID_QUERY = "A4003"
+# instances (docs/lifecycle.md, docs/decisions.md "Instances")
+OS_NOT_FOUND = "A4010"  # text "OS was not found" is observed, the code is not
+IMPORT_URL_REQUIRED = "A4011"  # text "Import ULR required" (sic) is observed, the code is not
+PLAN_NOT_FOUND = "A4012"
+REGION_NOT_FOUND = "A4013"
+PLAN_NOT_OFFERED = "A4014"  # plan / OS / region of different families or instance types
+SSHKEY_UNKNOWN = "A4015"  # createinstance with an sshKeyId that is unknown or another's
+SSHKEY_INACTIVE = "A4016"  # createinstance with a DEACTIVE key
+WIN_PASSWORD_POLICY = "A4017"
+INSTANCE_BUSY = "A4018"  # a command while another one is still being carried out
+IMPORT_FAILED = "A4019"  # a power command on an import that failed (destroy is allowed)
+RESET_OK = "A2001"  # success code of statusupdate "reset" (sucessCode)
+# firewalls and snapshots (docs/compatibility.md)
+FIREWALL_RULE_INVALID = "A4020"  # a rule that is not TCP/UDP/ICMP, port, source...
+INSTANCE_NOT_READY = "A4021"  # assign / snapshot while the instance is provisioning
+SNAPSHOT_SLOT_IN_USE = "A4030"
+SNAPSHOT_NOT_READY = "A4031"  # restore or create from a snapshot that is not "created"
+SNAPSHOT_NOT_FAILED = "A4032"  # retakesnapshot of a snapshot that has not failed
+SNAPSHOT_BUSY = "A4033"  # delete while running, or a snapshot operation in progress
+GUEST_NOT_ANSWERING = "A4034"  # admin file write: the guest is not up (stopped, at GRUB)
+SIM_ONLY = "A4035"  # admin file access with a driver that does not model disks
 NOT_FOUND = "A4040"  # no such path
 SSHKEY_NOT_FOUND = "A4041"
 APIKEY_NOT_FOUND = "A4042"
 INSTANCE_NOT_FOUND = "A4043"
 FIREWALL_NOT_FOUND = "A4044"
 SNAPSHOT_NOT_FOUND = "A4045"
+ACCOUNT_NOT_FOUND = "A4046"  # admin API: /_aiiro/accounts/{id}
 METHOD_NOT_ALLOWED = "A4050"
+ACCOUNT_EXISTS = "A4090"  # admin API: an account with that e-mail exists
+# emulator (docs/emulator.md)
+DAILY_CREATE_LIMIT = "A4060"  # createinstance refused by the emulated daily creation cap
+FAULT_NOT_FOUND = "A4048"  # /_aiiro/faults/{id} with an unknown id
 INTERNAL = "A5000"
+INJECTED_FAULT = "A5001"  # an injected http_error fault that names no errorCode
 
 
 def bad_request(code: str, message: str) -> IndigoError:

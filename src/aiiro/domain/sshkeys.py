@@ -10,7 +10,14 @@ from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aiiro.domain.errors import SSHKEY_NOT_FOUND, IndigoError, bad_request, not_found
+from aiiro.domain.errors import (
+    INVALID_FIELD,
+    MISSING_FIELD,
+    SSHKEY_NOT_FOUND,
+    IndigoError,
+    bad_request,
+    not_found,
+)
 from aiiro.runtime import Runtime
 from aiiro.store.models import SshKey
 
@@ -50,9 +57,9 @@ def normalise_public_key(rt: Runtime, text: str) -> str:
 def _name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise bad_request("A4002", "The sshName field must not be empty.")
+        raise bad_request(INVALID_FIELD, "The sshName field must not be empty.")
     if len(name) > 255:
-        raise bad_request("A4002", "The sshName field must be at most 255 characters.")
+        raise bad_request(INVALID_FIELD, "The sshName field must be at most 255 characters.")
     return name
 
 
@@ -95,8 +102,12 @@ def update(
     status: str | None,
 ) -> SshKey:
     row = get(s, account_id, key_id)
+    # Any subset of the three fields may be sent (aiiro's choice), but not none of them:
+    # a misspelt field (`sshKeyState`) should not pass for a successful update.
+    if name is None and public_key is None and status is None:
+        raise bad_request(MISSING_FIELD, "One of sshName, sshKey or sshKeyStatus is required.")
     if status is not None and status not in STATUSES:
-        raise bad_request("A4002", "The sshKeyStatus field must be ACTIVE or DEACTIVE.")
+        raise bad_request(INVALID_FIELD, "The sshKeyStatus field must be ACTIVE or DEACTIVE.")
     if name is not None:
         row.name = _name(name)
     if public_key is not None:

@@ -1,15 +1,21 @@
 """The request log: recent API requests with bodies, secrets redacted.
 
-A bounded in-memory ring per server process; a testing aid, not an audit trail.
+A bounded in-memory ring per server process; a testing aid, not an audit trail. Bodies are
+kept as sent and redacted when the log is read, so that logging costs a request almost
+nothing (parsing a 1,000-instance list on every request would not); bodies larger than
+MAX_BODY are not kept at all.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
+
+from aiiro.engine.clock import Clock
 
 SECRET_KEYS = frozenset(
     {
@@ -24,7 +30,9 @@ SECRET_KEYS = frozenset(
         "adminToken",
     }
 )
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 REDACTED = "***"
+MAX_BODY = 256 * 1024
 
 
 @dataclass
@@ -36,9 +44,26 @@ class LoggedRequest:
     query: str
     status: int
     account_id: int | None
-    request_body: Any
-    response_body: Any
+    headers: list[tuple[bytes, bytes]]
+    # The body as sent, or its size when it was too large to keep.
+    request_body: bytes | int
+    response_body: bytes | int
     duration_ms: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "account_id": self.account_id,
+            "headers": redact_headers(self.headers),
+            "request_body": redact_body(self.request_body),
+            "response_body": redact_body(self.response_body),
+            "duration_ms": self.duration_ms,
+        }
 
 
 def redact(value: Any) -> Any:
@@ -49,7 +74,9 @@ def redact(value: Any) -> Any:
     return value
 
 
-def redact_body(raw: bytes) -> Any:
+def redact_body(raw: bytes | int) -> Any:
+    if isinstance(raw, int):
+        return f"<{raw} bytes, not kept>"
     if not raw:
         return None
     try:
@@ -58,22 +85,47 @@ def redact_body(raw: bytes) -> Any:
         return f"<{len(raw)} bytes, not JSON>"
 
 
+def redact_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in SECRET_HEADERS:
+            # Keep the scheme ("Bearer"), which tells a wrong header from a wrong token.
+            scheme, sep, _ = value.partition(" ")
+            value = f"{scheme} {REDACTED}" if sep and name.endswith("authorization") else REDACTED
+        out[name] = value
+    return out
+
+
 class RequestLog:
-    def __init__(self, size: int = 1000) -> None:
+    def __init__(self, size: int = 1000, clock: Clock | None = None) -> None:
         self._entries: deque[LoggedRequest] = deque(maxlen=size)
         self._next = 1
         self._lock = threading.Lock()
+        self._clock = clock
 
     def add(self, **fields: Any) -> None:
+        """Log one request; `at` is the server clock's time unless given."""
+        for key in ("request_body", "response_body"):
+            body = fields.get(key) or b""
+            fields[key] = len(body) if len(body) > MAX_BODY else body
+        fields.setdefault("headers", [])
+        if "at" not in fields:
+            now = self._clock.time() if self._clock is not None else time.time()
+            fields["at"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
         with self._lock:
             self._entries.append(LoggedRequest(id=self._next, **fields))
             self._next += 1
 
     def entries(self, account_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The most recent `limit` requests (of one account if given), oldest first."""
         with self._lock:
             items = [e for e in self._entries if account_id is None or e.account_id == account_id]
-        return [asdict(e) for e in items[-limit:]]
+        return [e.as_json() for e in items[-limit:]] if limit > 0 else []
 
-    def clear(self) -> None:
+    def clear(self) -> int:
         with self._lock:
+            n = len(self._entries)
             self._entries.clear()
+        return n

@@ -40,5 +40,8 @@ def reset_state(rt: Runtime) -> None:
     with rt.db.write() as s:
         for table in RESET_TABLES:
             s.execute(delete(table))
+    log = rt.extras.get("request_log")
+    if log is not None:
+        log.clear()
     for hook in RESET_HOOKS:
         hook(rt)

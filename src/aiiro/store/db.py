@@ -7,10 +7,15 @@ deferred and never wait for writers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+MEMO_ENTRIES = 4096
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
@@ -35,6 +40,9 @@ class Database:
         self._write_engine = self.engine.execution_options(aiiro_write=True)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._writer = sessionmaker(bind=self._write_engine, expire_on_commit=False)
+        self._watch: Any = None  # a connection of its own that reads PRAGMA data_version
+        self._watch_lock = threading.Lock()
+        self._memo: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -52,7 +60,49 @@ class Database:
 
         upgrade(self.engine)
 
+    def data_version(self) -> int | None:
+        """A number that changes whenever a transaction commits on any other connection,
+        of this process or another; None where the backend has no such cheap counter
+        (PostgreSQL, in-memory SQLite)."""
+        if not self.is_sqlite or self.engine.url.database in (None, "", ":memory:"):
+            return None
+        with self._watch_lock:
+            if self._watch is None:
+                cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+                cparams["check_same_thread"] = False
+                self._watch = self.engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
+            version: int = self._watch.execute("PRAGMA data_version").fetchone()[0]
+            return version
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, remembered until the database changes (any commit anywhere).
+
+        Only for values that are a function of the stored data alone: not of the clock,
+        of randomness or of the request. Where `data_version` is None, always computes.
+        The version is read before computing, so a commit racing with `compute` makes the
+        next call compute again rather than serve a stale value.
+        """
+        version = self.data_version()
+        if version is None:
+            return compute()
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] == version:
+            value: T = hit[1]
+            return value
+        value = compute()
+        with self._watch_lock:
+            self._memo[key] = (version, value)
+            self._memo.move_to_end(key)
+            while len(self._memo) > MEMO_ENTRIES:
+                self._memo.popitem(last=False)
+        return value
+
     def dispose(self) -> None:
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
+            self._memo.clear()
         self.engine.dispose()
 
 

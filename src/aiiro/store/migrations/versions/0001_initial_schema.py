@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 20:54:16.220701
+Create Date: 2026-11-27 21:00:59.746319
 """
 
 from __future__ import annotations
@@ -92,22 +92,6 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("api_key_id", "window_start"),
     )
-    op.create_table(
-        "request_log",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", sa.DateTime(), nullable=False),
-        sa.Column("account_id", sa.Integer(), nullable=True),
-        sa.Column("method", sa.String(length=8), nullable=False),
-        sa.Column("path", sa.Text(), nullable=False),
-        sa.Column("status", sa.Integer(), nullable=False),
-        sa.Column("request_body", sa.Text(), nullable=True),
-        sa.Column("response_body", sa.Text(), nullable=True),
-        sa.Column("duration_ms", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("request_log", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_request_log_account_id"), ["account_id"], unique=False)
-
     op.create_table(
         "api_keys",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -232,6 +216,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_ssh_keys_account_id"), ["account_id"], unique=False)
 
     op.create_table(
+        "web_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=128), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("flash", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_web_sessions_account_id"), ["account_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_web_sessions_expires_at"), ["expires_at"], unique=False
+        )
+
+    op.create_table(
         "access_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=128), nullable=False),
@@ -291,6 +296,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_access_tokens_account_id"))
 
     op.drop_table("access_tokens")
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_web_sessions_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_web_sessions_account_id"))
+
+    op.drop_table("web_sessions")
     with op.batch_alter_table("ssh_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ssh_keys_account_id"))
 
@@ -313,10 +323,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_api_keys_account_id"))
 
     op.drop_table("api_keys")
-    with op.batch_alter_table("request_log", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_request_log_account_id"))
-
-    op.drop_table("request_log")
     op.drop_table("quota_windows")
     with op.batch_alter_table("operations", schema=None) as batch_op:
         batch_op.drop_index("ix_operations_state_due")

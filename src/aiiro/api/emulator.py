@@ -1,0 +1,240 @@
+"""Emulator controls under /_aiiro/ (admin token): clock, seed, timing profile, fault
+rules and the request log. Reset is in api/admin.py. docs/emulator.md has examples."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import Field
+from starlette.concurrency import run_in_threadpool
+
+from aiiro.api import render
+from aiiro.api.admin import admin
+from aiiro.api.auth import runtime
+from aiiro.api.body import Body, Id, body_schema, parse, path_id, query_int
+from aiiro.domain import accounts
+from aiiro.domain.errors import FAULT_NOT_FOUND, invalid, not_found
+from aiiro.emulator import faults, profiles, state
+from aiiro.emulator.requestlog import RequestLog
+from aiiro.engine.clock import epoch_ms
+from aiiro.runtime import Runtime
+
+router = APIRouter(prefix="/_aiiro", tags=["emulator"], dependencies=[Depends(admin)])
+
+# Ten years: far enough for any test, near enough that datetimes stay valid.
+MAX_ADVANCE_S = 10 * 366 * 86400
+
+
+class Advance(Body):
+    seconds: float
+
+
+class Seed(Body):
+    seed: int | None = Field(ge=-(2**63), lt=2**63)
+
+
+class ProfileChange(Body):
+    profile: Literal["fast", "faithful", "instant"] | None = None
+    quota: bool | None = None
+
+
+class NewFault(Body):
+    action: str
+    operation: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    probability: float | None = None
+    count: int | None = None
+    account_id: Id | None = None
+
+
+# --- clock ----------------------------------------------------------------------------
+
+
+def clock_json(rt: Runtime) -> dict[str, Any]:
+    now = rt.clock.now()
+    return {
+        "now": render.timestamp(now),
+        "epoch_ms": epoch_ms(now),
+        "offset_seconds": rt.clock.offset,
+    }
+
+
+@router.get("/clock", summary="The server clock (real time plus the offset)")
+async def get_clock(request: Request) -> dict[str, Any]:
+    return clock_json(runtime(request))
+
+
+@router.post(
+    "/clock/advance",
+    openapi_extra=body_schema(Advance),
+    summary="Move the server clock forward and run what fell due",
+)
+async def advance_clock(request: Request) -> dict[str, Any]:
+    rt = runtime(request)
+    body = await parse(request, Advance)
+    if not math.isfinite(body.seconds) or not 0 <= body.seconds <= MAX_ADVANCE_S:
+        raise invalid("seconds", f"must be between 0 and {MAX_ADVANCE_S} (the clock only moves on)")
+    state.advance_clock(rt, body.seconds)
+    engine = rt.extras.get("engine")
+    ran = int(await run_in_threadpool(engine.run_due)) if engine is not None else 0
+    return {**clock_json(rt), "ran": ran}
+
+
+# --- seed -----------------------------------------------------------------------------
+
+
+@router.get("/seed", summary="The seed in force (null: unpredictable values)")
+async def get_seed(request: Request) -> dict[str, Any]:
+    return {"seed": state.current_seed(runtime(request))}
+
+
+@router.post(
+    "/seed",
+    openapi_extra=body_schema(Seed),
+    summary="Make generated values (keys, tokens, addresses...) reproducible",
+)
+async def set_seed(request: Request) -> dict[str, Any]:
+    rt = runtime(request)
+    body = await parse(request, Seed)
+    epoch = state.set_seed(rt, body.seed)
+    return {"seed": body.seed, "epoch": epoch}
+
+
+# --- profile --------------------------------------------------------------------------
+
+
+def profile_json(rt: Runtime) -> dict[str, Any]:
+    return {
+        "profile": profiles.current_name(rt),
+        "quota": rt.settings.quota_enabled,
+        "timings": profiles.timings(rt).as_dict(),
+    }
+
+
+@router.get("/profile", summary="The timing profile, its durations, and whether the quota is on")
+async def get_profile(request: Request) -> dict[str, Any]:
+    return profile_json(runtime(request))
+
+
+@router.put(
+    "/profile",
+    openapi_extra=body_schema(ProfileChange),
+    summary="Switch the timing profile (and the quota) until the next start",
+)
+async def put_profile(request: Request) -> dict[str, Any]:
+    rt = runtime(request)
+    body = await parse(request, ProfileChange)
+    # The quota follows the start-up profile only (see config.py), so a switch here leaves
+    # it as it was unless the caller says otherwise.
+    if body.quota is not None:
+        rt.settings.quota = body.quota
+    if body.profile is not None:
+        profiles.set_profile(rt, body.profile)
+    return profile_json(rt)
+
+
+# --- faults ---------------------------------------------------------------------------
+
+
+def fault_json(rule: faults.Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "operation": rule.operation,
+        "action": rule.action,
+        "params": rule.params,
+        "probability": rule.probability,
+        "remaining": rule.remaining,
+        "account_id": rule.account_id,
+        "created_at": render.timestamp(rule.created_at),
+    }
+
+
+@router.get("/faults", summary="Fault rules, spent ones included")
+async def list_faults(request: Request) -> dict[str, Any]:
+    with runtime(request).db.read() as s:
+        rules = faults.list_rules(s)
+    return {"total": len(rules), "faults": [fault_json(r) for r in rules]}
+
+
+@router.post(
+    "/faults",
+    status_code=201,
+    openapi_extra=body_schema(NewFault),
+    summary="Add a fault rule",
+)
+async def add_fault(request: Request) -> dict[str, Any]:
+    rt = runtime(request)
+    body = await parse(request, NewFault)
+    with rt.db.write() as s:
+        if body.account_id is not None and accounts.get_account(s, body.account_id) is None:
+            raise invalid("account_id", "names no account")
+        rule = faults.add_rule(
+            rt,
+            s,
+            body.action,
+            body.operation,
+            body.params,
+            body.probability,
+            body.count,
+            body.account_id,
+        )
+    return fault_json(rule)
+
+
+def _fault_id(raw: str) -> int:
+    rule_id = path_id(raw)
+    if rule_id is None:
+        raise not_found(FAULT_NOT_FOUND, "Fault rule not found.")
+    return rule_id
+
+
+@router.get("/faults/{fault_id}", summary="One fault rule")
+async def get_fault(fault_id: str, request: Request) -> dict[str, Any]:
+    with runtime(request).db.read() as s:
+        rule = faults.get_rule(s, _fault_id(fault_id))
+    if rule is None:
+        raise not_found(FAULT_NOT_FOUND, "Fault rule not found.")
+    return fault_json(rule)
+
+
+@router.delete("/faults", summary="Remove every fault rule")
+async def clear_faults(request: Request) -> dict[str, Any]:
+    rt = runtime(request)
+    with rt.db.write() as s:
+        return {"deleted": faults.delete_rules(rt, s)}
+
+
+@router.delete("/faults/{fault_id}", summary="Remove one fault rule")
+async def delete_fault(fault_id: str, request: Request) -> dict[str, Any]:
+    rt = runtime(request)
+    with rt.db.write() as s:
+        n = faults.delete_rules(rt, s, _fault_id(fault_id))
+    if n == 0:
+        raise not_found(FAULT_NOT_FOUND, "Fault rule not found.")
+    return {"deleted": n}
+
+
+# --- request log ----------------------------------------------------------------------
+
+
+def _log(rt: Runtime) -> RequestLog:
+    log: RequestLog = rt.extras["request_log"]
+    return log
+
+
+@router.get("/requests", summary="Recent Indigo API requests, oldest first, secrets redacted")
+async def list_requests(request: Request) -> dict[str, Any]:
+    rt = runtime(request)
+    account_id = query_int(request, "account_id")
+    limit = query_int(request, "limit")
+    if limit is not None and limit < 0:
+        raise invalid("limit", "must be 0 or more")
+    items = _log(rt).entries(account_id, 100 if limit is None else limit)
+    return {"total": len(items), "requests": items}
+
+
+@router.delete("/requests", summary="Forget the logged requests")
+async def clear_requests(request: Request) -> dict[str, Any]:
+    return {"deleted": _log(runtime(request)).clear()}

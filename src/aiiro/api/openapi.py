@@ -1,0 +1,510 @@
+"""The OpenAPI 3.1 document of the Indigo API as aiiro serves it (/openapi.json, /docs).
+
+FastAPI lists the routes and their request bodies; the routes render Indigo's odd shapes
+by hand, so the response shapes and codes of every Indigo endpoint are written here, in
+one table (`ENDPOINTS`), from indigo-api-facts.md. tests/openapi fuzzes the served API
+against this document with schemathesis: every answer must be a documented code with a
+body of the documented shape.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+Schema = dict[str, Any]
+
+# --- building blocks --------------------------------------------------------------------
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(props: dict[str, Schema], optional: tuple[str, ...] = ()) -> Schema:
+    """An object with these keys, all required except `optional` (others may appear)."""
+    return {
+        "type": "object",
+        "properties": props,
+        "required": [k for k in props if k not in optional],
+    }
+
+
+def arr(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
+def const(value: Any) -> Schema:
+    return {"const": value}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+STR: Schema = {"type": "string"}
+INT: Schema = {"type": "integer"}
+NUM: Schema = {"type": "number"}
+BOOL: Schema = {"type": "boolean"}
+NULL: Schema = {"type": "null"}
+TIME: Schema = {
+    "type": "string",
+    "pattern": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$",
+    "description": 'UTC, "YYYY-MM-DD HH:MM:SS"',
+}
+TIME_OR_NULL = nullable(TIME)
+
+
+def listing(key: str, item: Schema) -> Schema:
+    return obj({"success": const(True), "total": INT, key: arr(item)})
+
+
+# --- component schemas ------------------------------------------------------------------
+
+COMPONENTS: dict[str, Schema] = {
+    "BackendError": {
+        **obj({"success": const(False), "errorMessage": STR, "errorCode": STR}),
+        "description": "An application error. Codes observed on Indigo keep their text; "
+        "aiiro's own codes (A....) are listed in docs/compatibility.md.",
+    },
+    "GatewayError": {
+        **obj(
+            {
+                "errorCode": STR,
+                "errorMessage": STR,
+                "developerMessage": STR,
+                "moreInfo": NULL,
+                "requestId": STR,
+            }
+        ),
+        "description": "The API gateway's error (401 token, 429 quota): errorCode is the "
+        "HTTP status as a string.",
+    },
+    "Token": obj(
+        {
+            "accessToken": STR,
+            "tokenType": const("BearerToken"),
+            "expiresIn": const("3599"),
+            "scope": STR,
+            "issuedAt": {"type": "string", "pattern": r"^\d+$"},
+        }
+    ),
+    "Message": obj({"success": const(True), "message": STR}),
+    "Coded": obj({"success": BOOL, "message": STR, "sucessCode": STR}),
+    "StatusZero": {
+        **obj({"STATUS": const(0)}),
+        "description": 'The snapshot endpoints\' success body, {"STATUS":0}.',
+    },
+    "SshKey": obj(
+        {
+            "id": INT,
+            "service_id": STR,
+            "user_id": INT,
+            "name": STR,
+            "sshkey": STR,
+            "status": {"enum": ["ACTIVE", "DEACTIVE"]},
+            "created_at": TIME,
+            "updated_at": TIME,
+        }
+    ),
+    "ApiKey": obj({"id": INT, "apiKey": STR, "created_at": TIME}),
+    "InstanceType": obj(
+        {"id": INT, "name": STR, "display_name": STR, "created_at": TIME, "updated_at": TIME}
+    ),
+    "Region": obj({"id": INT, "oem_id": INT, "name": STR, "use_possible_date": TIME}),
+    "Os": obj(
+        {
+            "id": INT,
+            "categoryid": INT,
+            "code": STR,
+            "name": STR,
+            "viewname": STR,
+            "instancetype_id": INT,
+        }
+    ),
+    "OsCategory": obj({"id": INT, "name": STR, "logo": STR, "osLists": arr(ref("Os"))}),
+    "Plan": obj(
+        {
+            "id": INT,
+            "code": STR,
+            "name": STR,
+            "description": STR,
+            "use_possible_date": TIME,
+            "instancetype_id": INT,
+            "ipaddress_type": {"enum": ["ipv4", "ipv6", "ipv46dual"]},
+            "created_at": TIME,
+            "updated_at": TIME,
+            "instance_type": nullable(ref("InstanceType")),
+            "kvm_resources": obj(
+                {"id": INT, "plan_id": INT, "name": STR, "param": STR, "limitnum": INT}
+            ),
+        }
+    ),
+    "Firewall": obj(
+        {
+            "id": INT,
+            "service_id": STR,
+            "user_id": INT,
+            "name": STR,
+            "status": INT,
+            "created_at": TIME,
+            "updated_at": TIME,
+        }
+    ),
+    "FirewallRule": obj(
+        {
+            "id": INT,
+            "name": STR,
+            "direction": {"enum": ["in", "out"]},
+            "type": STR,
+            "protocol": {"enum": ["TCP", "UDP", "ICMP"]},
+            "port": STR,
+            "source": STR,
+        }
+    ),
+    "Snapshot": obj(
+        {
+            "id": INT,
+            "name": STR,
+            "service_id": STR,
+            "user_id": {"type": "string", "description": "a string here, an int elsewhere"},
+            "disk_id": INT,
+            "volume": INT,
+            "slot_number": INT,
+            "status": {"enum": ["running", "created", "failed"]},
+            "size": {"type": "string", "description": 'bytes; "" until created'},
+            "deleted": INT,
+            "completed_timestamp": {
+                "type": "string",
+                "description": '"0000-00-00 00:00:00" until created',
+            },
+            "deleted_timestamp": STR,
+        }
+    ),
+}
+
+_INSTANCE_COMMON: dict[str, Schema] = {
+    "id": INT,
+    "instance_name": STR,
+    "set_no": INT,
+    "vps_kind": INT,
+    "sequence_id": INT,
+    "user_id": INT,
+    "service_id": STR,
+    "status": {"enum": ["READY", "OPEN"]},
+    "sshkey_id": INT,
+    "snapshot_id": INT,
+    "created_at": TIME,
+    "host_id": INT,
+    "plan_id": INT,
+    "plan": STR,
+    "disk_point": INT,
+    "memsize": NUM,
+    "cpus": INT,
+    "os_id": INT,
+    "otherstatus": INT,
+    "uuid": nullable(STR),
+    "uidgid": INT,
+    "vnc_port": INT,
+    "vnc_passwd": STR,
+    "arpaname": nullable(STR),
+    "arpadate": INT,
+    "started_at": TIME_OR_NULL,
+    "closed_at": TIME_OR_NULL,
+    "vm_revert": INT,
+    "ipaddress": nullable(STR),
+    "secondary_ip": nullable(STR),
+    "macaddress": nullable(STR),
+    "instancetype_id": INT,
+    "import_instance": INT,
+    "container_id": nullable(STR),
+    "daemonstatus": STR,
+    "outofstock": INT,
+    "ipaddress_type": STR,
+}
+COMPONENTS["Instance"] = {
+    **obj(
+        {
+            **_INSTANCE_COMMON,
+            "VEID": STR,
+            "os": nullable(ref("Os")),
+            "ip": STR,
+            "instancecreatedbyuser": STR,
+            "regionname": STR,
+            "instancestatus": STR,
+            "instancetype": nullable(ref("InstanceType")),
+        }
+    ),
+    "description": "An element of getinstancelist.",
+}
+COMPONENTS["CreatedInstance"] = {
+    **obj(
+        {
+            **_INSTANCE_COMMON,
+            "vps_kind": const("10"),
+            "created_at": obj({"date": STR, "timezone_type": const(3), "timezone": const("UTC")}),
+        }
+    ),
+    "description": "createinstance's `vms`: vps_kind is a string and created_at a PHP "
+    "DateTime object here, unlike the list.",
+}
+
+# --- the table: (method, path) -> responses --------------------------------------------
+
+INDIGO = "/webarenaIndigo/v1"
+
+
+def ok(schema: Schema, description: str = "Success") -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def coded(code: str, message: str, **extra: Schema) -> Schema:
+    props = {"success": const(True), "message": const(message), "sucessCode": const(code)}
+    return obj({**props, **extra})
+
+
+BAD = "400"  # a malformed body or query, a bad value, or a rule of the platform
+MISSING = "404"  # an unknown id, or one that belongs to another account
+
+# Each entry: success status -> schema, and which error statuses the endpoint can answer.
+ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Schema], tuple[str, ...]]] = {
+    ("post", "/oauth/v1/accesstokens"): ({"201": ok(ref("Token"))}, ()),
+    ("get", f"{INDIGO}/auth/create/apikey"): (
+        {"201": ok(obj({"apiKey": STR, "apiSecret": STR}), "The secret is shown only here")},
+        (),
+    ),
+    ("get", f"{INDIGO}/auth/apikey"): ({"200": ok(listing("accesstokens", ref("ApiKey")))}, ()),
+    ("delete", f"{INDIGO}/auth/apikey/{{apikey_id}}"): (
+        {"200": ok(ref("Message"))},
+        (MISSING,),
+    ),
+    ("get", f"{INDIGO}/vm/sshkey"): ({"200": ok(listing("sshkeys", ref("SshKey")))}, ()),
+    ("get", f"{INDIGO}/vm/sshkey/active/status"): (
+        {"200": ok(listing("sshkeys", ref("SshKey")))},
+        (),
+    ),
+    ("post", f"{INDIGO}/vm/sshkey"): (
+        {
+            "201": ok(
+                obj({"success": const(True), "message": STR, "sshKey": ref("SshKey")}),
+                "Created; `sshKey` is an object (in another key order than the list)",
+            )
+        },
+        (BAD,),
+    ),
+    ("get", f"{INDIGO}/vm/sshkey/{{key_id}}"): (
+        {"200": ok(obj({"success": const(True), "sshKey": arr(ref("SshKey"))}))},
+        (MISSING,),
+    ),
+    ("put", f"{INDIGO}/vm/sshkey/{{key_id}}"): ({"200": ok(ref("Message"))}, (BAD, MISSING)),
+    ("delete", f"{INDIGO}/vm/sshkey/{{key_id}}"): ({"200": ok(ref("Message"))}, (MISSING,)),
+    ("get", f"{INDIGO}/vm/instancetypes"): (
+        {"200": ok(listing("instanceTypes", ref("InstanceType")))},
+        (),
+    ),
+    ("get", f"{INDIGO}/vm/getregion"): ({"200": ok(listing("regionlist", ref("Region")))}, (BAD,)),
+    ("get", f"{INDIGO}/vm/oslist"): (
+        {"200": ok(listing("osCategory", ref("OsCategory")), "`total` counts categories")},
+        (BAD,),
+    ),
+    ("get", f"{INDIGO}/vm/getinstancespec"): (
+        {"200": ok(listing("speclist", ref("Plan")))},
+        (BAD,),
+    ),
+    ("post", f"{INDIGO}/vm/createinstance"): (
+        {"201": ok(obj({"success": const(True), "message": STR, "vms": ref("CreatedInstance")}))},
+        (BAD, MISSING),
+    ),
+    ("get", f"{INDIGO}/vm/getinstancelist"): (
+        {"200": ok(arr(ref("Instance")), "A bare array")},
+        (),
+    ),
+    ("post", f"{INDIGO}/vm/instance/statusupdate"): (
+        {
+            "200": ok(
+                {
+                    **obj(
+                        {
+                            "success": BOOL,
+                            "message": STR,
+                            "sucessCode": STR,
+                            "instanceStatus": STR,
+                        },
+                        optional=("instanceStatus",),
+                    ),
+                    "description": 'start: I20008 "running"; stop: success false with '
+                    "I10025 (asynchronous); forcestop, reset, destroy: see docs.",
+                }
+            )
+        },
+        (BAD, MISSING),
+    ),
+    ("post", f"{INDIGO}/nw/createfirewall"): (
+        {
+            "200": ok(
+                coded("F60002", "Firewall template has been created successfully.", firewallId=INT)
+            )
+        },
+        (BAD, MISSING),
+    ),
+    ("get", f"{INDIGO}/nw/getfirewalllist"): (
+        {"200": ok(arr(ref("Firewall")), "A bare array")},
+        (),
+    ),
+    ("get", f"{INDIGO}/nw/gettemplate/{{firewall_id}}"): (
+        {"200": ok(arr(ref("FirewallRule")), "One object per rule, in the order sent")},
+        (MISSING,),
+    ),
+    ("put", f"{INDIGO}/nw/updatefirewall"): (
+        {
+            "200": ok(
+                coded(
+                    "F6004",
+                    "Firewall template is updated successfully.",
+                    firewallId={"type": ["string", "integer"]},
+                ),
+                "firewallId echoes the request's templateid as sent (a string, usually)",
+            )
+        },
+        (BAD, MISSING),
+    ),
+    ("post", f"{INDIGO}/nw/assign"): (
+        {"200": ok(coded("F60003", "Firewall template is assigned successfully."))},
+        (BAD, MISSING),
+    ),
+    ("delete", f"{INDIGO}/nw/deletefirewall/{{firewall_id}}"): (
+        {"200": ok(coded("F6005", "Firewall template has been deleted successfully."))},
+        (BAD, MISSING),
+    ),
+    ("post", f"{INDIGO}/disk/takesnapshot"): ({"200": ok(ref("StatusZero"))}, (BAD, MISSING)),
+    ("get", f"{INDIGO}/disk/snapshotlist/{{instance_id}}"): (
+        {"200": ok(arr(ref("Snapshot")), "A bare array")},
+        (MISSING,),
+    ),
+    ("post", f"{INDIGO}/disk/retakesnapshot"): ({"200": ok(ref("StatusZero"))}, (BAD, MISSING)),
+    ("post", f"{INDIGO}/disk/restoresnapshot"): (
+        {"200": ok(ref("StatusZero"))},
+        (BAD, MISSING),
+    ),
+    ("delete", f"{INDIGO}/disk/deletesnapshot/{{snapshot_id}}"): (
+        {"200": ok(ref("StatusZero"))},
+        (BAD, MISSING),
+    ),
+}
+
+QUERY: dict[tuple[str, str], list[Schema]] = {
+    ("get", f"{INDIGO}/vm/getregion"): [
+        {"name": "instanceTypeId", "in": "query", "required": False, "schema": INT}
+    ],
+    ("get", f"{INDIGO}/vm/oslist"): [
+        {"name": "instanceTypeId", "in": "query", "required": False, "schema": INT}
+    ],
+    ("get", f"{INDIGO}/vm/getinstancespec"): [
+        {"name": "instanceTypeId", "in": "query", "required": False, "schema": INT},
+        {"name": "osId", "in": "query", "required": False, "schema": INT},
+    ],
+}
+
+ERRORS: dict[str, Schema] = {
+    "400": ok(ref("BackendError"), "Bad request (Indigo-shaped)"),
+    "404": ok(ref("BackendError"), "No such resource in this account"),
+}
+GATEWAY: dict[str, Schema] = {
+    "401": ok(ref("GatewayError"), "Missing, unknown or expired access token"),
+    "429": ok(
+        ref("GatewayError"),
+        "Quota: 6 requests per calendar minute per API key (when enabled). X-Quota-* "
+        "headers, no Retry-After.",
+    ),
+}
+TOKEN_ERRORS: dict[str, Schema] = {
+    "400": ok(ref("GatewayError"), "The token request could not be read"),
+    "401": ok(ref("GatewayError"), "Invalid client credentials"),
+}
+ADMIN_DENIED: Schema = ok(
+    obj({"error": const("admin token required")}), "The admin token is missing or wrong"
+)
+
+
+def install(app: FastAPI) -> None:
+    """Serve the completed document at /openapi.json (built once, on first request)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def build(app: FastAPI) -> dict[str, Any]:
+    doc = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = doc.setdefault("components", {})
+    schemas: dict[str, Any] = components.setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)  # aiiro never answers 422
+    schemas.update(copy.deepcopy(COMPONENTS))
+    components["securitySchemes"] = {
+        "indigoToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The accessToken from POST /oauth/v1/accesstokens",
+        },
+        "aiiroAdmin": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The admin token printed by `aiiro serve` on first start",
+        },
+    }
+    for path, ops in doc.get("paths", {}).items():
+        for method, op in ops.items():
+            _hoist_defs(op, schemas)
+            responses: dict[str, Any] = op.setdefault("responses", {})
+            responses.pop("422", None)
+            entry = ENDPOINTS.get((method, path))
+            if entry is not None:
+                success, errors = entry
+                responses.clear()
+                responses.update(copy.deepcopy(success))
+                if path.startswith("/oauth/"):
+                    responses.update(copy.deepcopy(TOKEN_ERRORS))
+                else:
+                    # Every backend route reads its body or query leniently; a body
+                    # that is not JSON is a 400 wherever a body is read.
+                    responses.update({code: copy.deepcopy(ERRORS[code]) for code in errors})
+                    responses.update(copy.deepcopy(GATEWAY))
+                    op["security"] = [{"indigoToken": []}]
+                for param in op.get("parameters", []):
+                    if param.get("in") == "path":  # Indigo's path ids are decimal integers
+                        param["schema"] = {"type": "integer", "minimum": 0}
+                if (method, path) in QUERY:
+                    op["parameters"] = [*op.get("parameters", []), *QUERY[(method, path)]]
+            elif path.startswith("/_aiiro/") and path != "/_aiiro/health":
+                op["security"] = [{"aiiroAdmin": []}]
+                responses.setdefault("401", copy.deepcopy(ADMIN_DENIED))
+                if any(p.get("in") == "path" for p in op.get("parameters", [])) or (
+                    "requestBody" in op
+                ):
+                    responses.setdefault("400", copy.deepcopy(ERRORS["400"]))
+                    responses.setdefault("404", copy.deepcopy(ERRORS["404"]))
+    return doc
+
+
+def _hoist_defs(node: Any, schemas: dict[str, Any]) -> None:
+    """Move pydantic's nested `$defs` into components (their $refs point there)."""
+    if isinstance(node, dict):
+        defs = node.pop("$defs", None)
+        if isinstance(defs, dict):
+            for name, schema in defs.items():
+                schemas.setdefault(name, schema)
+                _hoist_defs(schema, schemas)
+        for value in node.values():
+            _hoist_defs(value, schemas)
+    elif isinstance(node, list):
+        for value in node:
+            _hoist_defs(value, schemas)

@@ -1,0 +1,163 @@
+"""The catalogue: instance types, regions, OS images, plans — and finding them by name.
+
+Names the lookups take: OS "Debian12" / "Debian 12" / 22; plan "1CR768MB" (the instance's
+`plan`) / "1vCPU768MB20GB" (the plan code) / "Memory768MB,1vCPU,SSD20GB" / 13; region "Tokyo" / 1.
+Instance type 1 ("instance", KVM) is the only usable one on Indigo and the default here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiiro.client.core import AsyncResource, Call, Engine, Op, Request, Resource
+from aiiro.client.lookup import Ref, as_id, pick
+from aiiro.client.models import InstanceType, OsCategory, OsImage, Plan, Region
+
+BASE = "/webarenaIndigo/v1/vm"
+KVM = 1  # instance type "instance" (KVM Instance)
+
+
+def _items(key: str, body: Any) -> list[dict[str, Any]]:
+    items = body.get(key) if isinstance(body, dict) else None
+    return [x for x in items or [] if isinstance(x, dict)]
+
+
+def types_call() -> Call[list[InstanceType]]:
+    return Call(
+        Request("GET", f"{BASE}/instancetypes"),
+        lambda b: [InstanceType.from_api(x) for x in _items("instanceTypes", b)],
+    )
+
+
+def regions_call(instance_type: int = KVM) -> Call[list[Region]]:
+    return Call(
+        Request("GET", f"{BASE}/getregion", params=(("instanceTypeId", str(instance_type)),)),
+        lambda b: [Region.from_api(x) for x in _items("regionlist", b)],
+    )
+
+
+def os_call(instance_type: int = KVM) -> Call[list[OsCategory]]:
+    return Call(
+        Request("GET", f"{BASE}/oslist", params=(("instanceTypeId", str(instance_type)),)),
+        lambda b: [OsCategory.from_api(x) for x in _items("osCategory", b)],
+    )
+
+
+def plans_call(instance_type: int = KVM, os_id: int | None = None) -> Call[list[Plan]]:
+    params: tuple[tuple[str, str], ...] = (("instanceTypeId", str(instance_type)),)
+    if os_id is not None:
+        params += (("osId", str(os_id)),)
+    return Call(
+        Request("GET", f"{BASE}/getinstancespec", params=params),
+        lambda b: [Plan.from_api(x) for x in _items("speclist", b)],
+    )
+
+
+def images(e: Engine, instance_type: int = KVM) -> Op[list[OsImage]]:
+    categories = yield from e.run(os_call(instance_type))
+    return [image for c in categories for image in c.images]
+
+
+def find_type(e: Engine, ref: Ref) -> Op[InstanceType]:
+    found = yield from e.run(types_call())
+    return pick(found, ref, "instance type", lambda t: t.id, lambda t: [t.name, t.display_name])
+
+
+def find_region(e: Engine, ref: Ref, instance_type: int = KVM) -> Op[Region]:
+    found = yield from e.run(regions_call(instance_type))
+    return pick(found, ref, "region", lambda r: r.id, lambda r: [r.name])
+
+
+def find_os(e: Engine, ref: Ref, instance_type: int = KVM) -> Op[OsImage]:
+    found = yield from images(e, instance_type)
+    return pick(found, ref, "OS image", lambda o: o.id, lambda o: [o.name, o.viewname])
+
+
+def find_plan(e: Engine, ref: Ref, os_id: int | None = None, instance_type: int = KVM) -> Op[Plan]:
+    found = yield from e.run(plans_call(instance_type, os_id))
+    return pick(found, ref, "plan", lambda p: p.id, lambda p: [p.resource, p.code, p.name])
+
+
+def region_id(e: Engine, ref: Ref | None, instance_type: int = KVM) -> Op[int]:
+    """The region `ref` names; without one, the type's only region (Tokyo on Indigo)."""
+    if ref is not None and as_id(ref) is not None:
+        return as_id(ref) or 0
+    regions = yield from e.run(regions_call(instance_type))
+    if ref is None:
+        if len(regions) == 1:
+            return regions[0].id
+        names = ", ".join(r.name for r in regions) or "none"
+        from aiiro.client.errors import LookupFailed
+
+        raise LookupFailed(f"choose a region: {names}")
+    return pick(regions, ref, "region", lambda r: r.id, lambda r: [r.name]).id
+
+
+class Catalog(Resource):
+    def types(self) -> list[InstanceType]:
+        return self._run(self._e.run(types_call()))
+
+    def regions(self, instance_type: int = KVM) -> list[Region]:
+        return self._run(self._e.run(regions_call(instance_type)))
+
+    def os_categories(self, instance_type: int = KVM) -> list[OsCategory]:
+        return self._run(self._e.run(os_call(instance_type)))
+
+    def images(self, instance_type: int = KVM) -> list[OsImage]:
+        return self._run(images(self._e, instance_type))
+
+    def plans(self, os: Ref | None = None, instance_type: int = KVM) -> list[Plan]:
+        return self._run(_plans(self._e, os, instance_type))
+
+    def find_os(self, ref: Ref, instance_type: int = KVM) -> OsImage:
+        return self._run(find_os(self._e, ref, instance_type))
+
+    def find_plan(self, ref: Ref, os: Ref | None = None, instance_type: int = KVM) -> Plan:
+        return self._run(_find_plan(self._e, ref, os, instance_type))
+
+    def find_region(self, ref: Ref, instance_type: int = KVM) -> Region:
+        return self._run(find_region(self._e, ref, instance_type))
+
+
+class AsyncCatalog(AsyncResource):
+    async def types(self) -> list[InstanceType]:
+        return await self._run(self._e.run(types_call()))
+
+    async def regions(self, instance_type: int = KVM) -> list[Region]:
+        return await self._run(self._e.run(regions_call(instance_type)))
+
+    async def os_categories(self, instance_type: int = KVM) -> list[OsCategory]:
+        return await self._run(self._e.run(os_call(instance_type)))
+
+    async def images(self, instance_type: int = KVM) -> list[OsImage]:
+        return await self._run(images(self._e, instance_type))
+
+    async def plans(self, os: Ref | None = None, instance_type: int = KVM) -> list[Plan]:
+        return await self._run(_plans(self._e, os, instance_type))
+
+    async def find_os(self, ref: Ref, instance_type: int = KVM) -> OsImage:
+        return await self._run(find_os(self._e, ref, instance_type))
+
+    async def find_plan(self, ref: Ref, os: Ref | None = None, instance_type: int = KVM) -> Plan:
+        return await self._run(_find_plan(self._e, ref, os, instance_type))
+
+    async def find_region(self, ref: Ref, instance_type: int = KVM) -> Region:
+        return await self._run(find_region(self._e, ref, instance_type))
+
+
+def _os_id(e: Engine, os: Ref | None, instance_type: int) -> Op[int | None]:
+    if os is None:
+        return None
+    if as_id(os) is not None:
+        return as_id(os)
+    return (yield from find_os(e, os, instance_type)).id
+
+
+def _plans(e: Engine, os: Ref | None, instance_type: int) -> Op[list[Plan]]:
+    os_id = yield from _os_id(e, os, instance_type)
+    return (yield from e.run(plans_call(instance_type, os_id)))
+
+
+def _find_plan(e: Engine, ref: Ref, os: Ref | None, instance_type: int) -> Op[Plan]:
+    os_id = yield from _os_id(e, os, instance_type)
+    return (yield from find_plan(e, ref, os_id, instance_type))

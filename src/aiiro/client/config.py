@@ -1,0 +1,252 @@
+"""Where the client finds its endpoint and credentials, and the profile file.
+
+Precedence, first match wins:
+1. arguments (`Indigo(api_key=..., ...)`, CLI flags, and a profile named with `--profile`);
+2. environment: AIIRO_API_KEY/AIIRO_API_SECRET, IndigoApiKey/IndigoApiPrivateKey (the seed
+   walkthrough's names), WEBARENA_INDIGO_CLIENT_ID/WEBARENA_INDIGO_CLIENT_SECRET (other Indigo
+   tools'); endpoint AIIRO_ENDPOINT, then WEBARENA_INDIGO_ENDPOINT;
+3. a profile from the profile file: the one named by AIIRO_CLIENT_PROFILE, else the file's
+   default; (AIIRO_PROFILE is the server's timing profile, hence the longer name)
+4. the seed's ~/.webarena_secret (`export IndigoApiKey=...` lines).
+A key and its secret always come from the same place. The endpoint defaults to the real
+service, https://api.customer.jp.
+
+Stdlib only (this runs on every CLI start).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiiro.client.errors import ConfigError
+
+DEFAULT_ENDPOINT = "https://api.customer.jp"
+PROFILE_FILE = "config.toml"
+SECRET_FILE = ".webarena_secret"
+
+# (key variable, secret variable), in precedence order.
+ENV_CREDENTIALS = [
+    ("AIIRO_API_KEY", "AIIRO_API_SECRET"),
+    ("IndigoApiKey", "IndigoApiPrivateKey"),
+    ("WEBARENA_INDIGO_CLIENT_ID", "WEBARENA_INDIGO_CLIENT_SECRET"),
+]
+ENV_ENDPOINTS = ["AIIRO_ENDPOINT", "WEBARENA_INDIGO_ENDPOINT"]
+ENV_PROFILE = "AIIRO_CLIENT_PROFILE"
+# Keys a profile may hold.
+PROFILE_KEYS = ("endpoint", "api_key", "api_secret", "admin_token", "ssh_user")
+
+
+def _user_dir(kind: str, environ: Mapping[str, str]) -> str:
+    """platformdirs' user config/cache dir for "aiiro", without importing it on Linux."""
+    platform: str = sys.platform  # (a variable, so that type checkers see both branches)
+    if platform.startswith("linux"):
+        var, fallback = {
+            "config": ("XDG_CONFIG_HOME", ".config"),
+            "cache": ("XDG_CACHE_HOME", ".cache"),
+        }[kind]
+        base = environ.get(var) or os.path.join(
+            environ.get("HOME") or os.path.expanduser("~"), fallback
+        )
+        return os.path.join(base, "aiiro")
+    import platformdirs
+
+    if kind == "config":
+        return str(platformdirs.user_config_path("aiiro"))
+    return str(platformdirs.user_cache_path("aiiro"))
+
+
+@dataclass(frozen=True)
+class Places:
+    """The environment the client reads: variables, config dir, cache dir, home."""
+
+    environ: Mapping[str, str]
+    config_dir: str
+    cache_dir: str
+    home: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Places:
+        env = os.environ if environ is None else environ
+        return cls(
+            environ=env,
+            config_dir=env.get("AIIRO_CONFIG_DIR") or _user_dir("config", env),
+            cache_dir=env.get("AIIRO_CACHE_DIR") or _user_dir("cache", env),
+            home=env.get("HOME") or os.path.expanduser("~"),
+        )
+
+    @property
+    def profile_file(self) -> str:
+        return os.path.join(self.config_dir, PROFILE_FILE)
+
+    @property
+    def secret_file(self) -> str:
+        return self.environ.get("AIIRO_SECRET_FILE") or os.path.join(self.home, SECRET_FILE)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the client talks to, with what credentials, and where each came from."""
+
+    endpoint: str
+    api_key: str | None
+    api_secret: str | None
+    profile: str | None = None
+    source: str = "none"  # where the credentials came from, for messages
+    admin_token: str | None = None  # an aiiro server's admin token (boot probe)
+    ssh_user: str | None = None
+
+    def require_credentials(self) -> tuple[str, str]:
+        if not self.api_key or not self.api_secret:
+            raise ConfigError(
+                "no API key and secret found",
+                hint="run `aiiro configure`, or export IndigoApiKey and IndigoApiPrivateKey "
+                "(or AIIRO_API_KEY/AIIRO_API_SECRET)",
+            )
+        return self.api_key, self.api_secret
+
+
+@dataclass
+class ProfileFile:
+    default: str | None = None
+    profiles: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def read_profiles(places: Places) -> ProfileFile:
+    path = places.profile_file
+    if not os.path.exists(path):
+        return ProfileFile()
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    profiles: dict[str, dict[str, str]] = {}
+    for name, values in (data.get("profiles") or {}).items():
+        if isinstance(values, dict):
+            profiles[str(name)] = {k: str(v) for k, v in values.items() if k in PROFILE_KEYS}
+    default = data.get("default")
+    return ProfileFile(str(default) if default else None, profiles)
+
+
+def write_profiles(places: Places, pf: ProfileFile) -> str:
+    """Write the profile file (mode 0600: it holds secrets)."""
+    import tomli_w
+
+    data: dict[str, Any] = {}
+    if pf.default:
+        data["default"] = pf.default
+    data["profiles"] = pf.profiles
+    os.makedirs(places.config_dir, mode=0o700, exist_ok=True)
+    path = places.profile_file
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        tomli_w.dump(data, f)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path
+
+
+def read_secret_file(path: str) -> dict[str, str]:
+    """Variables of a `export NAME=value` file (the seed's ~/.webarena_secret)."""
+    values: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return values
+    for line in lines:
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("export "):
+            text = text[len("export ") :].strip()
+        name, sep, value = text.partition("=")
+        if not sep:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
+def _pair(values: Mapping[str, str], where: str) -> tuple[str, str] | None:
+    for key_var, secret_var in ENV_CREDENTIALS:
+        key = values.get(key_var)
+        if key:
+            secret = values.get(secret_var)
+            if not secret:
+                raise ConfigError(f"{key_var} is set in {where} but {secret_var} is not")
+            return key, secret
+    return None
+
+
+def resolve(
+    *,
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    endpoint: str | None = None,
+    profile: str | None = None,
+    admin_token: str | None = None,
+    places: Places | None = None,
+) -> Settings:
+    """The endpoint and credentials to use, by the precedence in this module's doc."""
+    places = places or Places.from_environ()
+    env = places.environ
+    if bool(api_key) != bool(api_secret):
+        raise ConfigError("give both the API key and the API secret")
+
+    pf = read_profiles(places)
+    named = profile or env.get(ENV_PROFILE)
+    if named and named not in pf.profiles:
+        raise ConfigError(
+            f"no profile {named!r} in {places.profile_file}",
+            hint="`aiiro configure --profile NAME` creates it; `aiiro profile list` shows them",
+        )
+    profile_name = named or (pf.default if pf.default in pf.profiles else None)
+    if profile_name is None and "default" in pf.profiles:
+        profile_name = "default"
+    prof = pf.profiles.get(profile_name or "", {})
+    prof_pair = (
+        (prof["api_key"], prof["api_secret"])
+        if prof.get("api_key") and prof.get("api_secret")
+        else None
+    )
+
+    # A profile named on the command line counts as arguments.
+    candidates: list[tuple[tuple[str, str] | None, str]] = [
+        ((api_key, api_secret) if api_key and api_secret else None, "arguments"),
+    ]
+    if profile:
+        candidates.append((prof_pair, f"profile {profile_name!r}"))
+    candidates.append((_pair(env, "the environment"), "environment"))
+    if not profile:
+        candidates.append((prof_pair, f"profile {profile_name!r}"))
+    secret_path = places.secret_file
+    candidates.append((_pair(read_secret_file(secret_path), secret_path), secret_path))
+    key, secret, source = None, None, "none"
+    for pair, where in candidates:
+        if pair is not None:
+            (key, secret), source = pair, where
+            break
+
+    env_endpoint = next((env[v] for v in ENV_ENDPOINTS if env.get(v)), None)
+    ordered = [endpoint, prof.get("endpoint") if profile else None, env_endpoint]
+    ordered += [prof.get("endpoint"), DEFAULT_ENDPOINT]
+    chosen = next(e for e in ordered if e)
+    return Settings(
+        endpoint=chosen.rstrip("/"),
+        api_key=key,
+        api_secret=secret,
+        profile=profile_name,
+        source=source,
+        admin_token=admin_token or env.get("AIIRO_ADMIN_TOKEN") or prof.get("admin_token"),
+        ssh_user=prof.get("ssh_user"),
+    )

@@ -1,0 +1,312 @@
+"""Snapshots: /webarenaIndigo/v1/disk/..., and the restore workflow.
+
+takesnapshot answers only {"STATUS":0} — no id — so `take` finds the new snapshot in the
+instance's list. A snapshot goes running -> created (or failed).
+
+The restore workflow (`restore`): stop the instance (forcestop if a graceful stop does not
+finish), restore, start (retrying while the restore still finishes), wait for Running,
+then — with a boot check — make sure the guest answers; an instance that does not (the
+GRUB hang seen after restores on Indigo) gets forcestop + start, `cures` times at most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiiro.client import instances
+from aiiro.client.boot import BootCheck
+from aiiro.client.core import AsyncResource, Call, Engine, Op, Request, Resource, Sleep
+from aiiro.client.errors import (
+    ALREADY_RUNNING,
+    APIError,
+    BootFailed,
+    IndigoError,
+    LookupFailed,
+    WaitTimeout,
+)
+from aiiro.client.instances import DEFAULT_POLL, DEFAULT_TIMEOUT, OnPoll
+from aiiro.client.lookup import Ref, as_id, pick
+from aiiro.client.models import RUNNING, STOPPED, Instance, Outcome, Snapshot
+
+BASE = "/webarenaIndigo/v1/disk"
+DEFAULT_BOOT_TIMEOUT = 180.0
+# How long a graceful stop may take before the workflow forces it.
+DEFAULT_FORCE_AFTER = 300.0
+
+OnStep = Callable[[str], None]
+
+
+def list_call(instance_id: int) -> Call[list[Snapshot]]:
+    return Call(
+        Request("GET", f"{BASE}/snapshotlist/{instance_id}"),
+        lambda b: [Snapshot.from_api(x, instance_id) for x in b or [] if isinstance(x, dict)],
+    )
+
+
+def take_call(instance_id: int, name: str, slot: int = 0) -> Call[Outcome]:
+    body = {"name": name, "instanceid": instance_id, "slotnum": str(slot)}
+    return Call(Request("POST", f"{BASE}/takesnapshot", body=body), Outcome.from_api)
+
+
+def retake_call(instance_id: int, snapshot_id: int) -> Call[Outcome]:
+    body = {"instanceid": instance_id, "snapshotid": str(snapshot_id)}
+    return Call(Request("POST", f"{BASE}/retakesnapshot", body=body), Outcome.from_api)
+
+
+def restore_call(instance_id: int, snapshot_id: int) -> Call[Outcome]:
+    body = {"instanceid": str(instance_id), "snapshotid": str(snapshot_id)}
+    return Call(Request("POST", f"{BASE}/restoresnapshot", body=body), Outcome.from_api)
+
+
+def delete_call(snapshot_id: int) -> Call[Outcome]:
+    return Call(Request("DELETE", f"{BASE}/deletesnapshot/{snapshot_id}"), Outcome.from_api)
+
+
+# --- ops ----------------------------------------------------------------------------------
+
+
+def list_op(e: Engine, instance: Ref) -> Op[list[Snapshot]]:
+    iid = yield from instances.instance_id(e, instance)
+    return (yield from e.run(list_call(iid)))
+
+
+def find(e: Engine, instance: Ref, snapshot: Ref) -> Op[Snapshot]:
+    snaps = yield from list_op(e, instance)
+    return pick(snaps, snapshot, "snapshot", lambda s: s.id, lambda s: [s.name])
+
+
+def wait_until(
+    e: Engine,
+    instance: Ref,
+    snapshot: Ref,
+    status: str = "created",
+    timeout: float = DEFAULT_TIMEOUT,
+    poll: float = DEFAULT_POLL,
+) -> Op[Snapshot]:
+    iid = yield from instances.instance_id(e, instance)
+    start = e.clock()
+    while True:
+        snap = yield from find(e, iid, snapshot)
+        if snap.status.lower() == status.lower():
+            return snap
+        if snap.failed:
+            raise IndigoError(
+                f"snapshot {snap.name} failed",
+                hint="`aiiro snapshot retake` tries it again",
+            )
+        left = start + timeout - e.clock()
+        if left <= 0:
+            raise WaitTimeout(
+                f"snapshot {snap.name} is {snap.status}, not {status}, after {timeout:g} s",
+                last=snap,
+            )
+        yield Sleep(min(poll, left))
+
+
+def take(
+    e: Engine,
+    instance: Ref,
+    name: str,
+    slot: int = 0,
+    wait: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    poll: float = DEFAULT_POLL,
+) -> Op[Snapshot]:
+    """Take a snapshot and return it (found in the list: the answer carries no id)."""
+    iid = yield from instances.instance_id(e, instance)
+    before = {s.id for s in (yield from e.run(list_call(iid)))}
+    yield from e.run(take_call(iid, name, slot))
+    start = e.clock()
+    while True:
+        snaps = yield from e.run(list_call(iid))
+        named = [s for s in snaps if s.name == name]
+        new = [s for s in named if s.id not in before] or named
+        if new:
+            snap = max(new, key=lambda s: s.id)
+            break
+        if e.clock() - start >= timeout:
+            raise WaitTimeout(f"snapshot {name} did not appear after {timeout:g} s")
+        yield Sleep(poll)
+    if wait and not snap.created:
+        snap = yield from wait_until(e, iid, snap.id, "created", timeout, poll)
+    return snap
+
+
+def retake(e: Engine, instance: Ref, snapshot: Ref) -> Op[Outcome]:
+    iid = yield from instances.instance_id(e, instance)
+    sid = as_id(snapshot)
+    if sid is None:
+        sid = (yield from find(e, iid, snapshot)).id
+    return (yield from e.run(retake_call(iid, sid)))
+
+
+def delete(e: Engine, snapshot: Ref, instance: Ref | None = None) -> Op[Outcome]:
+    sid = as_id(snapshot)
+    if sid is None:
+        if instance is None:
+            raise LookupFailed(f"name the instance to find snapshot {snapshot!r} by name")
+        sid = (yield from find(e, instance, snapshot)).id
+    return (yield from e.run(delete_call(sid)))
+
+
+def _start_after_restore(e: Engine, iid: int, timeout: float, poll: float) -> Op[None]:
+    """Start; a restore that is still finishing may refuse it for a while."""
+    start = e.clock()
+    while True:
+        try:
+            yield from e.run(instances.status_call(iid, "start"))
+            return None
+        except APIError as err:
+            if err.code == ALREADY_RUNNING:
+                return None
+            if err.status >= 500 or err.status in (401, 404, 429) or e.clock() - start >= timeout:
+                raise
+        yield Sleep(poll)
+
+
+def _answers(
+    e: Engine, check: BootCheck, inst: Instance, boot_timeout: float, poll: float
+) -> Op[bool]:
+    start = e.clock()
+    while True:
+        if (yield from check(e, inst)):
+            return True
+        if e.clock() - start >= boot_timeout:
+            return False
+        yield Sleep(poll)
+
+
+def restore(
+    e: Engine,
+    instance: Ref,
+    snapshot: Ref,
+    start: bool = True,
+    boot_check: BootCheck | None = None,
+    boot_timeout: float = DEFAULT_BOOT_TIMEOUT,
+    cures: int = 1,
+    timeout: float = DEFAULT_TIMEOUT,
+    poll: float = DEFAULT_POLL,
+    force_after: float = DEFAULT_FORCE_AFTER,
+    on_poll: OnPoll | None = None,
+    on_step: OnStep | None = None,
+) -> Op[Instance]:
+    """The restore workflow (module doc). Returns the instance as last seen."""
+
+    def step(text: str) -> None:
+        if on_step is not None:
+            on_step(text)
+
+    inst = yield from instances.get(e, instance)
+    snap = yield from find(e, inst.id, snapshot)
+    if not snap.created:
+        raise IndigoError(f"snapshot {snap.name} is {snap.status}, not created")
+    if not inst.stopped:
+        step(f"stopping {inst.instance_name}")
+        inst = yield from instances.ensure_stopped(
+            e, inst.id, True, timeout, poll, on_poll, force_after
+        )
+    step(f"restoring {snap.name} on {inst.instance_name}")
+    yield from e.run(restore_call(inst.id, snap.id))
+    if not start:
+        return inst
+    step(f"starting {inst.instance_name}")
+    yield from _start_after_restore(e, inst.id, timeout, poll)
+    inst = yield from instances.wait_until(e, inst.id, RUNNING, timeout, poll, on_poll)
+    if boot_check is None:
+        return inst
+    for attempt in range(cures + 1):
+        step(f"checking that {inst.instance_name} answers")
+        if (yield from _answers(e, boot_check, inst, boot_timeout, poll)):
+            return inst
+        if attempt == cures:
+            break
+        step(f"{inst.instance_name} does not answer: forcestop, then start")
+        yield from e.run(instances.status_call(inst.id, "forcestop"))
+        yield from instances.wait_until(e, inst.id, STOPPED, timeout, poll, on_poll)
+        yield from e.run(instances.status_call(inst.id, "start"))
+        inst = yield from instances.wait_until(e, inst.id, RUNNING, timeout, poll, on_poll)
+    raise BootFailed(
+        f"{inst.instance_name} is Running but did not answer within {boot_timeout:g} s "
+        f"(after {cures} forcestop + start)"
+    )
+
+
+# --- resource classes -------------------------------------------------------------------------
+
+
+class Snapshots(Resource):
+    def list(self, instance: Ref) -> list[Snapshot]:
+        return self._run(list_op(self._e, instance))
+
+    def get(self, instance: Ref, snapshot: Ref) -> Snapshot:
+        return self._run(find(self._e, instance, snapshot))
+
+    def take(
+        self,
+        instance: Ref,
+        name: str,
+        slot: int = 0,
+        wait: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+        poll: float = DEFAULT_POLL,
+    ) -> Snapshot:
+        return self._run(take(self._e, instance, name, slot, wait, timeout, poll))
+
+    def wait_until(
+        self,
+        instance: Ref,
+        snapshot: Ref,
+        status: str = "created",
+        timeout: float = DEFAULT_TIMEOUT,
+        poll: float = DEFAULT_POLL,
+    ) -> Snapshot:
+        return self._run(wait_until(self._e, instance, snapshot, status, timeout, poll))
+
+    def retake(self, instance: Ref, snapshot: Ref) -> Outcome:
+        return self._run(retake(self._e, instance, snapshot))
+
+    def restore(self, instance: Ref, snapshot: Ref, **kw: Any) -> Instance:
+        """The restore workflow; see `aiiro.client.snapshots.restore` for the options."""
+        return self._run(restore(self._e, instance, snapshot, **kw))
+
+    def delete(self, snapshot: Ref, instance: Ref | None = None) -> Outcome:
+        return self._run(delete(self._e, snapshot, instance))
+
+
+class AsyncSnapshots(AsyncResource):
+    async def list(self, instance: Ref) -> list[Snapshot]:
+        return await self._run(list_op(self._e, instance))
+
+    async def get(self, instance: Ref, snapshot: Ref) -> Snapshot:
+        return await self._run(find(self._e, instance, snapshot))
+
+    async def take(
+        self,
+        instance: Ref,
+        name: str,
+        slot: int = 0,
+        wait: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+        poll: float = DEFAULT_POLL,
+    ) -> Snapshot:
+        return await self._run(take(self._e, instance, name, slot, wait, timeout, poll))
+
+    async def wait_until(
+        self,
+        instance: Ref,
+        snapshot: Ref,
+        status: str = "created",
+        timeout: float = DEFAULT_TIMEOUT,
+        poll: float = DEFAULT_POLL,
+    ) -> Snapshot:
+        return await self._run(wait_until(self._e, instance, snapshot, status, timeout, poll))
+
+    async def retake(self, instance: Ref, snapshot: Ref) -> Outcome:
+        return await self._run(retake(self._e, instance, snapshot))
+
+    async def restore(self, instance: Ref, snapshot: Ref, **kw: Any) -> Instance:
+        return await self._run(restore(self._e, instance, snapshot, **kw))
+
+    async def delete(self, snapshot: Ref, instance: Ref | None = None) -> Outcome:
+        return await self._run(delete(self._e, snapshot, instance))

@@ -1,0 +1,129 @@
+"""Carrying `Http` effects out: over httpx (the SDK's default, sync and async), or over a
+plain socket for `http://` endpoints, which the CLI uses to start fast (importing httpx
+costs more than a whole request to a local aiiro).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from aiiro.client.core import Http, Reply
+from aiiro.client.errors import NetworkError
+
+if TYPE_CHECKING:
+    import httpx
+
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+
+
+class HttpxSend:
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def __call__(self, h: Http) -> Reply:
+        import httpx
+
+        try:
+            # The client's own timeout applies (Indigo() gives the one it creates its own).
+            r = self.client.request(h.method, h.url, headers=h.headers, content=h.content)
+        except httpx.TransportError as exc:
+            raise NetworkError(f"{h.method} {h.url}: {exc or type(exc).__name__}") from exc
+        return Reply(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content)
+
+
+class HttpxAsyncSend:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def __call__(self, h: Http) -> Reply:
+        import httpx
+
+        try:
+            r = await self.client.request(h.method, h.url, headers=h.headers, content=h.content)
+        except httpx.TransportError as exc:
+            raise NetworkError(f"{h.method} {h.url}: {exc or type(exc).__name__}") from exc
+        return Reply(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content)
+
+
+def wire_suits(endpoint: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the plain-socket transport can serve this endpoint: plain HTTP, no proxy."""
+    import os
+
+    env = os.environ if environ is None else environ
+    return endpoint.startswith("http://") and not any(env.get(v) for v in PROXY_VARIABLES)
+
+
+class WireSend:
+    """HTTP/1.1 over a socket, one connection per request (Connection: close)."""
+
+    def __call__(self, h: Http) -> Reply:
+        parts = urlsplit(h.url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise NetworkError(f"the plain transport only speaks http://, not {h.url}")
+        host = parts.hostname
+        port = parts.port or 80
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host_header = f"[{host}]" if ":" in host else host
+        if parts.port:
+            host_header += f":{parts.port}"
+        head = [f"{h.method} {target} HTTP/1.1", f"Host: {host_header}", "Connection: close"]
+        head += [f"{k}: {v}" for k, v in h.headers.items()]
+        body = h.content or b""
+        if body or h.method in ("POST", "PUT"):
+            head.append(f"Content-Length: {len(body)}")
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+        try:
+            with socket.create_connection((host, port), timeout=h.timeout) as sock:
+                sock.sendall(raw)
+                chunks = []
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+        except OSError as exc:
+            raise NetworkError(f"{h.method} {h.url}: {exc}") from exc
+        return parse_response(b"".join(chunks), h)
+
+
+def parse_response(data: bytes, h: Http) -> Reply:
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        raise NetworkError(f"{h.method} {h.url}: incomplete answer")
+    lines = head.decode("latin-1").split("\r\n")
+    try:
+        status = int(lines[0].split(" ", 2)[1])
+    except (IndexError, ValueError):
+        raise NetworkError(f"{h.method} {h.url}: bad status line {lines[0]!r}") from None
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _dechunk(body)
+    elif "content-length" in headers:
+        body = body[: int(headers["content-length"])]
+    return Reply(status, headers, body)
+
+
+def _dechunk(data: bytes) -> bytes:
+    out = bytearray()
+    pos = 0
+    while True:
+        end = data.index(b"\r\n", pos)
+        size = int(data[pos:end].split(b";")[0], 16)
+        if size == 0:
+            return bytes(out)
+        start = end + 2
+        out += data[start : start + size]
+        pos = start + size + 2

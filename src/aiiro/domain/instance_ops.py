@@ -1,0 +1,243 @@
+"""What the engine does for each instance operation, through the compute driver.
+
+Every handler first checks that the instance is still in the state its command left it
+in: a later command (forcestop during a stop, say) has moved it on and cancelled what was
+waiting, and a run that finds nothing to do simply ends. Long steps (installation, ACPI
+shutdown) begin in the driver, then poll `observe` until the driver reports the result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from aiiro.compute.driver import InstanceSpec
+from aiiro.domain import addresses, lifecycle
+from aiiro.domain.catalog import IMPORT_OS_ID
+from aiiro.domain.lifecycle import Power
+from aiiro.emulator.profiles import timings
+from aiiro.engine.operations import Job, handler
+from aiiro.runtime import Runtime
+from aiiro.store.models import Instance, Snapshot, SshKey
+
+log = logging.getLogger("aiiro.engine")
+
+
+# --- the driver's view of an instance -----------------------------------------------------
+
+
+def spec_of(rt: Runtime, s: Session, inst: Instance) -> InstanceSpec:
+    image = rt.catalog.image(inst.os_id)
+    plan = rt.catalog.plan(inst.plan_id)
+    family: Literal["linux", "windows", "import"] = (
+        image.family if image else ("import" if inst.os_id == IMPORT_OS_ID else "linux")
+    )
+    key = s.get(SshKey, inst.sshkey_id) if inst.sshkey_id else None
+    addrs = addresses.of_instance(s, inst.id)
+    source = None
+    if inst.snapshot_id:
+        snap = s.get(Snapshot, inst.snapshot_id)
+        source = json.loads(snap.driver_state or "{}") if snap is not None else None
+    return InstanceSpec(
+        id=inst.id,
+        name=inst.name,
+        os_id=inst.os_id,
+        os_name=image.name if image else "ImportVM",
+        os_family=family,
+        cpus=plan.cpus if plan else 1,
+        memory_mb=plan.memory_mb if plan else 1024,
+        disk_gb=plan.disk_gb if plan else 20,
+        region_id=inst.region_id,
+        mac=inst.macaddress,
+        ipv4=str(addrs[4]) if 4 in addrs else None,
+        ipv6=addrs[6].compressed if 6 in addrs else None,
+        ssh_public_key=key.sshkey if key is not None else None,
+        import_url=inst.import_url,
+        source_snapshot=source,
+        state=json.loads(inst.driver_state or "{}"),
+    )
+
+
+def save(job: Job, inst: Instance, spec: InstanceSpec | None = None) -> None:
+    """Store the driver's record and bump the instance's version (compare-and-set)."""
+    if spec is not None:
+        inst.driver_state = json.dumps(spec.state, separators=(",", ":"))
+    inst.version += 1
+    inst.updated_at = job.now
+
+
+def _mine(job: Job, power: Power) -> Instance | None:
+    """The instance, if it is still in `power` (otherwise a later command took over)."""
+    inst = job.instance()
+    if inst is None or inst.removed_at is not None or inst.power != power.value:
+        return None
+    return inst
+
+
+# --- installation ---------------------------------------------------------------------
+
+
+@handler("provision")
+def provision(job: Job) -> None:
+    inst = _mine(job, Power.INSTALLING)
+    if inst is None:
+        return
+    t = timings(job.rt)
+    is_import = inst.import_url is not None
+    expected = t.import_s if is_import else t.install_s
+    step = expected * t.import_step_pct / 100 if is_import else 0.0
+    phase = job.payload.get("phase", "begin")
+    spec = spec_of(job.rt, job.s, inst)
+
+    if phase == "begin":
+        since = job.rt.clock.time()
+        if job.payload.get("fault") == "import_invalid":
+            # An emulator fault: the download never gets going; nothing is made.
+            job.again_in(step, phase="fail")
+            return
+        job.driver.provision(spec)
+        save(job, inst, spec)
+        job.again_in(min(expected, step) if step else expected, phase="wait", since=since)
+        return
+
+    if phase == "fail":
+        _install_failed(job, inst)
+        return
+
+    obs = job.driver.observe(spec)
+    save(job, inst, spec)
+    if obs.power == "provisioning":
+        if is_import and obs.progress is not None:
+            inst.progress = _stepped(obs.progress, t.import_step_pct)
+        job.wait(job.payload["since"], expected, t.poll_s, step)
+    elif obs.power in ("shutoff", "running"):
+        if obs.power == "running":  # Indigo hands a new machine over shut off
+            job.driver.force_stop(spec)
+            save(job, inst, spec)
+        _installed(job, inst)
+    else:  # provision_failed, or the machine vanished
+        log.info("instance %s: provisioning ended %s %s", inst.id, obs.power, obs.detail)
+        _install_failed(job, inst)
+
+
+def _stepped(progress: int, step_pct: int) -> int:
+    step = max(step_pct, 1)
+    return min(100, max(0, progress) // step * step)
+
+
+def _installed(job: Job, inst: Instance) -> None:
+    started = job.now.replace(microsecond=0)
+    inst.power = Power.STOPPED.value
+    inst.status = lifecycle.OPEN
+    inst.progress = None
+    inst.started_at = started  # the first boot, right after the installation
+    inst.arpadate = int(started.replace(tzinfo=UTC).timestamp())  # started_at is UTC
+    save(job, inst)
+
+
+def _install_failed(job: Job, inst: Instance) -> None:
+    inst.power = Power.INSTALL_FAILED.value
+    inst.progress = None
+    save(job, inst)
+
+
+# --- power --------------------------------------------------------------------------------
+
+
+@handler("start")
+def start(job: Job) -> None:
+    inst = _mine(job, Power.STARTING)
+    if inst is None:
+        return
+    spec = spec_of(job.rt, job.s, inst)
+    job.driver.start(spec)
+    inst.power = Power.RUNNING.value
+    save(job, inst, spec)
+
+
+@handler("stop")
+def stop(job: Job) -> None:
+    inst = _mine(job, Power.STOPPING)
+    if inst is None:
+        return
+    t = timings(job.rt)
+    spec = spec_of(job.rt, job.s, inst)
+    if job.payload.get("phase", "begin") == "begin":
+        if job.payload.get("hang"):
+            return  # an emulator fault: the shutdown never completes; forcestop cures it
+        job.driver.stop(spec)
+        save(job, inst, spec)
+        job.again_in(t.stop_s, phase="wait", since=job.rt.clock.time())
+        return
+    obs = job.driver.observe(spec)
+    save(job, inst, spec)
+    if obs.power in ("shutoff", "absent"):
+        inst.power = Power.STOPPED.value
+        return
+    since = float(job.payload["since"])
+    if job.rt.clock.time() - since >= t.stop_timeout_s:
+        # The guest ignores the request (hung, or no ACPI): it stays "Running" until a
+        # forcestop, as on the real service.
+        log.info("instance %s: guest did not shut down; forcestop it", inst.id)
+        return
+    job.wait(since, t.stop_s, t.poll_s)
+
+
+@handler("forcestop")
+def forcestop(job: Job) -> None:
+    _simple(job, Power.FORCESTOPPING, "force_stop")
+
+
+@handler("reset")
+def reset(job: Job) -> None:
+    _simple(job, Power.RESETTING, "reset")
+
+
+def _simple(job: Job, power: Power, action: str) -> None:
+    inst = _mine(job, power)
+    if inst is None:
+        return
+    spec = spec_of(job.rt, job.s, inst)
+    getattr(job.driver, action)(spec)
+    inst.power = lifecycle.SETTLES_TO[power].value
+    save(job, inst, spec)
+
+
+@handler("destroy")
+def destroy(job: Job) -> None:
+    inst = _mine(job, Power.DESTROYING)
+    if inst is None:
+        return
+    if job.payload.get("phase", "begin") == "begin":
+        spec = spec_of(job.rt, job.s, inst)
+        job.driver.destroy(spec)
+        save(job, inst, spec)
+        job.again_in(timings(job.rt).removal_s, phase="remove", since=job.rt.clock.time())
+        return
+    since = float(job.payload["since"])
+    if job.rt.clock.time() < since + timings(job.rt).removal_s:
+        job.wait(since, timings(job.rt).removal_s, timings(job.rt).poll_s)
+        return
+    inst.removed_at = job.now
+    addresses.release(job.s, inst.id)
+    save(job, inst)
+
+
+# --- firewall ---------------------------------------------------------------------------
+
+
+@handler("apply_firewall")
+def apply_firewall(job: Job) -> None:
+    """Give the driver the rules of the instance's template as they are now."""
+    inst = job.instance()
+    if inst is None or inst.removed_at is not None or inst.power == Power.DESTROYING.value:
+        return
+    from aiiro.domain.firewalls import enforced_rules
+
+    spec = spec_of(job.rt, job.s, inst)
+    job.driver.apply_firewall(spec, enforced_rules(job.s, inst))
+    save(job, inst, spec)

@@ -1,0 +1,104 @@
+"""Timing profiles: how long each lifecycle step takes on the server clock.
+
+`faithful` follows what people measured on the real service (indigo-api-facts.md §8):
+an OS installation of one to two and a half minutes, an import that shows its download
+progress in 5% steps, a stop that takes "a few minutes", a destroyed instance that stays
+listed for up to two minutes. `fast` (the default) keeps the same sequence of states but
+lets each last about a second, so a script sees every state without waiting. `instant`
+makes every step take no time (tests).
+
+The values are in docs/lifecycle.md. The profile can be switched at runtime (emulator
+control); a step already under way is judged by the profile in force when it is checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from aiiro.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Timings:
+    name: str
+    install_s: float  # createinstance -> OS installed, shut off (READY -> OPEN, "Stopped")
+    import_s: float  # createinstance from an import URL: download and install
+    import_step_pct: int  # the download progress moves in steps of this many percent
+    boot_s: float  # start/reset -> the guest has booted (login prompt, answers)
+    stop_s: float  # stop (ACPI shutdown) -> "Stopped"
+    stop_timeout_s: float  # a stop still not done after this is left alone (forcestop it)
+    removal_s: float  # destroy -> the instance leaves getinstancelist
+    snapshot_s: float  # takesnapshot -> "created" (used by the snapshot operations)
+    restore_s: float  # restoresnapshot -> done (used by the snapshot operations)
+    poll_s: float  # how often the engine asks a real driver how a long step is going
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PROFILES: dict[str, Timings] = {
+    "faithful": Timings(
+        name="faithful",
+        install_s=90.0,
+        import_s=150.0,
+        import_step_pct=5,
+        boot_s=5.0,
+        stop_s=120.0,
+        stop_timeout_s=600.0,
+        removal_s=60.0,
+        snapshot_s=45.0,
+        restore_s=30.0,
+        poll_s=5.0,
+    ),
+    "fast": Timings(
+        name="fast",
+        install_s=2.0,
+        import_s=3.0,
+        import_step_pct=20,
+        boot_s=1.0,
+        stop_s=1.0,
+        stop_timeout_s=30.0,
+        removal_s=1.0,
+        snapshot_s=1.0,
+        restore_s=1.0,
+        poll_s=0.25,
+    ),
+    "instant": Timings(
+        name="instant",
+        install_s=0.0,
+        import_s=0.0,
+        import_step_pct=100,
+        boot_s=0.0,
+        stop_s=0.0,
+        stop_timeout_s=30.0,
+        removal_s=0.0,
+        snapshot_s=0.0,
+        restore_s=0.0,
+        poll_s=0.05,
+    ),
+}
+
+EXTRA_KEY = "profile"
+
+
+def current_name(rt: Runtime) -> str:
+    name: str = rt.extras.get(EXTRA_KEY) or rt.settings.profile
+    return name
+
+
+def timings(rt: Runtime) -> Timings:
+    """The timings in force now."""
+    return PROFILES[current_name(rt)]
+
+
+def set_profile(rt: Runtime, name: str) -> Timings:
+    """Switch this process to another profile. Steps under way are re-timed at once: each
+    waiting operation is checked again and judged by the new durations."""
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; one of {', '.join(PROFILES)}")
+    rt.extras[EXTRA_KEY] = name
+    engine = rt.extras.get("engine")
+    if engine is not None:
+        engine.retime()
+    return PROFILES[name]

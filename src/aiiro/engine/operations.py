@@ -1,0 +1,335 @@
+"""Durable operations: work that takes time, kept as rows until it is done.
+
+An API call that starts something long (install, stop, destroy, snapshot...) changes the
+resource and adds an `operations` row in the same transaction, then answers. The engine
+(engine/worker.py) runs each row when it falls due on the server clock:
+
+1. claim: `pending` -> `running` with a compare-and-set (`WHERE state = 'pending'`),
+   at most one running operation per instance, committed at once;
+2. run: one write transaction that locks the operation and its instance, calls the
+   handler registered for the operation's kind (which calls the compute driver and
+   changes the rows), and marks the operation `done`, or `pending` again at a later time
+   when the handler asks to be called back (polling a long driver action);
+3. a crash between 1 and 2 leaves the row `running`; a restarted worker takes such stale
+   claims back (`recover_stale`) and runs them again. Driver calls are idempotent, and
+   the changes of a run are committed together with its `done`, so nothing is lost and
+   nothing is applied twice.
+
+Handlers are plain functions registered with `@handler("kind")`; they receive a `Job`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from aiiro.runtime import Runtime
+from aiiro.store.models import Instance, Operation
+
+if TYPE_CHECKING:
+    from aiiro.compute.driver import ComputeDriver
+
+log = logging.getLogger("aiiro.engine")
+
+PENDING = "pending"
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+CANCELLED = "cancelled"
+
+MAX_ATTEMPTS = 5
+# A claim older than this (server clock) is taken back even from a worker that may be
+# alive on another host; on this host a dead process's claims are taken back at once.
+LEASE_S = 300.0
+
+
+@dataclass
+class Job:
+    """One run of an operation, inside its write transaction."""
+
+    rt: Runtime
+    s: Session
+    op: Operation
+    driver: ComputeDriver
+    payload: dict[str, Any]
+    _again: datetime | None = field(default=None, init=False)
+
+    @property
+    def now(self) -> datetime:
+        return self.rt.clock.now()
+
+    def instance(self) -> Instance | None:
+        """The operation's instance, locked for this transaction (None when gone)."""
+        if self.op.instance_id is None:
+            return None
+        return self.s.get(Instance, self.op.instance_id, with_for_update=True)
+
+    def again_in(self, seconds: float, **payload: Any) -> None:
+        """Run this operation again after `seconds` (server clock), with `payload` merged."""
+        self.payload.update(payload)
+        self._again = self.now + timedelta(seconds=max(seconds, 0.0))
+
+    def wait(self, since: float, expected_s: float, poll_s: float, step_s: float = 0.0) -> None:
+        """Check again when a step begun at `since` (epoch s) should be over, then every
+        `poll_s` while it is not: a sim is done on time, a real machine takes its time.
+        `step_s` > 0 checks at least that often (progress to show)."""
+        now = self.rt.clock.time()
+        due = since + expected_s
+        delay = due - now if due > now else poll_s
+        if step_s > 0:
+            delay = min(delay, step_s)
+        self.again_in(max(delay, 0.0))
+
+    @property
+    def rescheduled(self) -> datetime | None:
+        return self._again
+
+
+Handler = Callable[[Job], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that runs operations of `kind`."""
+
+    def register(fn: Handler) -> Handler:
+        existing = HANDLERS.get(kind)
+        if existing is not None and existing is not fn:
+            qual = f"{existing.__module__}.{existing.__qualname__}"
+            if qual != f"{fn.__module__}.{fn.__qualname__}":  # re-import is fine
+                raise ValueError(f"operation kind {kind!r} already handled by {qual}")
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+# --- adding and cancelling -------------------------------------------------------------
+
+
+def enqueue(
+    rt: Runtime,
+    s: Session,
+    kind: str,
+    *,
+    instance_id: int | None = None,
+    snapshot_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    delay_s: float = 0.0,
+) -> Operation:
+    """Add an operation, due `delay_s` from now, in the caller's transaction. After the
+    transaction commits, call `rt.extras["engine"].kick()` so it runs without delay."""
+    now = rt.clock.now()
+    op = Operation(
+        kind=kind,
+        instance_id=instance_id,
+        snapshot_id=snapshot_id,
+        payload=json.dumps(payload or {}),
+        due_at=now + timedelta(seconds=delay_s),
+        state=PENDING,
+        attempts=0,
+        created_at=now,
+    )
+    s.add(op)
+    s.flush()
+    return op
+
+
+def cancel_pending(rt: Runtime, s: Session, instance_id: int, kinds: tuple[str, ...]) -> int:
+    """Cancel the instance's pending operations of these kinds (a newer command wins)."""
+    result = s.execute(
+        update(Operation)
+        .where(
+            Operation.instance_id == instance_id,
+            Operation.state == PENDING,
+            Operation.kind.in_(kinds),
+        )
+        .values(state=CANCELLED, finished_at=rt.clock.now())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- claiming ------------------------------------------------------------------------
+
+
+def worker_identity() -> str:
+    """host:pid:start-ns. Unique per process even under an emulator seed (a restarted
+    process must never mistake a dead one's claims for its own), hence not rt.rand."""
+    return f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
+
+
+def _is_postgres(s: Session) -> bool:
+    return s.get_bind().dialect.name == "postgresql"
+
+
+def claim_due(rt: Runtime, s: Session, worker: str, limit: int = 50) -> list[int]:
+    """Claim due operations (oldest first, one per instance) for `worker`."""
+    now = rt.clock.now()
+    q = (
+        select(Operation.id, Operation.instance_id)
+        .where(Operation.state == PENDING, Operation.due_at <= now)
+        .order_by(Operation.due_at, Operation.id)
+        .limit(limit)
+    )
+    if _is_postgres(s):
+        q = q.with_for_update(skip_locked=True)
+    rows = s.execute(q).all()
+    if not rows:
+        return []
+    wanted = {iid for _, iid in rows if iid is not None}
+    free = set(wanted)
+    if wanted:
+        lock = select(Instance.id).where(Instance.id.in_(wanted))
+        if _is_postgres(s):
+            # Another worker claiming for the same instance right now: leave it to them.
+            free = set(s.scalars(lock.with_for_update(skip_locked=True)))
+        busy = s.scalars(
+            select(Operation.instance_id).where(
+                Operation.state == RUNNING, Operation.instance_id.in_(wanted)
+            )
+        )
+        free -= set(busy)
+    claimed: list[int] = []
+    for op_id, iid in rows:
+        if iid is not None:
+            if iid not in free:
+                continue
+            free.discard(iid)  # one at a time per instance, in due order
+        result = s.execute(
+            update(Operation)
+            .where(Operation.id == op_id, Operation.state == PENDING)
+            .values(
+                state=RUNNING,
+                claimed_by=worker,
+                claimed_at=now,
+                attempts=Operation.attempts + 1,
+            )
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            claimed.append(op_id)
+    return claimed
+
+
+def any_due(rt: Runtime, s: Session) -> bool:
+    return (
+        s.scalar(
+            select(Operation.id)
+            .where(Operation.state == PENDING, Operation.due_at <= rt.clock.now())
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def next_due(s: Session) -> datetime | None:
+    due: datetime | None = s.scalar(
+        select(func.min(Operation.due_at)).where(Operation.state == PENDING)
+    )
+    return due
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+def run_claimed(rt: Runtime, driver: ComputeDriver, worker: str, op_id: int) -> bool:
+    """Run one claimed operation; True when it ran (done or rescheduled)."""
+    try:
+        with rt.db.write() as s:
+            op = s.get(Operation, op_id, with_for_update=True)
+            if op is None or op.state != RUNNING or op.claimed_by != worker:
+                return False  # reset, or taken back from us
+            fn = HANDLERS.get(op.kind)
+            if fn is None:
+                op.state, op.error = FAILED, f"no handler for operation kind {op.kind!r}"
+                op.finished_at = rt.clock.now()
+                log.error("operation %s: %s", op.id, op.error)
+                return False
+            job = Job(rt, s, op, driver, json.loads(op.payload or "{}"))
+            fn(job)
+            op.payload = json.dumps(job.payload)
+            if job.rescheduled is not None:
+                op.state, op.due_at = PENDING, job.rescheduled
+                op.claimed_by = op.claimed_at = None
+            else:
+                op.state, op.finished_at = DONE, rt.clock.now()
+        return True
+    except Exception as exc:
+        log.exception("operation %s failed", op_id)
+        _failed(rt, worker, op_id, exc)
+        return False
+
+
+def _failed(rt: Runtime, worker: str, op_id: int, exc: Exception) -> None:
+    with rt.db.write() as s:
+        op = s.get(Operation, op_id, with_for_update=True)
+        if op is None or op.state != RUNNING or op.claimed_by != worker:
+            return
+        op.error = f"{type(exc).__name__}: {exc}"[:2000]
+        op.claimed_by = op.claimed_at = None
+        if op.attempts < MAX_ATTEMPTS:
+            op.state = PENDING
+            op.due_at = rt.clock.now() + timedelta(seconds=2**op.attempts)
+        else:
+            op.state, op.finished_at = FAILED, rt.clock.now()
+
+
+# --- recovery --------------------------------------------------------------------------
+
+
+def recover_stale(rt: Runtime, s: Session, me: str) -> int:
+    """Take back claims of workers that are gone: on this host, processes that no longer
+    run (or a previous life of this pid); elsewhere, claims older than LEASE_S."""
+    host = socket.gethostname()
+    expired = rt.clock.now() - timedelta(seconds=LEASE_S)
+    taken = 0
+    rows = s.execute(
+        select(Operation.id, Operation.claimed_by, Operation.claimed_at).where(
+            Operation.state == RUNNING
+        )
+    ).all()
+    for op_id, claimed_by, claimed_at in rows:
+        if claimed_by == me:
+            continue
+        if not _stale(claimed_by or "", claimed_at, host, expired):
+            continue
+        result = s.execute(
+            update(Operation)
+            .where(
+                Operation.id == op_id,
+                Operation.state == RUNNING,
+                Operation.claimed_by == claimed_by,
+            )
+            .values(state=PENDING, claimed_by=None, claimed_at=None)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            log.warning("operation %s: took back the stale claim of %s", op_id, claimed_by)
+            taken += 1
+    return taken
+
+
+def _stale(claimed_by: str, claimed_at: datetime | None, host: str, expired: datetime) -> bool:
+    parts = claimed_by.rsplit(":", 2)
+    if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
+        pid = int(parts[1])
+        return pid == os.getpid() or not _alive(pid)  # same pid, other start: a past life
+    return claimed_at is None or claimed_at < expired
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

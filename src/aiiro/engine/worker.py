@@ -1,0 +1,155 @@
+"""The engine: runs due operations, in a worker thread or inline.
+
+With `settings.worker` true (the default for `aiiro serve`) a thread per process wakes
+when an operation is added here (`kick`), when the earliest pending one falls due, and
+at least every IDLE_S to see operations added by other processes. Several processes
+(API workers, hosts) may run engines on one database: claims decide who runs what.
+
+Without a worker thread (tests; `worker = false`), `kick` and `settle` run whatever is due
+before the API answers, so a test in the `instant` profile sees each command finished.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+
+from aiiro.compute.driver import ComputeDriver
+from aiiro.engine import operations as ops
+from aiiro.runtime import Runtime
+
+log = logging.getLogger("aiiro.engine")
+
+IDLE_S = 0.5
+RECOVER_EVERY_S = 30.0
+MAX_RUN = 100_000  # a safety stop for run_due against a handler that never finishes
+
+# Modules whose import registers operation handlers (missing ones are skipped).
+HANDLER_MODULES = (
+    "aiiro.domain.instance_ops",
+    "aiiro.domain.snapshots",
+    "aiiro.domain.snapshot_ops",
+)
+
+
+def load_handlers() -> None:
+    for name in HANDLER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+class Engine:
+    def __init__(self, rt: Runtime, driver: ComputeDriver) -> None:
+        self.rt = rt
+        self.driver = driver
+        self.worker_id = ops.worker_identity()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._recovered = False
+        self._since_recover = 0.0
+        load_handlers()
+
+    # -- the contract used by the API and the emulator controls ---------------------------
+    @property
+    def threaded(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def run_due(self) -> int:
+        """Run every operation due on the server clock, including those that fall due
+        as a result; return how many runs there were."""
+        if not self._recovered:
+            self.recover()
+        ran = 0
+        while ran < MAX_RUN:
+            with self.rt.db.read() as s:
+                if not ops.any_due(self.rt, s):
+                    break  # no write transaction (and no lock) while idle
+            with self.rt.db.write() as s:
+                claimed = ops.claim_due(self.rt, s, self.worker_id)
+            if not claimed:
+                break
+            for op_id in claimed:
+                if ops.run_claimed(self.rt, self.driver, self.worker_id, op_id):
+                    ran += 1
+        return ran
+
+    def kick(self) -> None:
+        """New operations were committed: wake the worker, or run them now without one."""
+        if self.threaded:
+            self._wake.set()
+        else:
+            self.run_due()
+
+    def settle(self) -> None:
+        """Before answering: without a worker, run what has fallen due (the clock may
+        have moved); with one, nothing to do."""
+        if not self.threaded:
+            self.run_due()
+
+    def retime(self) -> None:
+        """The timing profile changed: check every waiting operation again now (each
+        reschedules itself by the new durations)."""
+        from sqlalchemy import update
+
+        from aiiro.store.models import Operation
+
+        with self.rt.db.write() as s:
+            s.execute(
+                update(Operation)
+                .where(Operation.state == ops.PENDING)
+                .values(due_at=self.rt.clock.now())
+            )
+        self.kick()
+
+    def recover(self) -> int:
+        with self.rt.db.write() as s:
+            taken = ops.recover_stale(self.rt, s, self.worker_id)
+        self._recovered = True
+        return taken
+
+    # -- the worker thread --------------------------------------------------------------
+    def start(self) -> None:
+        if self.threaded:
+            return
+        self.recover()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="aiiro-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._thread = None
+
+    def _loop(self) -> None:
+        import time
+
+        last_recover = time.monotonic()
+        while not self._stop.is_set():
+            self._wake.clear()
+            wait = IDLE_S
+            try:
+                if time.monotonic() - last_recover > RECOVER_EVERY_S:
+                    self.recover()
+                    last_recover = time.monotonic()
+                self.run_due()
+                with self.rt.db.read() as s:
+                    due = ops.next_due(s)
+                if due is not None:
+                    wait = min(IDLE_S, max((due - self.rt.clock.now()).total_seconds(), 0.005))
+            except Exception:
+                log.exception("engine loop")
+                wait = 1.0
+            self._wake.wait(wait)
+
+
+def engine_of(rt: Runtime) -> Engine:
+    engine: Engine = rt.extras["engine"]
+    return engine

@@ -1,0 +1,1 @@
+"""Preparing a machine to be a compute host (`aiiro host setup`)."""

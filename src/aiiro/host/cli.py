@@ -1,0 +1,47 @@
+"""`aiiro host`: prepare this machine as a compute host for the libvirt driver."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+host_app = typer.Typer(
+    help="Compute host: install and start libvirt and QEMU, create storage and networks.",
+    no_args_is_help=True,
+)
+
+
+@host_app.command("setup")
+def host_setup(
+    install: Annotated[
+        bool, typer.Option("--install/--no-install", help="Install missing Debian packages")
+    ] = True,
+    build_image: Annotated[
+        bool,
+        typer.Option("--build-image/--no-build-image", help="Build the tiny image if none"),
+    ] = True,
+) -> None:
+    """Install and start what a host needs where it is missing (idempotent; no systemd
+    needed), then say what was done. Settings come from AIIRO_* (storage dir, networks)."""
+    from aiiro.config import Settings
+    from aiiro.host.setup import setup
+    from aiiro.images.store import ImageStore
+
+    settings = Settings()
+    try:
+        setup(settings, install=install, say=typer.echo)
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    store = ImageStore(settings.libvirt_storage_dir / "images")
+    images = store.all()
+    if images:
+        typer.echo(f"ok    images: {', '.join(i.name for i in images)}")
+    elif build_image:
+        from aiiro.images.tiny import build_tiny
+
+        image = build_tiny(store, log=typer.echo)
+        typer.echo(f"done  images: built {image.name}")
+    else:
+        typer.echo("note  images: none yet; run `aiiro images build`")

@@ -1,0 +1,56 @@
+"""API鍵の管理: list, create (the secret is shown once, on the answer to the POST) and
+delete, through domain/accounts.py like /webarenaIndigo/v1/auth/..."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import Response
+
+from aiiro.domain import accounts
+from aiiro.web.pages import (
+    PREFIX,
+    Acting,
+    PanelRoute,
+    acting,
+    outcome,
+    render,
+    runtime,
+    see_other,
+    signed_in,
+)
+from aiiro.web.sessions import PanelUser
+
+router = APIRouter(route_class=PanelRoute)
+PAGE = f"{PREFIX}/apikeys"
+
+
+@router.get(PAGE)
+async def apikeys_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+    with runtime(request).db.read() as s:
+        keys = accounts.list_api_keys(s, user.account_id)
+    return render(request, "apikeys.html", keys=keys, nav="apikeys")
+
+
+@router.post(PAGE)
+async def create_apikey(request: Request, act: Acting = Depends(acting)) -> Response:
+    rt = runtime(request)
+    with rt.db.write() as s:
+        new = accounts.create_api_key(rt, s, act.user.account_id)
+    # Rendered directly, never stored: reloading or going back cannot show it again.
+    return render(
+        request,
+        "apikey_created.html",
+        201,
+        new=new,
+        api_base=str(request.base_url).rstrip("/"),
+        nav="apikeys",
+    )
+
+
+@router.post(PAGE + "/{key_id:int}/delete")
+async def delete_apikey(key_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
+    rt = runtime(request)
+    with outcome(request, act.user, "apikeys.deleted"), rt.db.write() as s:
+        accounts.delete_api_key(rt, s, act.user.account_id, key_id)
+    return see_other(PAGE)

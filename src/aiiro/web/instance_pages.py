@@ -1,0 +1,315 @@
+"""インスタンス管理: the list with live status, creation, power commands and the instance
+page, through domain/instances.py, the same services /webarenaIndigo/v1/vm/... uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from aiiro.domain import firewalls, instances, lifecycle, snapshots, sshkeys
+from aiiro.domain.catalog import IMPORT_OS_ID
+from aiiro.domain.errors import IndigoError
+from aiiro.domain.lifecycle import Command, Power
+from aiiro.runtime import Runtime
+from aiiro.store.models import Instance, Snapshot
+from aiiro.web import i18n
+from aiiro.web.accounts import PanelProblem
+from aiiro.web.forms import Form
+from aiiro.web.pages import (
+    PREFIX,
+    SECURITY_HEADERS,
+    Acting,
+    PanelRoute,
+    acting,
+    flash_ok,
+    outcome,
+    render,
+    runtime,
+    see_other,
+    signed_in,
+)
+from aiiro.web.sessions import PanelUser
+
+router = APIRouter(route_class=PanelRoute)
+PAGE = f"{PREFIX}/instances"
+SOURCES = ("image", "import", "snapshot")
+
+# What the panel adds to the API's `instancestatus` while a command is being carried out
+# (the API shows the state the command answered with; the panel says what is happening).
+UNDER_WAY = {
+    Power.STARTING: "instances.note.starting",
+    Power.STOPPING: "instances.note.stopping",
+    Power.FORCESTOPPING: "instances.note.forcestopping",
+    Power.RESETTING: "instances.note.resetting",
+    Power.DESTROYING: "instances.note.destroying",
+    Power.RESTORING: "instances.note.restoring",
+}
+
+
+def settle(rt: Runtime) -> None:
+    """Without a worker thread, run what has fallen due before showing state (as the
+    API does); with one, nothing to do."""
+    engine = rt.extras.get("engine")
+    if engine is not None:
+        engine.settle()
+
+
+def kick(rt: Runtime) -> None:
+    engine = rt.extras.get("engine")
+    if engine is not None:
+        engine.kick()
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An instance's state as the panel shows it."""
+
+    text: str  # the API's instancestatus, in the visitor's language where known
+    badge: str  # running / stopped / busy / failed
+    note: str  # what is under way, or ""
+    ip: str
+    allowed: list[str]  # the commands the lifecycle would take now
+
+
+def shown(lang: str, inst: Instance) -> Shown:
+    power = Power(inst.power)
+    text = lifecycle.instancestatus(inst.power, inst.os_id == IMPORT_OS_ID, inst.progress)
+    if power is Power.INSTALL_FAILED:
+        badge = "failed"
+    elif power in UNDER_WAY or power is Power.INSTALLING:
+        badge = "busy"
+    elif text == lifecycle.RUNNING_TEXT:
+        badge = "running"
+    else:
+        badge = "stopped"
+    key = f"instancestatus.{text}"
+    label = i18n.translate(lang, key)
+    note = i18n.translate(lang, UNDER_WAY[power]) if power in UNDER_WAY else ""
+    open_ = lifecycle.status_of(inst.power) == lifecycle.OPEN
+    return Shown(
+        text=text if label == key else label,
+        badge=badge,
+        note=note,
+        ip=(inst.ipaddress or "") if open_ else "",
+        allowed=[
+            c.value
+            for c in Command
+            if isinstance(lifecycle.decide(inst.power, c), lifecycle.Accept)
+        ],
+    )
+
+
+def status_json(lang: str, inst: Instance) -> dict[str, Any]:
+    view = shown(lang, inst)
+    return {
+        "id": inst.id,
+        "status": lifecycle.status_of(inst.power),
+        "instancestatus": lifecycle.instancestatus(
+            inst.power, inst.os_id == IMPORT_OS_ID, inst.progress
+        ),
+        "label": view.text + (f" ({view.note})" if view.note else ""),
+        "state": view.badge,
+        "ip": view.ip,
+        "allowed": view.allowed,
+    }
+
+
+# --- list and live status ---------------------------------------------------------------------
+
+
+@router.get(PAGE)
+async def instances_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+    rt = runtime(request)
+    settle(rt)
+    lang = i18n.choose(request)
+    with rt.db.read() as s:
+        rows = instances.listed(s, user.account_id)
+    return render(
+        request,
+        "instances.html",
+        rows=[(i, shown(lang, i), _plan_name(rt, i)) for i in rows],
+        region_names={r.id: r.name for r in rt.catalog.regions},
+        nav="instances",
+    )
+
+
+@router.get(PAGE + "/status.json")
+async def instances_status(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+    rt = runtime(request)
+    settle(rt)
+    lang = i18n.choose(request)
+    with rt.db.read() as s:
+        rows = instances.listed(s, user.account_id)
+    return JSONResponse(
+        {"instances": [status_json(lang, i) for i in rows]}, headers=SECURITY_HEADERS
+    )
+
+
+def _plan_name(rt: Runtime, inst: Instance) -> str:
+    plan = rt.catalog.plan(inst.plan_id)
+    return plan.kvm_name if plan else str(inst.plan_id)
+
+
+# --- creation ---------------------------------------------------------------------------------
+
+
+def create_form(
+    request: Request,
+    user: PanelUser,
+    status: int = 200,
+    form: Form | None = None,
+    error: IndigoError | None = None,
+) -> Response:
+    rt = runtime(request)
+    cat = rt.catalog
+    with rt.db.read() as s:
+        keys = sshkeys.list_keys(s, user.account_id, sshkeys.ACTIVE)
+        snaps = _snapshot_choices(s, user.account_id)
+    types = [(t, bool(cat.regions_for(t["id"]))) for t in cat.instance_types]
+    os_groups = [
+        (c["name"], [cat.images[o["id"]] for o in c["osLists"] if o["id"] in cat.images])
+        for c in cat.os_categories
+    ]
+    return render(
+        request,
+        "instance_new.html",
+        status,
+        types=types,
+        regions=cat.regions,
+        os_groups=[(name, items) for name, items in os_groups if items],
+        plans=cat.plans,
+        keys=keys,
+        snapshots=snaps,
+        form=form,
+        error=error,
+        nav="instances",
+    )
+
+
+def _snapshot_choices(s: Session, account_id: int) -> list[Snapshot]:
+    """Finished snapshots of the account's listed instances: what an instance can be
+    made from (domain/snapshots.resolve_source has the final word)."""
+    return list(
+        s.scalars(
+            select(Snapshot)
+            .join(Instance, Instance.id == Snapshot.instance_id)
+            .where(
+                Snapshot.account_id == account_id,
+                Snapshot.deleted_at.is_(None),
+                Snapshot.status == snapshots.CREATED,
+                Instance.removed_at.is_(None),
+            )
+            .order_by(Snapshot.id)
+        )
+    )
+
+
+def create_request(form: Form) -> instances.CreateRequest:
+    """The createinstance body the form stands for (one of the API's four variants)."""
+    source = form.get("source", "image")
+    name = form.get("instanceName")
+    plan = form.id("instancePlan")
+    sshkey = form.id("sshKeyId")
+    password = form.get("winPassword") or None
+    if source == "snapshot":
+        return instances.CreateRequest(
+            instance_name=name,
+            plan_id=plan,
+            sshkey_id=sshkey,
+            win_password=password,
+            snapshot_id=form.id("snapshotId") or 0,
+        )
+    region = form.id("regionId")
+    if source == "import":
+        return instances.CreateRequest(
+            instance_name=name,
+            region_id=region,
+            os_id=IMPORT_OS_ID,
+            plan_id=plan,
+            sshkey_id=sshkey,
+            import_url=form.get("importUrl"),
+        )
+    return instances.CreateRequest(
+        instance_name=name,
+        region_id=region,
+        os_id=form.id("osId"),
+        plan_id=plan,
+        sshkey_id=sshkey,
+        win_password=password,
+    )
+
+
+@router.get(PAGE + "/new")
+async def new_instance(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+    return create_form(request, user)
+
+
+@router.post(PAGE)
+async def create_instance(request: Request, act: Acting = Depends(acting)) -> Response:
+    rt = runtime(request)
+    try:
+        with rt.db.write() as s:
+            inst = instances.create(rt, s, act.user.account_id, create_request(act.form))
+            inst_id, name = inst.id, inst.name
+    except IndigoError as err:
+        return create_form(request, act.user, err.status, act.form, err)
+    kick(rt)
+    flash_ok(request, act.user, "instances.created", name=name)
+    return see_other(f"{PAGE}/{inst_id}")
+
+
+# --- one instance -------------------------------------------------------------------------------
+
+
+@router.get(PAGE + "/{instance_id:int}")
+async def instance_page(
+    instance_id: int, request: Request, user: PanelUser = Depends(signed_in)
+) -> Response:
+    rt = runtime(request)
+    settle(rt)
+    lang = i18n.choose(request)
+    with rt.db.read() as s:
+        inst = instances.get(s, user.account_id, instance_id)
+        templates = firewalls.list_templates(s, user.account_id)
+        current = next((f for f in templates if f.id == inst.firewall_id), None)
+        snaps = snapshots.list_for(s, user.account_id, inst.id)
+    return render(
+        request,
+        "instance.html",
+        inst=inst,
+        view=shown(lang, inst),
+        plan=rt.catalog.plan(inst.plan_id),
+        image=rt.catalog.image(inst.os_id),
+        region=rt.catalog.region(inst.region_id),
+        templates=templates,
+        firewall=current,
+        snapshots=snaps,
+        commands=[c.value for c in Command],
+        console_ws=f"{PAGE}/{inst.id}/console",
+        nav="instances",
+    )
+
+
+@router.post(PAGE + "/{instance_id:int}/power")
+async def instance_command(
+    instance_id: int, request: Request, act: Acting = Depends(acting)
+) -> Response:
+    """start / stop / forcestop / reset / destroy, as statusupdate takes them."""
+    rt = runtime(request)
+    try:
+        cmd = Command(act.form.get("command"))
+    except ValueError:
+        raise PanelProblem("instances.bad_command") from None
+    settle(rt)
+    with outcome(request, act.user, f"instances.done.{cmd.value}") as done:
+        instances.command_with_retry(rt, act.user.account_id, instance_id, cmd)
+    kick(rt)
+    if cmd is Command.DESTROY and done.ok:
+        return see_other(PAGE)
+    return see_other(f"{PAGE}/{instance_id}")

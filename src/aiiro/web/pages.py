@@ -1,0 +1,238 @@
+"""What every panel page shares: templates, cookies, the signed-in user, CSRF checks, and
+the route class that turns refusals into pages instead of Indigo JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi.routing import APIRoute
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from aiiro import __version__
+from aiiro.domain.errors import IndigoError
+from aiiro.runtime import Runtime
+from aiiro.web import i18n, sessions
+from aiiro.web.accounts import PanelProblem
+from aiiro.web.forms import Form, FormTooLarge, read_form
+from aiiro.web.sessions import PanelUser
+
+PREFIX = "/panel"
+HOME = f"{PREFIX}/instances"
+
+# Scripts and styles come from the panel's own static files only. Inline styles are
+# allowed because xterm.js sizes its rows with a generated <style> element.
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'"
+    ),
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "cache-control": "no-store",
+}
+
+templates = Environment(
+    loader=PackageLoader("aiiro.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class SignInRequired(Exception):
+    pass
+
+
+class CsrfRejected(Exception):
+    pass
+
+
+def runtime(conn: HTTPConnection) -> Runtime:
+    rt: Runtime = conn.app.state.runtime
+    return rt
+
+
+# --- cookies ----------------------------------------------------------------------------
+
+
+def set_cookie(
+    response: Response, conn: HTTPConnection, name: str, value: str, max_age: int | None = None
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=PREFIX,
+        httponly=True,
+        samesite="lax",
+        secure=conn.url.scheme in ("https", "wss"),
+    )
+
+
+def drop_cookie(response: Response, conn: HTTPConnection, name: str) -> None:
+    response.delete_cookie(
+        name, path=PREFIX, httponly=True, samesite="lax", secure=conn.url.scheme == "https"
+    )
+
+
+def local_path(target: str | None, default: str = HOME) -> str:
+    """A redirect target that stays on this panel (never another site)."""
+    if not target or not target.startswith(f"{PREFIX}/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return default
+    return target
+
+
+# --- who is asking --------------------------------------------------------------------------
+
+
+async def signed_in(request: Request) -> PanelUser:
+    user = sessions.lookup(runtime(request), request.cookies.get(sessions.SESSION_COOKIE))
+    if user is None:
+        raise SignInRequired()
+    request.state.panel_user = user
+    return user
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A signed-in user's form post whose CSRF token checked out."""
+
+    user: PanelUser
+    form: Form
+
+
+async def acting(request: Request) -> Acting:
+    user = await signed_in(request)
+    form = await read_form(request)
+    if not sessions.csrf_matches(
+        runtime(request), request.cookies.get(sessions.SESSION_COOKIE), form.get("csrf")
+    ):
+        raise CsrfRejected()
+    return Acting(user, form)
+
+
+async def anonymous_form(request: Request) -> Form:
+    """A signed-out form post (sign-in, sign-up), checked against the pre-session cookie."""
+    form = await read_form(request)
+    if not sessions.csrf_matches(
+        runtime(request), request.cookies.get(sessions.PRE_COOKIE), form.get("csrf")
+    ):
+        raise CsrfRejected()
+    return form
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    rt = runtime(request)
+    lang = i18n.choose(request)
+    user: PanelUser | None = getattr(request.state, "panel_user", None)
+    new_pre: str | None = None
+    if user is not None:
+        csrf = user.csrf
+        flash = user.flash
+        if flash is not None:
+            sessions.clear_flash(rt, user.session_id)
+    else:
+        pre = request.cookies.get(sessions.PRE_COOKIE)
+        if not pre:
+            pre = new_pre = sessions.new_token(rt)
+        csrf = sessions.csrf_for(rt, pre)
+        flash = None
+
+    def t(key: str, **values: Any) -> str:
+        return i18n.translate(lang, key, **values)
+
+    html = templates.get_template(template).render(
+        t=t,
+        lang=lang,
+        user=user,
+        csrf=csrf,
+        flash=flash,
+        path=request.url.path,
+        here=_here(request),
+        prefix=PREFIX,
+        version=__version__,
+        signup_open=rt.settings.panel_signup,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    if new_pre is not None:
+        set_cookie(response, request, sessions.PRE_COOKIE, new_pre)
+    return response
+
+
+def _here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def see_other(target: str) -> RedirectResponse:
+    return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+
+
+def flash_ok(request: Request, user: PanelUser, key: str, **values: Any) -> None:
+    text = i18n.translate(i18n.choose(request), key, **values)
+    sessions.set_flash(runtime(request), user.session_id, "ok", text)
+
+
+@dataclass
+class Outcome:
+    ok: bool = False
+
+
+@contextmanager
+def outcome(request: Request, user: PanelUser, ok_key: str, **values: Any) -> Iterator[Outcome]:
+    """Run an action: on success the next page says `ok_key`; a domain refusal shows the
+    Indigo message and code instead (the same words the API would answer)."""
+    result = Outcome()
+    try:
+        yield result
+    except IndigoError as err:
+        sessions.set_flash(runtime(request), user.session_id, "error", err.message, err.code)
+    except PanelProblem as problem:
+        text = i18n.translate(i18n.choose(request), problem.key)
+        sessions.set_flash(runtime(request), user.session_id, "error", text)
+    else:
+        result.ok = True
+        flash_ok(request, user, ok_key, **values)
+
+
+# --- the route class ------------------------------------------------------------------------
+
+
+class PanelRoute(APIRoute):
+    """Refusals become pages: sign-in redirect, CSRF 403, the Indigo message in HTML."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired:
+                back = quote(_here(request), safe="/")
+                if request.method != "GET":
+                    back = quote(HOME, safe="/")
+                return see_other(f"{PREFIX}/signin?next={back}")
+            except CsrfRejected:
+                return render(request, "error.html", 403, message_key="error.csrf")
+            except FormTooLarge:
+                return render(request, "error.html", 413, message_key="error.too_large")
+            except PanelProblem as problem:
+                return render(request, "error.html", problem.status, message_key=problem.key)
+            except IndigoError as err:
+                return render(request, "error.html", err.status, message=err.message, code=err.code)
+
+        return run

@@ -1,0 +1,46 @@
+"""The panel's own CSS and JavaScript and the vendored xterm.js, served from the package
+(no build step, nothing fetched from elsewhere)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from aiiro.web.pages import PREFIX, render
+
+router = APIRouter()
+
+TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+}
+
+
+@cache
+def _load(path: str) -> bytes | None:
+    parts = path.split("/")
+    if not path or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        return None
+    node = resources.files("aiiro.web").joinpath("static", *parts)
+    return node.read_bytes() if node.is_file() else None
+
+
+@router.get(PREFIX + "/static/{path:path}")
+async def static(path: str, request: Request) -> Response:
+    suffix = path[path.rfind(".") :] if "." in path else ""
+    body = _load(path) if suffix in TYPES else None
+    if body is None:
+        return render(request, "error.html", 404, message_key="error.not_found")
+    # URLs carry ?v=<version>, so a long cache life is safe across upgrades.
+    return Response(
+        body,
+        media_type=TYPES[suffix],
+        headers={"cache-control": "public, max-age=86400", "x-content-type-options": "nosniff"},
+    )

@@ -1,0 +1,80 @@
+"""Helpers for instance tests: a registered key, create, list, commands, the clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from aiiro.emulator import profiles
+from aiiro.runtime import Runtime
+from tests.api.keygen import rsa_public
+from tests.conftest import Account
+
+REGION = 1
+DEBIAN12 = 22
+UBUNTU22 = 13
+WINDOWS2022 = 11
+IMPORT_OS = 3
+PLAN_DUAL = 1  # 1CR1GB, ipv46dual
+PLAN_IPV6 = 13  # 1CR768MB, ipv6
+PLAN_WIN = 7  # 2CR1GB, ipv4 (Windows)
+STATUSUPDATE = "/webarenaIndigo/v1/vm/instance/statusupdate"
+CREATE = "/webarenaIndigo/v1/vm/createinstance"
+LIST = "/webarenaIndigo/v1/vm/getinstancelist"
+WIN_PASSWORD = "Test#2345jh"  # the documentation's example
+
+
+def register_key(acct: Account, name: str = "testkey") -> int:
+    r = acct.post("/webarenaIndigo/v1/vm/sshkey", {"sshName": name, "sshKey": rsa_public()})
+    assert r.status_code == 201, r.text
+    key_id: int = r.json()["sshKey"]["id"]
+    return key_id
+
+
+def create(acct: Account, key_id: int | None, name: str = "web", **body: Any) -> httpx.Response:
+    data: dict[str, Any] = {
+        "sshKeyId": key_id,
+        "regionId": REGION,
+        "osId": DEBIAN12,
+        "instancePlan": PLAN_IPV6,
+        "instanceName": name,
+    }
+    data.update(body)
+    return acct.post(CREATE, {k: v for k, v in data.items() if v is not None})
+
+
+def create_id(acct: Account, key_id: int | None, name: str = "web", **body: Any) -> int:
+    r = create(acct, key_id, name, **body)
+    assert r.status_code == 201, r.text
+    instance_id: int = r.json()["vms"]["id"]
+    return instance_id
+
+
+def listing(acct: Account) -> list[dict[str, Any]]:
+    r = acct.get(LIST)
+    assert r.status_code == 200, r.text
+    body: list[dict[str, Any]] = r.json()
+    return body
+
+
+def listed(acct: Account, instance_id: int) -> dict[str, Any] | None:
+    return next((i for i in listing(acct) if i["id"] == instance_id), None)
+
+
+def shown(acct: Account, instance_id: int) -> str | None:
+    item = listed(acct, instance_id)
+    return None if item is None else item["instancestatus"]
+
+
+def command(acct: Account, instance_id: int | str, status: str) -> httpx.Response:
+    return acct.post(STATUSUPDATE, {"instanceId": str(instance_id), "status": status})
+
+
+def use_profile(rt: Runtime, name: str) -> profiles.Timings:
+    return profiles.set_profile(rt, name)
+
+
+def advance(rt: Runtime, seconds: float) -> None:
+    """Move the server clock; the next API call runs what fell due (no worker thread)."""
+    rt.clock.advance(seconds)

@@ -1,0 +1,168 @@
+"""Property: random sequences of creates, commands, faults and clock moves never bring an
+instance into an illegal state, and every answer is a documented one, the one the
+lifecycle table (domain/lifecycle.py) prescribes for the state the instance was in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from aiiro.config import Settings
+from aiiro.domain import lifecycle
+from aiiro.domain.lifecycle import Accept, Command, Power
+from aiiro.emulator.profiles import set_profile
+from aiiro.emulator.reset import reset_state
+from aiiro.engine.worker import engine_of
+from aiiro.serve import build_app
+from aiiro.store.models import Instance, Operation
+from tests.api.instance_helpers import (
+    IMPORT_OS,
+    PLAN_DUAL,
+    PLAN_IPV6,
+    command,
+    create,
+    listing,
+    register_key,
+)
+from tests.conftest import make_account
+
+SUCCESS = {
+    Command.START: (200, "I20008"),
+    Command.STOP: (200, "I10025"),
+    Command.FORCESTOP: (200, "I20009"),
+    Command.RESET: (200, "A2001"),
+    Command.DESTROY: (200, "I20010"),
+}
+DOCUMENTED = {
+    *SUCCESS.values(),
+    *((400, code) for code in ("I10016", "I10017", "I10018", "I10055", "A4018", "A4019", "A4021")),
+    (404, "A4043"),
+}
+LEGAL = {
+    ("READY", "OS installation In Progress"),
+    ("READY", "The URL entered is invalid."),
+    ("OPEN", "Stopped"),
+    ("OPEN", "Running"),
+}
+LIFECYCLE_KINDS = ("provision", "start", "stop", "forcestop", "reset", "destroy")
+
+
+def test_random_command_sequences(tmp_path: Path) -> None:
+    app = build_app(
+        Settings(
+            data_dir=tmp_path,
+            database_url=f"sqlite:///{tmp_path / 'aiiro.db'}",
+            profile="fast",
+            admin_token="t",
+            worker=False,
+        )
+    )
+    rt = app.state.runtime
+    with TestClient(app, base_url="http://aiiro.test") as client:
+        acct = make_account(rt, client, "Prop Erty")
+
+        class Lifecycle(RuleBasedStateMachine):
+            instances = Bundle("instances")
+
+            def __init__(self) -> None:
+                super().__init__()
+                reset_state(rt)
+                set_profile(rt, "fast")
+                self.key = register_key(acct)
+
+            @rule(target=instances, plan=st.sampled_from([PLAN_DUAL, PLAN_IPV6]))
+            def create_linux(self, plan: int) -> int:
+                r = create(acct, self.key, instancePlan=plan)
+                assert r.status_code == 201, r.text
+                instance_id: int = r.json()["vms"]["id"]
+                return instance_id
+
+            @rule(target=instances, good=st.booleans())
+            def create_import(self, good: bool) -> int:
+                url = "https://example.com/a.qcow2" if good else "nope"
+                r = create(acct, None, osId=IMPORT_OS, instancePlan=PLAN_DUAL, importUrl=url)
+                assert r.status_code == 201, r.text
+                instance_id: int = r.json()["vms"]["id"]
+                return instance_id
+
+            @rule(instance_id=instances, cmd=st.sampled_from(list(Command)))
+            def send(self, instance_id: int, cmd: Command) -> None:
+                engine_of(rt).run_due()
+                with rt.db.read() as s:
+                    inst = s.get(Instance, instance_id)
+                    before = None if inst is None or inst.removed_at else inst.power
+                r = command(acct, instance_id, cmd.value)
+                body = r.json()
+                code = body.get("sucessCode") or body.get("errorCode")
+                assert (r.status_code, code) in DOCUMENTED, r.text
+                if before is None:
+                    assert (r.status_code, code) == (404, "A4043")
+                    return
+                decision = lifecycle.decide(before, cmd)
+                if isinstance(decision, Accept):
+                    assert (r.status_code, code) == SUCCESS[cmd], (before, cmd, r.text)
+                else:
+                    assert (r.status_code, code) == (400, decision.code), (before, cmd, r.text)
+
+            @rule(instance_id=instances)
+            def hang_the_next_stop(self, instance_id: int) -> None:
+                r = client.post(
+                    "/_aiiro/faults",
+                    json={"operation": "stop", "action": "stop_hangs", "count": 1},
+                    headers={"Authorization": "Bearer t"},
+                )
+                assert r.status_code in (200, 201), r.text
+
+            @rule(seconds=st.sampled_from([0.1, 0.5, 1.0, 2.0, 5.0, 40.0]))
+            def tick(self, seconds: float) -> None:
+                rt.clock.advance(seconds)
+
+            @invariant()
+            def every_instance_is_in_a_legal_state(self) -> None:
+                for item in listing(acct):
+                    text = item["instancestatus"]
+                    if text.startswith("Disk image download in-progress"):
+                        text = "OS installation In Progress"
+                    assert (item["status"], text) in LEGAL, item
+                    assert item["otherstatus"] == (10 if item["status"] == "READY" else 20)
+                    assert (item["ip"] == "") == (item["status"] == "READY")
+                with rt.db.read() as s:
+                    for inst in s.scalars(select(Instance)):
+                        if inst.power != Power.DESTROYING:  # that keeps the status it had
+                            assert inst.status == lifecycle.status_of(inst.power)
+                        assert Power(inst.power)
+                    per_instance = s.execute(
+                        select(Operation.instance_id, func.count())
+                        .where(
+                            Operation.state.in_(("pending", "running")),
+                            Operation.kind.in_(LIFECYCLE_KINDS),
+                        )
+                        .group_by(Operation.instance_id)
+                    ).all()
+                    # A newer command cancels what an older one left waiting.
+                    assert all(n == 1 for _, n in per_instance), per_instance
+                    failed: Any = s.scalar(select(func.count()).where(Operation.state == "failed"))
+                    assert failed == 0
+
+        run_state_machine_as_test(
+            Lifecycle,
+            settings=settings(
+                max_examples=30,
+                stateful_step_count=25,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+    rt.db.dispose()

@@ -1,0 +1,187 @@
+"""`aiiro admin ...` and the help texts, run in-process against a temporary data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from aiiro.cli.main import app
+from aiiro.config import Settings
+from aiiro.serve import build_app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def no_aiiro_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("AIIRO_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def aiiro(*args: str | Path) -> Any:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def admin(data_dir: Path, *args: str | Path) -> Any:
+    result = aiiro("admin", *args, "--data-dir", data_dir)
+    return result
+
+
+def ok_json(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[TestClient]:
+    """An in-process server on the same data dir, to check what the commands did."""
+    application = build_app(Settings(data_dir=data_dir, profile="instant", worker=False))
+    try:
+        with TestClient(application) as client:
+            yield client
+    finally:
+        application.state.runtime.db.dispose()
+
+
+def token_status(client: TestClient, key: str, secret: str) -> int:
+    r = client.post(
+        "/oauth/v1/accesstokens",
+        json={"grantType": "client_credentials", "clientId": key, "clientSecret": secret},
+    )
+    return r.status_code
+
+
+def test_top_level_help_names_the_commands() -> None:
+    result = aiiro("--help")
+    assert result.exit_code == 0
+    for word in ("serve", "admin", "Indigo"):
+        assert word in result.output
+
+
+def test_no_arguments_shows_help() -> None:
+    result = aiiro()
+    assert "serve" in result.output and "admin" in result.output
+
+
+def test_serve_help_lists_its_options_and_their_environment_variables() -> None:
+    out = aiiro("serve", "--help").output
+    for text in ("--host", "--port", "--data-dir", "--write-secret", "--quota", "AIIRO_HOST",
+                 "AIIRO_PORT", "AIIRO_DATA_DIR", "AIIRO_DATABASE_URL"):  # fmt: skip
+        assert text in out, text
+
+
+def test_admin_help_lists_account_and_apikey() -> None:
+    out = aiiro("admin", "--help").output
+    assert "account" in out and "apikey" in out
+    out = aiiro("admin", "account", "--help").output
+    for verb in ("create", "list", "disable", "enable"):
+        assert verb in out
+
+
+def test_account_create_prints_a_working_key(data_dir: Path, server: TestClient) -> None:
+    out = ok_json(admin(data_dir, "account", "create", "--name", "Carol",
+                        "--email", "carol@example.com"))  # fmt: skip
+    assert out["account"]["name"] == "Carol"
+    assert out["account"]["status"] == "active"
+    assert token_status(server, out["apiKey"], out["apiSecret"]) == 201
+
+
+def test_account_list_shows_every_account(data_dir: Path) -> None:
+    ids = [ok_json(admin(data_dir, "account", "create", "--name", n))["account"]["id"]
+           for n in ("A", "B")]  # fmt: skip
+    listed = ok_json(admin(data_dir, "account", "list"))
+    assert [a["id"] for a in listed] == ids
+    assert [a["name"] for a in listed] == ["A", "B"]
+
+
+def test_a_duplicate_email_is_refused_clearly(data_dir: Path) -> None:
+    ok_json(admin(data_dir, "account", "create", "--name", "A", "--email", "a@example.com"))
+    result = admin(data_dir, "account", "create", "--name", "B", "--email", "a@example.com")
+    assert result.exit_code == 1
+    assert "e-mail" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_disable_and_enable(data_dir: Path, server: TestClient) -> None:
+    made = ok_json(admin(data_dir, "account", "create", "--name", "D"))
+    account_id = str(made["account"]["id"])
+    assert ok_json(admin(data_dir, "account", "disable", account_id))["status"] == "disabled"
+    assert token_status(server, made["apiKey"], made["apiSecret"]) == 401
+    assert ok_json(admin(data_dir, "account", "enable", account_id))["status"] == "active"
+    assert token_status(server, made["apiKey"], made["apiSecret"]) == 201
+
+
+def test_disabling_an_unknown_account_fails(data_dir: Path) -> None:
+    result = admin(data_dir, "account", "disable", "4242")
+    assert result.exit_code == 1
+    assert "no account 4242" in result.stderr
+
+
+def test_apikey_create_writes_the_seed_secret_file(
+    data_dir: Path, tmp_path: Path, server: TestClient
+) -> None:
+    made = ok_json(admin(data_dir, "account", "create", "--name", "E"))
+    secret_file = tmp_path / "home" / ".webarena_secret"
+    out = ok_json(admin(data_dir, "apikey", "create", "--account", str(made["account"]["id"]),
+                        "--write-secret", secret_file))  # fmt: skip
+    assert out["accountId"] == made["account"]["id"]
+    assert secret_file.read_text() == (
+        f"export IndigoApiKey={out['apiKey']}\nexport IndigoApiPrivateKey={out['apiSecret']}\n"
+    )
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert token_status(server, out["apiKey"], out["apiSecret"]) == 201
+    # The account's first key still works too.
+    assert token_status(server, made["apiKey"], made["apiSecret"]) == 201
+
+
+def test_apikey_create_for_an_unknown_account_fails(data_dir: Path) -> None:
+    result = admin(data_dir, "apikey", "create", "--account", "99")
+    assert result.exit_code == 1
+    assert "no account 99" in result.stderr
+
+
+def test_the_database_url_option_is_honoured(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    made = aiiro("admin", "account", "create", "--name", "F", "--data-dir", tmp_path / "d",
+                 "--database-url", url)  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "elsewhere.db").exists()
+    assert not (tmp_path / "d" / "aiiro.db").exists()
+
+
+def test_the_data_dir_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIIRO_DATA_DIR", str(tmp_path / "from-env"))
+    assert aiiro("admin", "account", "create", "--name", "G").exit_code == 0
+    assert (tmp_path / "from-env" / "aiiro.db").exists()
+
+
+def test_a_bad_flag_value_is_one_line_not_a_traceback(data_dir: Path) -> None:
+    result = aiiro("serve", "--profile", "bogus", "--data-dir", data_dir)
+    assert result.exit_code == 2
+    assert "bad setting profile (--profile / AIIRO_PROFILE)" in result.stderr
+    assert "Traceback" not in result.output
+    assert not data_dir.exists()  # nothing was started or created
+
+
+def test_a_bad_environment_value_is_reported_by_name(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIIRO_PORT", "eighty")
+    result = admin(data_dir, "account", "list")
+    assert result.exit_code == 2
+    assert "AIIRO_PORT" in result.stderr

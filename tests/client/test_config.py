@@ -1,0 +1,139 @@
+"""Where endpoint and credentials come from: arguments > environment > profile >
+~/.webarena_secret; a profile named explicitly counts as an argument."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import replace
+
+import pytest
+
+from aiiro.client import ConfigError
+from aiiro.client.config import (
+    DEFAULT_ENDPOINT,
+    Places,
+    ProfileFile,
+    read_profiles,
+    resolve,
+    write_profiles,
+)
+
+
+def with_env(places: Places, **env: str) -> Places:
+    return replace(places, environ=env)
+
+
+def write_secret(places: Places, key: str, secret: str) -> None:
+    # The seed's own format (what `aiiro serve --write-secret` writes).
+    with open(os.path.join(places.home, ".webarena_secret"), "w") as f:
+        f.write(f"export IndigoApiKey={key}\nexport IndigoApiPrivateKey={secret}\n")
+
+
+def profiles(places: Places, default: str | None = None, **named: dict[str, str]) -> None:
+    write_profiles(places, ProfileFile(default, dict(named)))
+
+
+def test_nothing_configured(places: Places) -> None:
+    s = resolve(places=places)
+    assert (s.endpoint, s.api_key, s.source) == (DEFAULT_ENDPOINT, None, "none")
+    with pytest.raises(ConfigError) as caught:
+        s.require_credentials()
+    assert caught.value.hint and "aiiro configure" in caught.value.hint
+
+
+def test_secret_file_is_the_last_resort(places: Places) -> None:
+    write_secret(places, "filekey", "filesecret")
+    s = resolve(places=places)
+    assert (s.api_key, s.api_secret) == ("filekey", "filesecret")
+    assert s.source.endswith(".webarena_secret")
+
+
+def test_profile_beats_secret_file(places: Places) -> None:
+    write_secret(places, "filekey", "filesecret")
+    profiles(places, "work", work={"endpoint": "http://w:1", "api_key": "pk", "api_secret": "ps"})
+    s = resolve(places=places)
+    assert (s.endpoint, s.api_key, s.profile) == ("http://w:1", "pk", "work")
+
+
+@pytest.mark.parametrize(
+    ("key_var", "secret_var"),
+    [
+        ("IndigoApiKey", "IndigoApiPrivateKey"),
+        ("WEBARENA_INDIGO_CLIENT_ID", "WEBARENA_INDIGO_CLIENT_SECRET"),
+        ("AIIRO_API_KEY", "AIIRO_API_SECRET"),
+    ],
+)
+def test_environment_beats_the_default_profile(
+    places: Places, key_var: str, secret_var: str
+) -> None:
+    profiles(places, "work", work={"endpoint": "http://w:1", "api_key": "pk", "api_secret": "ps"})
+    env = with_env(places, **{key_var: "ek", secret_var: "es"}, WEBARENA_INDIGO_ENDPOINT="http://e:2")
+    s = resolve(places=env)
+    assert (s.endpoint, s.api_key, s.api_secret, s.source) == ("http://e:2", "ek", "es",
+                                                                "environment")
+
+
+def test_aiiro_variables_come_first(places: Places) -> None:
+    env = with_env(places, AIIRO_API_KEY="a", AIIRO_API_SECRET="as", IndigoApiKey="i",
+                   IndigoApiPrivateKey="is", AIIRO_ENDPOINT="http://a:1",
+                   WEBARENA_INDIGO_ENDPOINT="http://w:1")
+    s = resolve(places=env)
+    assert (s.api_key, s.endpoint) == ("a", "http://a:1")
+
+
+def test_arguments_beat_everything(places: Places) -> None:
+    write_secret(places, "filekey", "filesecret")
+    profiles(places, "work", work={"api_key": "pk", "api_secret": "ps"})
+    env = with_env(places, IndigoApiKey="ek", IndigoApiPrivateKey="es", AIIRO_ENDPOINT="http://e")
+    s = resolve(api_key="ak", api_secret="as", endpoint="http://arg/", places=env)
+    assert (s.api_key, s.api_secret, s.endpoint, s.source) == ("ak", "as", "http://arg",
+                                                                "arguments")
+
+
+def test_a_named_profile_beats_the_environment(places: Places) -> None:
+    profiles(places, None, prod={"endpoint": "http://p:1", "api_key": "pk", "api_secret": "ps"})
+    env = with_env(places, IndigoApiKey="ek", IndigoApiPrivateKey="es", AIIRO_ENDPOINT="http://e")
+    s = resolve(profile="prod", places=env)
+    assert (s.api_key, s.endpoint, s.profile) == ("pk", "http://p:1", "prod")
+    # Named through the environment instead, it ranks as a profile: the variables win.
+    s = resolve(places=with_env(env, **env.environ, AIIRO_CLIENT_PROFILE="prod"))
+    assert (s.api_key, s.endpoint, s.profile) == ("ek", "http://e", "prod")
+
+
+def test_unknown_profile_is_an_error(places: Places) -> None:
+    with pytest.raises(ConfigError, match="no profile 'nope'"):
+        resolve(profile="nope", places=places)
+
+
+def test_key_and_secret_come_together(places: Places) -> None:
+    with pytest.raises(ConfigError, match="IndigoApiPrivateKey"):
+        resolve(places=with_env(places, IndigoApiKey="only-the-key"))
+    with pytest.raises(ConfigError):
+        resolve(api_key="k", places=places)
+
+
+def test_profile_file_is_private_and_round_trips(places: Places) -> None:
+    profiles(places, "a", a={"endpoint": "http://x", "api_key": "k", "api_secret": "s",
+                             "admin_token": "t", "ssh_user": "debian"})
+    mode = stat.S_IMODE(os.stat(places.profile_file).st_mode)
+    assert mode == 0o600
+    pf = read_profiles(places)
+    assert pf.default == "a" and pf.profiles["a"]["ssh_user"] == "debian"
+    s = resolve(places=places)
+    assert (s.admin_token, s.ssh_user) == ("t", "debian")
+
+
+def test_secret_file_variants(places: Places) -> None:
+    with open(os.path.join(places.home, ".webarena_secret"), "w") as f:
+        f.write("# mine\nIndigoApiKey='quoted'\n  export IndigoApiPrivateKey=\"dq\"  \n")
+    s = resolve(places=places)
+    assert (s.api_key, s.api_secret) == ("quoted", "dq")
+
+
+def test_places_from_environment(tmp_path: os.PathLike[str]) -> None:
+    p = Places.from_environ({"HOME": "/h", "XDG_CONFIG_HOME": "/c"})
+    assert p.config_dir == "/c/aiiro" and p.cache_dir == "/h/.cache/aiiro"
+    assert p.secret_file == "/h/.webarena_secret"
+    p = Places.from_environ({"HOME": "/h", "AIIRO_CONFIG_DIR": "/x", "AIIRO_CACHE_DIR": "/y"})
+    assert (p.config_dir, p.cache_dir) == ("/x", "/y")

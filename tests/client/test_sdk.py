@@ -1,0 +1,315 @@
+"""The SDK against an in-process aiiro (profile instant, virtual clock): every resource,
+lookups by name, waiters, idempotent helpers, token refresh, quota waits, workflows."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from aiiro.client import (
+    AsyncIndigo,
+    BootFailed,
+    Indigo,
+    LookupFailed,
+    Rule,
+    StateError,
+)
+from aiiro.client.boot import aiiro_probe, function_check
+from aiiro.client.config import Places
+from aiiro.client.core import Http, Reply
+from aiiro.client.transport import HttpxSend
+from aiiro.runtime import Runtime
+from tests.conftest import Account
+
+ENDPOINT = "http://aiiro.test"
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+
+
+class Recorder:
+    """The in-process transport, keeping (method, path, status) of every exchange."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.inner = HttpxSend(client)
+        self.log: list[tuple[str, str, int]] = []
+
+    def __call__(self, h: Http) -> Reply:
+        r = self.inner(h)
+        self.log.append((h.method, h.url.removeprefix(ENDPOINT).split("?")[0], r.status))
+        return r
+
+    def count(self, method: str, path: str, status: int | None = None) -> int:
+        return sum(
+            1 for m, p, s in self.log if m == method and p == path and status in (None, s)
+        )
+
+
+@pytest.fixture
+def wire(client: TestClient) -> Recorder:
+    return Recorder(client)
+
+
+@pytest.fixture
+def indigo(alice: Account, rt: Runtime, places: Places, wire: Recorder) -> Indigo:
+    return Indigo(
+        alice.api_key,
+        alice.api_secret,
+        ENDPOINT,
+        places=places,
+        transport=wire,
+        clock=rt.clock.time,
+        sleep=rt.clock.advance,
+    )
+
+
+@pytest.fixture(scope="module")
+def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("keys") / "id_rsa"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "", "-f", str(path)],
+        check=True,
+    )
+    return " ".join(Path(f"{path}.pub").read_text().split()[:2])
+
+
+@pytest.fixture
+def web1(indigo: Indigo, rsa_key: str) -> Iterator[int]:
+    indigo.sshkeys.create("mykey", rsa_key)
+    inst = indigo.instances.create_and_start(
+        "web1", os="Debian12", plan="1CR768MB", region="Tokyo", ssh_key="mykey", poll=1
+    )
+    yield inst.id
+
+
+def test_the_readme_sketch(client: TestClient, alice: Account, places: Places,
+                           rsa_key: str) -> None:
+    indigo = Indigo(api_key=alice.api_key, api_secret=alice.api_secret, endpoint=ENDPOINT,
+                    http_client=client, places=places)
+    indigo.sshkeys.create("k", rsa_key)
+    indigo.instances.create("web1", os="Debian12", plan="1CR768MB", ssh_key="k")
+    seen = [(inst.instance_name, inst.instancestatus) for inst in indigo.instances.list()]
+    assert seen == [("web1", "Stopped")]  # the instant profile: installed already
+
+
+def test_create_by_names_then_the_lifecycle(indigo: Indigo, rsa_key: str) -> None:
+    key = indigo.sshkeys.create("mykey", rsa_key)
+    inst = indigo.instances.create("web1", os="Debian 12", plan="1vCPU768MB20GB",
+                                   region="Tokyo", ssh_key="mykey")
+    assert (inst.os_id, inst.plan_id, inst.sshkey_id) == (22, 13, key.id)
+    assert indigo.instances.wait_until("web1", "Stopped", poll=1).stopped
+
+    running = indigo.instances.ensure_running("web1", poll=1)
+    assert running.running and running.ip
+    assert indigo.instances.ensure_running(inst.id).running  # already: nothing sent
+    with pytest.raises(StateError) as caught:
+        indigo.instances.start("web1")
+    assert caught.value.code == "I10016"
+    with pytest.raises(StateError) as caught:
+        indigo.instances.destroy("web1")
+    assert caught.value.code == "I10055"
+
+    assert indigo.instances.ensure_stopped("web1", poll=1).stopped
+    assert indigo.instances.ensure_stopped("web1").stopped
+    with pytest.raises(StateError) as caught:
+        indigo.instances.stop("web1")
+    assert caught.value.code == "I10017"
+
+    out = indigo.instances.destroy("web1")
+    assert (out.code, out.instance_status) == ("I20010", "shutoff")
+    indigo.instances.wait_gone(inst.id, poll=1)
+    assert indigo.instances.list() == []
+
+
+def test_forcestop_and_reset(indigo: Indigo, web1: int) -> None:
+    assert indigo.instances.reset(web1).success
+    assert indigo.instances.wait_until(web1, "Running", poll=1).running
+    assert indigo.instances.forcestop("web1").success
+    assert indigo.instances.wait_until(web1, "Stopped", poll=1).stopped
+
+
+def test_lookups_by_name_or_id(indigo: Indigo, rsa_key: str) -> None:
+    indigo.sshkeys.create("twin", rsa_key)
+    indigo.sshkeys.create("twin", rsa_key)
+    with pytest.raises(LookupFailed, match="2 SSH keys are named 'twin'"):
+        indigo.sshkeys.get("twin")
+    with pytest.raises(LookupFailed, match="no instance named 'nope'"):
+        indigo.instances.get("nope")
+    assert indigo.catalog.find_region("tokyo").name == "Tokyo"
+    assert indigo.catalog.find_os("ubuntu 24.04").name == "Ubuntu24.04"
+    assert indigo.catalog.find_plan("2CR2GB", os="Debian12").code == "2vCPU2GB40GB"
+
+
+def test_sshkeys(indigo: Indigo, rsa_key: str) -> None:
+    key = indigo.sshkeys.create("k1", rsa_key)
+    assert indigo.sshkeys.deactivate("k1").success
+    assert not indigo.sshkeys.get(key.id).active
+    assert indigo.sshkeys.list(active_only=True) == []
+    indigo.sshkeys.activate(key.id)
+    indigo.sshkeys.update("k1", name="renamed")
+    assert [k.name for k in indigo.sshkeys.list(active_only=True)] == ["renamed"]
+    assert indigo.sshkeys.delete("renamed").success
+    assert indigo.sshkeys.list() == []
+
+
+def test_apikeys(indigo: Indigo) -> None:
+    new = indigo.apikeys.create()
+    assert new.api_key and new.api_secret
+    keys = indigo.apikeys.list()
+    assert new.api_key in [k.api_key for k in keys]
+    created = next(k for k in keys if k.api_key == new.api_key)
+    assert indigo.apikeys.delete(created.id).success
+    assert new.api_key not in [k.api_key for k in indigo.apikeys.list()]
+
+
+def test_firewalls(indigo: Indigo, web1: int) -> None:
+    ssh = Rule("TCP", "22", "203.0.113.5")
+    out = indigo.firewalls.create("web", inbound=[ssh], instances=["web1"])
+    assert out.code == "F60002" and out.firewall_id
+    [fw] = indigo.firewalls.list()
+    assert (fw.id, fw.name) == (out.firewall_id, "web")
+    assert indigo.firewalls.get("web").inbound == [ssh]
+
+    ntp = Rule("UDP", "123")
+    upd = indigo.firewalls.update("web", inbound=[ntp, ssh], outbound=[Rule("TCP", "443")])
+    assert (upd.code, upd.firewall_id) == ("F6004", fw.id)
+    got = indigo.firewalls.get(fw.id)
+    assert got.inbound == [ntp, ssh] and [r.port for r in got.outbound] == ["443"]
+    assert got.name == "web"  # name kept
+
+    assert indigo.firewalls.assign("web", web1).code == "F60003"
+    with pytest.raises(StateError) as caught:
+        indigo.firewalls.delete("web")
+    assert caught.value.code == "F60009"
+
+
+def test_token_refreshed_on_the_virtual_clock(
+    indigo: Indigo, rt: Runtime, wire: Recorder
+) -> None:
+    indigo.instances.list()
+    rt.clock.advance(3600)  # the token (3599 s) has expired on the server too
+    indigo.instances.list()
+    assert wire.count("POST", "/oauth/v1/accesstokens") == 2
+    assert wire.count("GET", "/webarenaIndigo/v1/vm/getinstancelist", 401) == 0
+
+
+def test_401_fetches_a_token_once(
+    alice: Account, rt: Runtime, places: Places, wire: Recorder
+) -> None:
+    # A client whose clock does not move cannot know its token expired.
+    frozen = rt.clock.time()
+    indigo = Indigo(alice.api_key, alice.api_secret, ENDPOINT, places=places, transport=wire,
+                    clock=lambda: frozen)
+    indigo.instances.list()
+    rt.clock.advance(3600)
+    assert indigo.instances.list() == []
+    assert wire.count("GET", "/webarenaIndigo/v1/vm/getinstancelist", 401) == 1
+    assert wire.count("POST", "/oauth/v1/accesstokens") == 2
+
+
+class TestQuota:
+    @pytest.fixture
+    def settings(self, settings: Any) -> Any:
+        settings.quota = True  # 6 requests per minute per key, as on Indigo
+        return settings
+
+    def test_waits_instead_of_failing(self, indigo: Indigo, rt: Runtime, wire: Recorder,
+                                      caplog: pytest.LogCaptureFixture) -> None:
+        start = rt.clock.time()
+        with caplog.at_level("DEBUG", logger="aiiro.client"):
+            for _ in range(13):
+                assert indigo.instances.list() == []
+        assert rt.clock.time() - start >= 60  # two resets waited for, on the virtual clock
+        assert wire.count("GET", "/webarenaIndigo/v1/vm/getinstancelist", 429) == 0
+        assert "quota used up" in caplog.text
+
+    def test_a_429_from_elsewhere_is_waited_out(
+        self, indigo: Indigo, alice: Account, rt: Runtime, wire: Recorder
+    ) -> None:
+        for _ in range(6):  # another program uses the key's whole minute
+            assert alice.get("/webarenaIndigo/v1/vm/getinstancelist").status_code == 200
+        assert indigo.instances.list() == []
+        assert wire.count("GET", "/webarenaIndigo/v1/vm/getinstancelist", 429) == 1
+        assert wire.count("GET", "/webarenaIndigo/v1/vm/getinstancelist", 200) == 1
+
+
+def add_fault(client: TestClient, **rule: Any) -> None:
+    r = client.post("/_aiiro/faults", json=rule, headers=ADMIN)
+    assert r.status_code == 201, r.text
+
+
+def test_snapshots(indigo: Indigo, web1: int, client: TestClient) -> None:
+    snap = indigo.snapshots.take("web1", "before-upgrade", wait=True, poll=1)
+    assert snap.created and snap.size and snap.completed_at
+    assert [s.name for s in indigo.snapshots.list(web1)] == ["before-upgrade"]
+    assert indigo.snapshots.get("web1", "before-upgrade").id == snap.id
+
+    add_fault(client, action="snapshot_fails", operation="takesnapshot", count=1)
+    bad = indigo.snapshots.take(web1, "doomed", slot=1)
+    with pytest.raises(Exception, match="failed"):
+        indigo.snapshots.wait_until(web1, bad.id, poll=1)
+    assert indigo.snapshots.retake(web1, "doomed").success
+    assert indigo.snapshots.wait_until(web1, "doomed", poll=1).created
+    assert indigo.snapshots.delete("doomed", instance="web1").success
+    assert [s.name for s in indigo.snapshots.list(web1)] == ["before-upgrade"]
+
+
+def test_restore_cures_a_boot_stuck_at_grub(
+    indigo: Indigo, web1: int, client: TestClient, rt: Runtime
+) -> None:
+    indigo.snapshots.take(web1, "before-upgrade", wait=True, poll=1)
+    add_fault(client, action="boot_stuck", operation="restoresnapshot", count=1)
+    steps: list[str] = []
+    inst = indigo.snapshots.restore(
+        "web1", "before-upgrade", boot_check=aiiro_probe("test-admin-token"),
+        boot_timeout=30, poll=1, on_step=steps.append,
+    )
+    assert inst.running
+    assert any("forcestop" in s for s in steps)  # it hung, and was cured
+    probe = client.post(f"/_aiiro/instances/{web1}/probe", headers=ADMIN,
+                        json={"source": "192.0.2.1", "port": 22})
+    assert probe.json()["admitted"] is True
+
+
+def test_restore_reports_a_boot_it_cannot_cure(
+    indigo: Indigo, web1: int, client: TestClient
+) -> None:
+    indigo.snapshots.take(web1, "s", wait=True, poll=1)
+    add_fault(client, action="boot_stuck", operation="restoresnapshot", count=1)
+    with pytest.raises(BootFailed) as caught:
+        indigo.snapshots.restore(web1, "s", boot_check=aiiro_probe("test-admin-token"),
+                                 boot_timeout=10, cures=0, poll=1)
+    assert "did not answer" in caught.value.message and caught.value.hint
+
+
+def test_restore_with_a_check_of_your_own(indigo: Indigo, web1: int) -> None:
+    indigo.snapshots.take(web1, "s", wait=True, poll=1)
+    answers = iter([False, False, True])
+    seen: list[str] = []
+
+    def check(inst: Any) -> bool:
+        seen.append(inst.instance_name)
+        return next(answers)
+
+    inst = indigo.snapshots.restore(web1, "s", boot_check=function_check(check), poll=1)
+    assert inst.running and seen == ["web1"] * 3
+
+
+def test_async_client(app: Any, alice: Account, places: Places, rsa_key: str) -> None:
+    async def scenario() -> list[str]:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+        async with AsyncIndigo(alice.api_key, alice.api_secret, ENDPOINT, places=places,
+                               http_client=http) as indigo:
+            await indigo.sshkeys.create("k", rsa_key)
+            inst = await indigo.instances.create_and_start(
+                "a1", os="Debian12", plan="1CR768MB", ssh_key="k", poll=0.01)
+            assert inst.running
+            await indigo.instances.ensure_stopped("a1", poll=0.01)
+            return [i.instancestatus or "" for i in await indigo.instances.list()]
+
+    assert asyncio.run(scenario()) == ["Stopped"]

@@ -1,0 +1,212 @@
+"""The sim driver: a model of a machine kept in the driver state."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aiiro.compute.driver import FirewallRule, InstanceSpec, SnapshotSpec
+from aiiro.compute.sim import SimDriver, answers, console_text, guest_detail, import_url_ok
+from aiiro.domain.instance_ops import spec_of
+from aiiro.emulator.profiles import set_profile
+from aiiro.runtime import Runtime
+from aiiro.store.models import Instance
+from tests.api.instance_helpers import command, create_id, register_key
+from tests.conftest import Account
+
+
+def spec(family: str = "linux", url: str | None = None) -> InstanceSpec:
+    return InstanceSpec(
+        id=7,
+        name="web1",
+        os_id=22 if family == "linux" else (11 if family == "windows" else 3),
+        os_name="Debian12",
+        os_family=family,  # type: ignore[arg-type]
+        cpus=1,
+        memory_mb=768,
+        disk_gb=20,
+        region_id=1,
+        ssh_public_key="ssh-rsa AAAAkey",
+        import_url=url,
+    )
+
+
+@pytest.fixture
+def sim(rt: Runtime) -> SimDriver:
+    set_profile(rt, "fast")
+    return SimDriver(rt)
+
+
+def installed(rt: Runtime, sim: SimDriver, s: InstanceSpec) -> InstanceSpec:
+    sim.provision(s)
+    rt.clock.advance(60)
+    assert sim.observe(s).power == "shutoff"
+    return s
+
+
+def test_install_takes_the_profile_time_then_the_machine_is_off(
+    rt: Runtime, sim: SimDriver
+) -> None:
+    s = spec()
+    sim.provision(s)
+    assert sim.observe(s).power == "provisioning"
+    sim.provision(s)  # idempotent: a repeat after a crash changes nothing
+    rt.clock.advance(2.0)
+    assert sim.observe(s).power == "shutoff"
+    assert s.state["boots"] == 1  # Indigo boots a new machine once, then stops it
+    text = console_text(rt, s.state)
+    assert "Installing Debian GNU/Linux 12 on web1" in text
+    assert "Debian GNU/Linux 12 web1 ttyS0" in text and "reboot: Power down" in text
+    assert SimDriver.read_file(s.state, "/root/.ssh/authorized_keys") == "ssh-rsa AAAAkey\n"
+
+
+def test_import_reports_progress_and_bad_urls_fail(rt: Runtime, sim: SimDriver) -> None:
+    good = spec("import", "https://example.com/disk.qcow2")
+    sim.provision(good)
+    rt.clock.advance(1.5)  # half of the fast profile's 3 s
+    obs = sim.observe(good)
+    assert obs.power == "provisioning" and obs.progress == 50
+    rt.clock.advance(2)
+    assert sim.observe(good).power == "shutoff"
+    bad = spec("import", "ftp://")
+    sim.provision(bad)
+    assert sim.observe(bad).progress == 0
+    rt.clock.advance(1)
+    obs = sim.observe(bad)
+    assert obs.power == "provision_failed" and obs.detail == "The URL entered is invalid."
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://example.com/a.qcow2", True),
+        ("http://10.0.0.1/x.img", True),
+        ("ftp://mirror.example.org/x", True),
+        ("file:///etc/passwd", False),
+        ("https://images.invalid/a", False),
+        ("example.com/a.qcow2", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_which_import_urls_the_sim_accepts(url: str | None, ok: bool) -> None:
+    assert import_url_ok(url) is ok
+
+
+def test_boot_log_appears_over_the_boot_time(rt: Runtime, sim: SimDriver) -> None:
+    s = installed(rt, sim, spec())
+    before = console_text(rt, s.state)
+    sim.start(s)
+    assert guest_detail(rt, s.state) == "booting" and not answers(rt, s.state)
+    rt.clock.advance(0.5)
+    middle = console_text(rt, s.state)[len(before) :]
+    assert "Linux version" in middle and "login:" not in middle
+    rt.clock.advance(1)
+    after = console_text(rt, s.state)[len(before) :]
+    assert after.endswith("\r\nDebian GNU/Linux 12 web1 ttyS0\r\n\r\nweb1 login: ")
+    assert answers(rt, s.state)
+
+
+def test_stop_takes_the_stop_time(rt: Runtime, sim: SimDriver) -> None:
+    s = installed(rt, sim, spec())
+    sim.start(s)
+    sim.stop(s)
+    assert sim.observe(s).power == "running"
+    rt.clock.advance(1.0)
+    assert sim.observe(s).power == "shutoff"
+    sim.stop(s)  # idempotent
+    assert sim.observe(s).power == "shutoff"
+
+
+def test_grub_stuck_boot_until_forcestop_and_start(rt: Runtime, sim: SimDriver) -> None:
+    s = installed(rt, sim, spec())
+    SimDriver.stick_next_boot(s.state)
+    sim.start(s)
+    rt.clock.advance(10)
+    obs = sim.observe(s)
+    assert obs.power == "running" and obs.detail == "grub"  # reports running...
+    assert not answers(rt, s.state)  # ...but the guest does not answer
+    assert console_text(rt, s.state).endswith("grub> ")
+    sim.stop(s)  # GRUB knows nothing of ACPI
+    rt.clock.advance(600)
+    assert sim.observe(s).power == "running"
+    sim.reset(s)  # a reset boots into the same hang
+    rt.clock.advance(10)
+    assert guest_detail(rt, s.state) == "grub"
+    sim.force_stop(s)
+    sim.start(s)
+    rt.clock.advance(10)
+    assert sim.observe(s).detail == "up" and answers(rt, s.state)
+    assert console_text(rt, s.state).endswith("web1 login: ")
+
+
+def test_snapshot_and_restore_put_the_disk_back(rt: Runtime, sim: SimDriver) -> None:
+    s = installed(rt, sim, spec())
+    SimDriver.write_file(s.state, "/root/note.txt", "before")
+    snap = SnapshotSpec(id=1, instance_id=s.id, name="snap")
+    size = sim.snapshot(s, snap)
+    assert size > 1_000_000_000
+    SimDriver.write_file(s.state, "/root/note.txt", "after")
+    SimDriver.write_file(s.state, "/root/new.txt", "x" * 10_000)
+    assert sim.snapshot(s, SnapshotSpec(2, s.id, "bigger")) > size
+    sim.restore(s, snap)
+    assert SimDriver.read_file(s.state, "/root/note.txt") == "before"
+    assert SimDriver.read_file(s.state, "/root/new.txt") is None
+    json.dumps(snap.state)  # storable as it is
+    sim.delete_snapshot(s, snap)
+    with pytest.raises(ValueError):
+        sim.restore(s, snap)
+
+
+def test_create_from_a_snapshot_copies_its_disk(rt: Runtime, sim: SimDriver) -> None:
+    s = installed(rt, sim, spec())
+    SimDriver.write_file(s.state, "/srv/app", "v1")
+    snap = SnapshotSpec(1, s.id, "base")
+    sim.snapshot(s, snap)
+    clone = spec()
+    clone.source_snapshot = snap.state
+    installed(rt, sim, clone)
+    assert SimDriver.read_file(clone.state, "/srv/app") == "v1"
+
+
+def test_firewall_rules_are_kept(rt: Runtime, sim: SimDriver) -> None:
+    s = installed(rt, sim, spec())
+    sim.apply_firewall(s, [FirewallRule("in", "TCP", "22", "203.0.113.5")])
+    assert s.state["firewall"] == [
+        {"direction": "in", "protocol": "TCP", "port": "22", "source": "203.0.113.5"}
+    ]
+    sim.apply_firewall(s, None)
+    assert s.state["firewall"] is None
+
+
+def test_destroy_leaves_nothing(rt: Runtime, sim: SimDriver) -> None:
+    s = installed(rt, sim, spec())
+    sim.start(s)
+    sim.destroy(s)
+    assert sim.observe(s).power == "absent"
+    assert s.state["disk"]["files"] == {}
+    sim.destroy(s)  # idempotent
+
+
+def test_console_stream_reads_from_the_store(rt: Runtime, alice: Account) -> None:
+    set_profile(rt, "fast")
+    iid = create_id(alice, register_key(alice), "con1")
+    rt.clock.advance(5)
+    assert command(alice, iid, "start").status_code == 200
+    driver = rt.extras["driver"]
+    with rt.db.read() as s:
+        inst = s.get(Instance, iid)
+        assert inst is not None
+        stream = driver.console(spec_of(rt, s, inst))
+    first = stream.read()
+    assert b"Linux version" in first and b"con1 login: " not in first.split(b"ttyS0")[-1]
+    rt.clock.advance(2)
+    rest = stream.read()
+    assert rest.endswith(b"con1 login: ")
+    assert stream.read() == b""  # nothing new
+    stream.write(b"root\r")
+    assert stream.read() == b"root\r\nPassword: "
+    stream.write(b"secret\r")
+    assert stream.read() == b"\r\n\r\nLogin incorrect\r\ncon1 login: "  # no echo of passwords
+    stream.close()

@@ -1,0 +1,132 @@
+"""What the end-to-end test of the libvirt driver needs: a compute host set up by
+`aiiro host setup` (libvirtd, the region's network, the tiny image), root, and client hosts
+made as network namespaces on the region's bridge.
+
+Skipped where the host is not prepared, unless AIIRO_TEST_REQUIRE_LIBVIRT=1 (CI after
+scripts/ci-deps-libvirt.sh), where a missing piece is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+URI = "qemu:///system"
+NETWORK = "aiiro-1"
+STORAGE = Path(os.environ.get("AIIRO_TEST_LIBVIRT_STORAGE", "/var/lib/aiiro"))
+REQUIRE = os.environ.get("AIIRO_TEST_REQUIRE_LIBVIRT") == "1"
+
+
+def _missing() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, qemu:///system)"
+    for tool in ("virsh", "ip", "ssh", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (scripts/ci-deps-libvirt.sh)"
+    try:
+        import libvirt  # noqa: F401
+    except ImportError:
+        return "libvirt-python is not installed (pip install -e '.[libvirt]')"
+    if subprocess.run(["virsh", "-c", URI, "version"], capture_output=True).returncode != 0:
+        return f"{URI} does not answer (aiiro host setup)"
+    info = subprocess.run(["virsh", "-c", URI, "net-info", NETWORK], capture_output=True, text=True)
+    if "Active:         yes" not in info.stdout:
+        return f"network {NETWORK} is not active (aiiro host setup)"
+    if not (STORAGE / "images" / "tiny" / "image.json").exists():
+        return f"no tiny image in {STORAGE}/images (aiiro images build)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def libvirt_host() -> str:
+    """The bridge of the region's network, once the host is known to be ready."""
+    why = _missing()
+    if why is not None:
+        if REQUIRE:
+            pytest.fail(f"libvirt host not ready: {why}")
+        pytest.skip(why)
+    info = subprocess.run(
+        ["virsh", "-c", URI, "net-info", NETWORK], capture_output=True, text=True, check=True
+    ).stdout
+    bridge = next(
+        line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Bridge")
+    )
+    return bridge
+
+
+@dataclass
+class ClientHost:
+    """A network namespace on the region's bridge, standing for a machine on the network."""
+
+    name: str
+    address: str
+    prefixlen: int
+    bridge: str
+    _veth: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self._veth = f"ae{os.getpid() % 100000}{self.name[-1]}"[:15]
+
+    def create(self) -> None:
+        run = _ip
+        run("netns", "add", self.name)
+        run("link", "add", self._veth, "type", "veth", "peer", "name", "eth0", "netns", self.name)
+        run("link", "set", self._veth, "master", self.bridge, "up")
+        self.exec("ip", "addr", "add", f"{self.address}/{self.prefixlen}", "dev", "eth0")
+        self.exec("ip", "link", "set", "eth0", "up")
+        self.exec("ip", "link", "set", "lo", "up")
+
+    def exec(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["ip", "netns", "exec", self.name, *argv],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def ssh(
+        self, key: Path, target: str, command: str, connect_timeout: int = 5
+    ) -> subprocess.CompletedProcess[str]:
+        return self.exec(
+            "ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", f"ConnectTimeout={connect_timeout}",
+            "-o", "LogLevel=ERROR", f"root@{target}", command,
+            timeout=connect_timeout + 60,
+        )  # fmt: skip
+
+    def remove(self) -> None:
+        # Deleting the namespace deletes its end of the veth pair, and with it ours.
+        subprocess.run(["ip", "netns", "delete", self.name], capture_output=True)
+        subprocess.run(["ip", "link", "delete", self._veth], capture_output=True)
+
+
+def _ip(*argv: str) -> None:
+    subprocess.run(["ip", *argv], check=True, capture_output=True, text=True)
+
+
+@pytest.fixture
+def client_hosts(libvirt_host: str) -> Iterator[dict[str, ClientHost]]:
+    """Two client hosts near the top of the region's pool (198.18.0.0/15): one that the
+    firewall template will admit, one it will not. The instance's own address is drawn at
+    random from the pool; the test checks it is neither of these."""
+    hosts = {
+        "admitted": ClientHost(f"aiiro-e2e-{os.getpid()}-a", "198.19.255.201", 15, libvirt_host),
+        "refused": ClientHost(f"aiiro-e2e-{os.getpid()}-b", "198.19.255.202", 15, libvirt_host),
+    }
+    try:
+        for host in hosts.values():
+            host.create()
+        yield hosts
+    finally:
+        for host in hosts.values():
+            host.remove()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "libvirt: needs a libvirt compute host (real VMs)")

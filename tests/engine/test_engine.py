@@ -1,0 +1,291 @@
+"""The durable operation engine: claims, per-instance order, rescheduling, failures,
+recovery of stale claims, the worker thread, and serialised concurrent commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from aiiro.domain import instances
+from aiiro.domain.lifecycle import Command
+from aiiro.engine import operations as ops
+from aiiro.engine.worker import Engine, engine_of
+from aiiro.runtime import Runtime
+from aiiro.store.models import Instance, Operation
+from tests.api.instance_helpers import advance, create_id, register_key, shown, use_profile
+from tests.conftest import Account
+
+CALLS: list[tuple[str, int, dict[str, object]]] = []
+
+
+@ops.handler("test_note")
+def _note(job: ops.Job) -> None:
+    CALLS.append(("note", job.op.id, dict(job.payload)))
+    n = int(job.payload.get("n", 0))
+    if n < int(job.payload.get("times", 1)) - 1:
+        job.again_in(float(job.payload.get("every", 0)), n=n + 1)
+
+
+@ops.handler("test_boom")
+def _boom(job: ops.Job) -> None:
+    CALLS.append(("boom", job.op.id, dict(job.payload)))
+    raise RuntimeError("driver said no")
+
+
+@pytest.fixture(autouse=True)
+def _clear_calls() -> Iterator[None]:
+    CALLS.clear()
+    yield
+    CALLS.clear()
+
+
+def add(rt: Runtime, kind: str, delay_s: float = 0.0, instance_id: int | None = None,
+        **payload: object) -> int:  # fmt: skip
+    with rt.db.write() as s:
+        op_id: int = ops.enqueue(
+            rt, s, kind, instance_id=instance_id, payload=payload, delay_s=delay_s
+        ).id
+    return op_id
+
+
+def op_row(rt: Runtime, op_id: int) -> Operation:
+    with rt.db.read() as s:
+        row = s.get(Operation, op_id)
+        assert row is not None
+        return row
+
+
+@pytest.mark.both_databases
+def test_operations_wait_for_the_server_clock(rt: Runtime) -> None:
+    engine = engine_of(rt)
+    now_id = add(rt, "test_note")
+    later_id = add(rt, "test_note", delay_s=60)
+    assert engine.run_due() == 1
+    assert op_row(rt, now_id).state == "done" and op_row(rt, later_id).state == "pending"
+    rt.clock.advance(61)
+    assert engine.run_due() == 1
+    assert op_row(rt, later_id).state == "done"
+    assert engine.run_due() == 0
+
+
+@pytest.mark.both_databases
+def test_a_handler_reschedules_itself_and_run_due_follows(rt: Runtime) -> None:
+    engine = engine_of(rt)
+    op_id = add(rt, "test_note", times=3, every=0)
+    assert engine.run_due() == 3  # what falls due as a result runs in the same call
+    assert [c[2].get("n", 0) for c in CALLS] == [0, 1, 2]
+    row = op_row(rt, op_id)
+    assert row.state == "done" and json.loads(row.payload)["n"] == 2
+    later = add(rt, "test_note", times=2, every=30)
+    assert engine.run_due() == 1 and op_row(rt, later).state == "pending"
+    rt.clock.advance(30)
+    assert engine.run_due() == 1 and op_row(rt, later).state == "done"
+
+
+@pytest.mark.both_databases
+def test_one_operation_at_a_time_per_instance(rt: Runtime, alice: Account) -> None:
+    iid = create_id(alice, register_key(alice))
+    a = add(rt, "test_note", instance_id=iid)
+    b = add(rt, "test_note", instance_id=iid)
+    c = add(rt, "test_note")
+    with rt.db.write() as s:
+        claimed = ops.claim_due(rt, s, "w1")
+    assert sorted(claimed) == sorted([a, c])  # b waits for a
+    with rt.db.write() as s:
+        assert ops.claim_due(rt, s, "w2") == []  # a still running
+    assert ops.run_claimed(rt, engine_of(rt).driver, "w1", a)
+    with rt.db.write() as s:
+        assert ops.claim_due(rt, s, "w2") == [b]
+    # A claim is a compare-and-set: nobody else can run b now.
+    assert not ops.run_claimed(rt, engine_of(rt).driver, "w1", b)
+    assert ops.run_claimed(rt, engine_of(rt).driver, "w2", b)
+
+
+@pytest.mark.both_databases
+def test_failures_are_retried_then_given_up(rt: Runtime) -> None:
+    engine = engine_of(rt)
+    op_id = add(rt, "test_boom")
+    for attempt in range(1, ops.MAX_ATTEMPTS + 1):
+        engine.run_due()
+        row = op_row(rt, op_id)
+        assert row.attempts == attempt and "driver said no" in (row.error or "")
+        if attempt < ops.MAX_ATTEMPTS:
+            assert row.state == "pending"
+            rt.clock.advance(2**attempt)
+    assert op_row(rt, op_id).state == "failed"
+    assert len(CALLS) == ops.MAX_ATTEMPTS
+
+
+def test_unknown_kind_fails_without_retry(rt: Runtime) -> None:
+    op_id = add(rt, "no_such_kind")
+    engine_of(rt).run_due()
+    assert op_row(rt, op_id).state == "failed"
+
+
+def _claim_as(rt: Runtime, op_id: int, claimed_by: str, age_s: float = 0.0) -> None:
+    with rt.db.write() as s:
+        row = s.get(Operation, op_id)
+        assert row is not None
+        row.state, row.claimed_by = "running", claimed_by
+        row.claimed_at = rt.clock.now() - timedelta(seconds=age_s)
+        row.attempts = 1
+
+
+def _dead_pid() -> int:
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid -= 1
+
+
+@pytest.mark.both_databases
+def test_stale_claims_are_taken_back(rt: Runtime) -> None:
+    host = socket.gethostname()
+    dead = add(rt, "test_note")
+    alive_here = add(rt, "test_note")
+    elsewhere = add(rt, "test_note")
+    _claim_as(rt, dead, f"{host}:{_dead_pid()}:1")  # a crashed process on this host
+    _claim_as(rt, alive_here, f"{host}:{os.getppid()}:1")  # a live one
+    _claim_as(rt, elsewhere, "other-host:42:1")
+    engine = Engine(rt, engine_of(rt).driver)
+    assert engine.recover() == 1
+    assert engine.run_due() == 1
+    assert op_row(rt, dead).state == "done" and op_row(rt, dead).attempts == 2
+    assert op_row(rt, alive_here).state == "running"
+    assert op_row(rt, elsewhere).state == "running"
+    rt.clock.advance(ops.LEASE_S + 1)  # another host's claim is trusted for a lease only
+    assert engine.recover() == 1
+    assert engine.run_due() == 1 and op_row(rt, elsewhere).state == "done"
+
+
+def test_a_restarted_process_takes_back_its_own_past_claims(rt: Runtime) -> None:
+    op_id = add(rt, "test_note")
+    _claim_as(rt, op_id, f"{socket.gethostname()}:{os.getpid()}:0")  # this pid, older life
+    assert Engine(rt, engine_of(rt).driver).run_due() == 1
+    assert op_row(rt, op_id).state == "done"
+
+
+def test_a_claim_taken_back_is_not_applied_by_its_old_owner(rt: Runtime) -> None:
+    op_id = add(rt, "test_note")
+    with rt.db.write() as s:
+        assert ops.claim_due(rt, s, "old") == [op_id]
+    with rt.db.write() as s:
+        s.get(Operation, op_id).claimed_by = "new"  # type: ignore[union-attr]
+    assert not ops.run_claimed(rt, engine_of(rt).driver, "old", op_id)
+    assert CALLS == [] and op_row(rt, op_id).state == "running"
+
+
+def test_the_worker_thread_runs_what_is_added(rt: Runtime, alice: Account) -> None:
+    engine = Engine(rt, engine_of(rt).driver)
+    engine.start()
+    try:
+        assert engine.threaded
+        op_id = add(rt, "test_note")
+        engine.kick()
+        deadline = time.monotonic() + 10
+        while op_row(rt, op_id).state != "done" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert op_row(rt, op_id).state == "done"
+    finally:
+        engine.stop()
+    assert not engine.threaded
+
+
+def test_operations_are_rows_until_done(rt: Runtime, alice: Account) -> None:
+    t = use_profile(rt, "fast")
+    iid = create_id(alice, register_key(alice))
+    with rt.db.read() as s:
+        rows = list(s.scalars(select(Operation).where(Operation.instance_id == iid)))
+    assert [(r.kind, r.state) for r in rows] == [("provision", "pending")]
+    advance(rt, t.install_s)
+    assert shown(alice, iid) == "Stopped"
+    with rt.db.read() as s:
+        rows = list(s.scalars(select(Operation).where(Operation.instance_id == iid)))
+    assert [(r.kind, r.state) for r in rows] == [("provision", "done")]
+
+
+def test_a_profile_switch_retimes_waiting_operations(rt: Runtime, alice: Account) -> None:
+    use_profile(rt, "faithful")
+    iid = create_id(alice, register_key(alice))
+    advance(rt, 5)
+    assert shown(alice, iid) == "OS installation In Progress"
+    use_profile(rt, "instant")
+    assert shown(alice, iid) == "Stopped"
+
+
+@pytest.mark.both_databases
+def test_two_simultaneous_starts_one_wins(rt: Runtime, alice: Account) -> None:
+    iid = create_id(alice, register_key(alice))
+    for _ in range(3):
+        barrier = threading.Barrier(2)
+        results: list[str] = []
+
+        def start() -> None:
+            barrier.wait()
+            try:
+                instances.command_with_retry(rt, alice.id, iid, Command.START)
+                results.append("I20008")
+            except Exception as exc:  # the refusal, an IndigoError
+                results.append(getattr(exc, "code", repr(exc)))
+
+        threads = [threading.Thread(target=start) for _ in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert sorted(results) == ["I10016", "I20008"]
+        engine_of(rt).run_due()
+        instances.command_with_retry(rt, alice.id, iid, Command.FORCESTOP)
+        engine_of(rt).run_due()
+        with rt.db.read() as s:
+            inst = s.get(Instance, iid)
+            assert inst is not None and inst.power == "stopped"
+
+
+IN_FLIGHT: set[int] = set()
+OVERLAPS: list[int] = []
+RUNS: list[int] = []
+_flight_lock = threading.Lock()
+
+
+@ops.handler("test_exclusive")
+def _exclusive(job: ops.Job) -> None:
+    iid = job.op.instance_id or 0
+    with _flight_lock:
+        if iid in IN_FLIGHT:
+            OVERLAPS.append(iid)
+        IN_FLIGHT.add(iid)
+        RUNS.append(job.op.id)
+    time.sleep(0.002)  # widen the window in which a second run could overlap
+    with _flight_lock:
+        IN_FLIGHT.discard(iid)
+
+
+@pytest.mark.both_databases
+def test_concurrent_workers_run_each_operation_once(rt: Runtime, alice: Account) -> None:
+    key = register_key(alice)
+    ids = [create_id(alice, key, f"i{n}") for n in range(5)]
+    wanted = [add(rt, "test_exclusive", instance_id=ids[n % 5]) for n in range(40)]
+    RUNS.clear()
+    OVERLAPS.clear()
+    workers = [Engine(rt, engine_of(rt).driver) for _ in range(3)]
+    threads = [threading.Thread(target=w.run_due) for w in workers]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(RUNS) == sorted(wanted)  # every one, once
+    assert OVERLAPS == []  # never two at a time for one instance
