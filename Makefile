@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck bench clean venv
+.PHONY: run test test-fast test-libvirt lint typecheck bench clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -x -m "not acceptance"
+
+## Real VMs: the end-to-end test of the libvirt driver alone (as root; the host is prepared
+## by scripts/ci-deps-libvirt.sh: packages, libvirtd, network, image).
+test-libvirt: $(STAMP)
+	AIIRO_TEST_REQUIRE_LIBVIRT=1 $(BIN)/pytest tests/e2e_libvirt
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

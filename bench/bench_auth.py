@@ -59,7 +59,7 @@ def run(duration: float = 5.0, rounds: int = 3, connections: int = 16) -> dict[s
             cases = {}
             for name, load in (("sshkey_list_20_keys", list_load), ("token_issue", token_load)):
                 result = harness.compare(
-                    {"aiiro": (aiiro.base_url, load), "bare": (bare.base_url, load)},
+                    {"aiiro": (aiiro, load), "bare": (bare, load)},
                     connections,
                     duration,
                     rounds,
@@ -73,7 +73,10 @@ def run(duration: float = 5.0, rounds: int = 3, connections: int = 16) -> dict[s
         "connections": connections,
         "duration_s": duration,
         "rounds": rounds,
-        "response_bytes": {"sshkey_list_20_keys": len(listed.body), "token_issue": len(issued.body)},
+        "response_bytes": {
+            "sshkey_list_20_keys": len(listed.body),
+            "token_issue": len(issued.body),
+        },
         "machine": harness.machine(),
         "cases": cases,
     }

@@ -96,7 +96,9 @@ def _wait_healthy(server: Server, path: str) -> None:
         except OSError:
             pass
         time.sleep(0.05)
-    raise RuntimeError(f"{server.name} not healthy within {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}")
+    raise RuntimeError(
+        f"{server.name} not healthy within {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}"
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -332,8 +334,11 @@ def _run_wrk(base_url: str, load: Load, connections: int, duration: float) -> di
     }
 
 
-def _run_python(base_url: str, load: Load, connections: int, duration: float) -> dict[str, Any]:
+def _run_python(
+    base_url: str, load: Load, connections: int, duration: float, count: int | None = None
+) -> dict[str, Any]:
     spec = {
+        "count": count,
         "url": base_url + load.path,
         "method": load.method,
         "headers": load.headers,
@@ -354,6 +359,16 @@ def _run_python(base_url: str, load: Load, connections: int, duration: float) ->
     return result
 
 
+def run_count(
+    base_url: str, load: Load, connections: int, count: int, timeout: float = 600.0
+) -> dict[str, Any]:
+    """Send exactly `count` requests over `connections` keep-alive clients (the asyncio
+    generator: wrk bounds runs by time only). Returns the same figures as run_load."""
+    result = _run_python(base_url, load, connections, timeout, count)
+    result["ok"] = result["errors"] == 0 and result["requests"] == count
+    return result
+
+
 def check_once(base_url: str, load: Load) -> Reply:
     """One request before the load, so a wrong status fails loudly instead of being timed."""
     reply = http(load.method, base_url + load.path, load.body or None, load.headers)
@@ -365,22 +380,42 @@ def check_once(base_url: str, load: Load) -> Reply:
     return reply
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(server: Server, load: Load, connections: int, duration: float) -> dict[str, Any]:
+    """run_load plus the server's CPU time per request: on a machine shared with other
+    work, requests/s swing with the neighbours' load, CPU per request much less."""
+    before = cpu_seconds(server.proc.pid)
+    result = run_load(server.base_url, load, connections, duration)
+    used = cpu_seconds(server.proc.pid) - before
+    result["cpu_us_per_request"] = (
+        round(used / result["requests"] * 1e6, 1) if result["requests"] else None
+    )
+    return result
+
+
 def compare(
-    servers: dict[str, tuple[str, Load]],
+    servers: dict[str, tuple[Server, Load]],
     connections: int,
     duration: float,
     rounds: int,
     warmup: float = 1.0,
 ) -> dict[str, Any]:
     """Alternate the servers round by round (so drift in machine load hits both alike) and
-    report medians; `ratio` is the median of the per-round aiiro/bare throughput ratios."""
+    report medians. `ratio` is the median of the per-round aiiro/bare throughput ratios;
+    `cpu_ratio` is bare's CPU time per request over aiiro's, the throughput ratio the two
+    would show with a core each to themselves."""
     per: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
-    for name, (url, load) in servers.items():
-        check_once(url, load)
-        run_load(url, load, connections, warmup)
+    for server, load in servers.values():
+        check_once(server.base_url, load)
+        run_load(server.base_url, load, connections, warmup)
     for _ in range(rounds):
-        for name, (url, load) in servers.items():
-            per[name].append(run_load(url, load, connections, duration))
+        for name, (server, load) in servers.items():
+            per[name].append(measure(server, load, connections, duration))
     out: dict[str, Any] = {name: summarise(runs) for name, runs in per.items()}
     if "aiiro" in per and "bare" in per:
         ratios = [
@@ -388,17 +423,21 @@ def compare(
         ]
         out["ratio"] = round(statistics.median(ratios), 3) if ratios else None
         out["round_ratios"] = [round(r, 3) for r in ratios]
+        a_cpu, b_cpu = out["aiiro"]["cpu_us_per_request"], out["bare"]["cpu_us_per_request"]
+        out["cpu_ratio"] = round(b_cpu / a_cpu, 3) if a_cpu and b_cpu else None
     return out
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    def med(key: str) -> float:
-        return round(statistics.median(r[key] for r in runs), 3)
+    def med(key: str) -> float | None:
+        values = [r[key] for r in runs if r.get(key) is not None]
+        return round(statistics.median(values), 3) if values else None
 
     return {
         "rps": med("rps"),
         "p50_ms": med("p50_ms"),
         "p99_ms": med("p99_ms"),
+        "cpu_us_per_request": med("cpu_us_per_request"),
         "requests": sum(r["requests"] for r in runs),
         "errors": sum(r["errors"] for r in runs),
         "rounds_rps": [r["rps"] for r in runs],

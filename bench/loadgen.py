@@ -1,9 +1,10 @@
 """Fallback load generator when `wrk` is not installed: asyncio, raw HTTP/1.1 keep-alive.
 
 Reads a JSON spec on stdin (url, method, headers, body, expect_status, connections,
-duration) and prints one JSON result. Written against raw sockets (no HTTP library) so
-the client costs far less per request than the Python server it measures; still, on a
-2-core machine it competes for CPU, so its figures are lower than wrk's.
+duration, and optionally count: stop after that many requests) and prints one JSON
+result. Written against raw sockets (no HTTP library) so the client costs far less per
+request than the Python server it measures; still, on a 2-core machine it competes for
+CPU, so its figures are lower than wrk's.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ async def _client(
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < deadline and counts["left"] > 0:
+            counts["left"] -= 1
             started = time.perf_counter()
             writer.write(raw)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -64,7 +66,7 @@ async def _client(
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     host, port, raw = _request_bytes(spec)
     latencies: list[float] = []
-    counts = {"errors": 0}
+    counts = {"errors": 0, "left": int(spec.get("count") or 1 << 62)}
     started = time.perf_counter()
     deadline = started + float(spec["duration"])
     await asyncio.gather(

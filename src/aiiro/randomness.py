@@ -6,12 +6,23 @@ reproducible, which is exactly what must never happen on a real deployment.
 
 from __future__ import annotations
 
+import functools
 import random
 import secrets
 import string
 import uuid
 
 ALNUM = string.ascii_letters + string.digits
+
+
+@functools.cache
+def _tables(alphabet: str) -> tuple[bytes, bytes]:
+    """For bytes.translate: byte b -> alphabet[b % n], and the bytes >= the largest
+    multiple of n (dropped, so that every symbol is equally likely)."""
+    n = len(alphabet)
+    limit = 256 - 256 % n
+    table = bytes(ord(alphabet[b % n]) for b in range(256))
+    return table, bytes(range(limit, 256))
 
 
 class Randomness:
@@ -31,19 +42,17 @@ class Randomness:
         return self._pick(string.digits, length)
 
     def _pick(self, alphabet: str, length: int) -> str:
-        """`length` uniform picks from `alphabet` (at most 256 symbols): random bytes,
-        those past the largest multiple of the alphabet's size dropped so that none is
-        favoured. One draw of bytes instead of a call per character: a token costs a
-        few microseconds, not thirty."""
-        n = len(alphabet)
-        limit = 256 - 256 % n
-        out: list[str] = []
+        """`length` uniform picks from `alphabet` (at most 256 ASCII symbols): random
+        bytes mapped onto the alphabet, those past the largest multiple of its size
+        dropped so that no symbol is favoured. One draw and one C-level translate instead
+        of a call per character: a token costs a microsecond or two, not thirty."""
+        table, drop = _tables(alphabet)
+        out = b""
         while len(out) < length:
             want = length - len(out) + 8
-            for b in self._rng.getrandbits(8 * want).to_bytes(want, "little"):
-                if b < limit:
-                    out.append(alphabet[b % n])
-        return "".join(out[:length])
+            raw = self._rng.getrandbits(8 * want).to_bytes(want, "little")
+            out += raw.translate(table, drop)
+        return out[:length].decode("ascii")
 
     def uuid4(self) -> str:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))

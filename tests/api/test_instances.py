@@ -172,9 +172,7 @@ def test_bad_combinations_are_400(
     assert listing(alice) == []
 
 
-def test_windows_instance_takes_a_password_instead_of_a_key(
-    alice: Account, rt: Runtime
-) -> None:
+def test_windows_instance_takes_a_password_instead_of_a_key(alice: Account, rt: Runtime) -> None:
     r = create(
         alice,
         None,
@@ -218,11 +216,15 @@ def test_unknown_foreign_and_deactivated_keys(alice: Account, bob: Account, key:
     unknown = create(alice, 999_999)
     foreign = create(alice, bobs)
     assert unknown.status_code == foreign.status_code == 400
-    assert unknown.json() == foreign.json() == {
-        "success": False,
-        "errorMessage": "SSH key was not found.",
-        "errorCode": "A4015",
-    }
+    assert (
+        unknown.json()
+        == foreign.json()
+        == {
+            "success": False,
+            "errorMessage": "SSH key was not found.",
+            "errorCode": "A4015",
+        }
+    )
     r = alice.put(
         f"/webarenaIndigo/v1/vm/sshkey/{key}",
         {"sshName": "testkey", "sshKeyStatus": "DEACTIVE"},
@@ -431,9 +433,7 @@ def test_ipv4_and_dual_stack_addresses(alice: Account, key: int) -> None:
     assert d["set_no"] == 10 and d["ipaddress_type"] == "ipv46dual"
 
 
-def test_list_is_newest_first_and_only_the_callers(
-    alice: Account, bob: Account, key: int
-) -> None:
+def test_list_is_newest_first_and_only_the_callers(alice: Account, bob: Account, key: int) -> None:
     first = create_id(alice, key, "a1")
     second = create_id(alice, key, "a2")
     bobs = create_id(bob, register_key(bob), "b1")
@@ -443,11 +443,15 @@ def test_list_is_newest_first_and_only_the_callers(
     mine_missing = command(bob, 999_999, "start")
     theirs = command(bob, first, "start")
     assert mine_missing.status_code == theirs.status_code == 404
-    assert mine_missing.json() == theirs.json() == {
-        "success": False,
-        "errorMessage": "Instance not found.",
-        "errorCode": "A4043",
-    }
+    assert (
+        mine_missing.json()
+        == theirs.json()
+        == {
+            "success": False,
+            "errorMessage": "Instance not found.",
+            "errorCode": "A4043",
+        }
+    )
     assert shown(alice, first) == "Stopped"
 
 
@@ -458,7 +462,7 @@ def test_list_takes_a_fixed_number_of_queries(alice: Account, key: int, rt: Runt
     for _ in range(2):
         statements: list[str] = []
 
-        def count(*args: Any) -> None:
+        def count(*args: Any, statements: list[str] = statements) -> None:
             statements.append(str(args[2]))
 
         event.listen(rt.db.engine, "before_cursor_execute", count)
@@ -540,7 +544,9 @@ def test_destroy_a_running_instance_is_i10055(alice: Account, key: int) -> None:
     assert r.status_code == 400
     assert r.json() == {
         "success": False,
-        "errorMessage": "Instance is in running status. Please stop the instance before destroying.",
+        "errorMessage": (
+            "Instance is in running status. Please stop the instance before destroying."
+        ),
         "errorCode": "I10055",
     }
     assert shown(alice, iid) == "Running"

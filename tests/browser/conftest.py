@@ -101,8 +101,14 @@ def page(context: Any) -> Any:
     return p
 
 
-def screenshot(page: Any, name: str, full_page: bool = True) -> None:
+def screenshot(page: Any, name: str, full_page: bool = True, show: str | None = None) -> None:
+    """A PNG of the page in docs/screenshots/. `show`: scroll that element into view first
+    and take the window only (xterm.js draws only while the terminal is on screen)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if show is not None:
+        page.locator(show).scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        full_page = False
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 

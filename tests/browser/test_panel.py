@@ -11,7 +11,7 @@ import pytest
 
 from tests.acceptance.server import AiiroServer
 from tests.api.keygen import rsa_public
-from tests.browser.conftest import PASSWORD, account_id, admin, screenshot, sign_up
+from tests.browser.conftest import PASSWORD, WAIT_MS, account_id, admin, screenshot, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -20,8 +20,16 @@ def badge(page: Any) -> Any:
     return page.locator('#instance [data-field="status"] .badge')
 
 
-def console_text(page: Any) -> str:
-    return str(page.locator("#console .xterm-rows").inner_text())
+def console_shows(page: Any, text: str) -> str:
+    """Wait until the console has printed `text`; returns all it printed."""
+    printed = ""
+    for _ in range(WAIT_MS // 200):
+        printed = str(page.evaluate("window.aiiroConsole ? window.aiiroConsole.text() : ''"))
+        if text in printed:
+            return printed
+        page.wait_for_timeout(200)
+    rows = page.locator("#console .xterm-rows").inner_text()
+    raise AssertionError(f"the console never showed {text!r}:\n{printed[-1500:]}\n--- rows:\n{rows}")
 
 
 def add_ssh_key(page: Any, name: str = "laptop") -> None:
@@ -116,18 +124,14 @@ def test_create_start_an_instance_and_read_the_boot_log(page: Any) -> None:
     page.get_by_text("インスタンス「web1」を作成中です。").wait_for()
     start_and_wait_running(page)
     page.get_by_text("接続しました").wait_for()
-    page.wait_for_function(
-        "document.querySelector('#console .xterm-rows').innerText.includes('web1 login:')"
-    )
-    log = console_text(page)
+    log = console_shows(page, "web1 login:")
     assert "Debian GNU/Linux 12 web1 ttyS0" in log
     # Keystrokes go to the guest: a user name gets the password prompt.
     page.locator("#console").click()
     page.keyboard.type("root\n")
-    page.wait_for_function(
-        "document.querySelector('#console .xterm-rows').innerText.includes('Password:')"
-    )
+    console_shows(page, "Password:")
     screenshot(page, "instance")
+    screenshot(page, "console", show="#console")
     page.get_by_role("link", name="インスタンスの一覧").click()
     row = page.locator("#instance-list tbody tr").first
     assert "web1" in row.inner_text() and "起動中" in row.inner_text()
@@ -165,19 +169,15 @@ def test_restore_under_the_grub_fault_and_cure_it_from_the_panel(
     page.get_by_text("スナップショットを復元しました。インスタンスを起動してください。").wait_for()
     page.locator('button[data-command="start"]:enabled').click()
     page.wait_for_load_state()
-    page.wait_for_function(
-        "document.querySelector('#console .xterm-rows').innerText.includes('grub>')"
-    )
-    assert "login:" not in console_text(page)
-    screenshot(page, "console-grub")
+    printed = console_shows(page, "grub>")
+    assert "login:" not in printed[printed.rindex("GNU GRUB") :]
+    screenshot(page, "console-grub", show="#console")
 
     # The cure from the panel: force stop, then start.
     power(page, "forcestop")
     badge(page).filter(has_text="停止中").wait_for()
     power(page, "start")
-    page.wait_for_function(
-        "document.querySelector('#console .xterm-rows').innerText.includes('db1 login:')"
-    )
+    console_shows(page, "db1 login:")
     badge(page).filter(has_text=re.compile(r"^起動中$")).wait_for()
 
 

@@ -45,9 +45,7 @@ class Cli:
         return json.loads(self.ok(*args, "-o", "json", **env).stdout)
 
 
-def make_cli(
-    tmp_path: Path, client: TestClient, rt: Runtime, variables: dict[str, str]
-) -> Cli:
+def make_cli(tmp_path: Path, client: TestClient, rt: Runtime, variables: dict[str, str]) -> Cli:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     places = Places(

@@ -37,8 +37,7 @@ def cli(tmp_path: Path, client: TestClient, rt: Runtime, alice: Account) -> Cli:
 def pubkey(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("keys") / "id_rsa"
     subprocess.run(
-        ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "me@host", "-f",
-         str(path)],
+        ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "me@host", "-f", str(path)],
         check=True,
     )
     return Path(f"{path}.pub")
@@ -47,21 +46,49 @@ def pubkey(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def web1(cli: Cli, pubkey: Path) -> dict[str, Any]:
     cli.ok("sshkey", "create", "--name", "mykey", "--file", str(pubkey))
-    return cli.json("instance", "create", "--name", "web1", "--os", "Debian12", "--plan",
-                    "1CR768MB", "--ssh-key", "mykey", "--start", "--wait", "--poll", "1")
+    return cli.json(
+        "instance",
+        "create",
+        "--name",
+        "web1",
+        "--os",
+        "Debian12",
+        "--plan",
+        "1CR768MB",
+        "--ssh-key",
+        "mykey",
+        "--start",
+        "--wait",
+        "--poll",
+        "1",
+    )
 
 
 def test_the_interface_sketch(cli: Cli, pubkey: Path) -> None:
     cli.ok("sshkey", "create", "--name", "mykey", "--file", str(pubkey))
-    made = cli.ok("instance", "create", "--name", "web1", "--os", "Debian12", "--plan",
-                  "1CR768MB", "--region", "Tokyo", "--ssh-key", "mykey", "--wait")
+    made = cli.ok(
+        "instance",
+        "create",
+        "--name",
+        "web1",
+        "--os",
+        "Debian12",
+        "--plan",
+        "1CR768MB",
+        "--region",
+        "Tokyo",
+        "--ssh-key",
+        "mykey",
+        "--wait",
+    )
     assert "Stopped" in made.stdout
     cli.ok("instance", "start", "web1", "--wait")
     [inst] = json.loads(cli.ok("instance", "list", "-o", "json").stdout)
     assert (inst["instance_name"], inst["instancestatus"]) == ("web1", "Running")
     cli.ok("snapshot", "take", "web1", "--name", "before-upgrade", "--wait")
-    restored = cli.ok("snapshot", "restore", "web1", "--snapshot", "before-upgrade", "--start",
-                      "--wait")
+    restored = cli.ok(
+        "snapshot", "restore", "web1", "--snapshot", "before-upgrade", "--start", "--wait"
+    )
     assert "Running" in restored.stdout
     assert "restoring before-upgrade on web1" in restored.stderr
 
@@ -84,12 +111,12 @@ def test_dry_run_prints_the_request_and_sends_nothing(cli: Cli, web1: dict[str, 
     out = cli.ok("instance", "stop", "web1", "--dry-run").stdout
     assert out.startswith(f"POST {ENDPOINT}/webarenaIndigo/v1/vm/instance/statusupdate\n")
     assert "Authorization: Bearer <token>" in out
-    assert json.loads(out.split("\n\n", 1)[1]) == {"instanceId": str(web1["id"]),
-                                                  "status": "stop"}
+    assert json.loads(out.split("\n\n", 1)[1]) == {"instanceId": str(web1["id"]), "status": "stop"}
     assert cli.json("instance", "show", "web1")["instancestatus"] == "Running"
     listing = cli.ok("instance", "list", "--dry-run").stdout
-    assert listing.strip() == (f"GET {ENDPOINT}/webarenaIndigo/v1/vm/getinstancelist\n"
-                               "Authorization: Bearer <token>")
+    assert listing.strip() == (
+        f"GET {ENDPOINT}/webarenaIndigo/v1/vm/getinstancelist\nAuthorization: Bearer <token>"
+    )
     # Lookups by name are still made: a name that names nothing fails as without --dry-run.
     missing = cli("snapshot", "restore", "web1", "--snapshot", "nope", "--dry-run")
     assert missing.exit_code == 5 and "no snapshot named 'nope'" in missing.stderr
@@ -143,8 +170,19 @@ def test_instance_ssh(cli: Cli, web1: dict[str, Any]) -> None:
 def test_create_with_start_and_timeout(cli: Cli, pubkey: Path, rt: Runtime) -> None:
     cli.ok("sshkey", "create", "--name", "k", "--file", str(pubkey))
     cli.ok("profile", "list")  # works with no profile file
-    made = cli.json("instance", "create", "--name", "w2", "--os", "22", "--plan", "13",
-                    "--ssh-key", "k", "--start")
+    made = cli.json(
+        "instance",
+        "create",
+        "--name",
+        "w2",
+        "--os",
+        "22",
+        "--plan",
+        "13",
+        "--ssh-key",
+        "k",
+        "--start",
+    )
     assert made["instancestatus"] in ("Stopped", "Running")
     waited = cli("instance", "wait", "w2", "--for", "READY", "--timeout", "3", "--poll", "1")
     assert waited.exit_code == 8 and "after 3 s" in waited.stderr
@@ -191,16 +229,28 @@ def test_catalog_commands(cli: Cli) -> None:
 
 
 def test_firewall_commands(cli: Cli, web1: dict[str, Any], tmp_path: Path) -> None:
-    out = cli.ok("firewall", "create", "--name", "web", "--in", "tcp:22@203.0.113.5",
-                 "--in", "https", "--instance", "web1").stdout
+    out = cli.ok(
+        "firewall",
+        "create",
+        "--name",
+        "web",
+        "--in",
+        "tcp:22@203.0.113.5",
+        "--in",
+        "https",
+        "--instance",
+        "web1",
+    ).stdout
     assert "created" in out
     [fw] = cli.json("firewall", "list")
     assert fw["name"] == "web"
     shown = cli.ok("firewall", "show", "web").stdout
     assert "203.0.113.5" in shown and "HTTPS" in shown
     spec = tmp_path / "fw.yaml"
-    spec.write_text("name: web\ninbound:\n  - udp:123\n  - {type: Custom, protocol: TCP, "
-                    "port: '22', source: 198.51.100.0/24}\noutbound:\n  - tcp:443\n")
+    spec.write_text(
+        "name: web\ninbound:\n  - udp:123\n  - {type: Custom, protocol: TCP, "
+        "port: '22', source: 198.51.100.0/24}\noutbound:\n  - tcp:443\n"
+    )
     cli.ok("firewall", "update", "web", "--file", str(spec))
     rules = cli.json("firewall", "show", str(fw["id"]))
     assert [r["port"] for r in rules["inbound"]] == ["123", "22"]
@@ -219,35 +269,84 @@ def test_snapshot_commands(cli: Cli, web1: dict[str, Any], client: TestClient) -
     snap = cli.json("snapshot", "take", "web1", "--name", "s1", "--wait", "--poll", "1")
     assert snap["status"] == "created"
     assert [s["name"] for s in cli.json("snapshot", "list", "web1")] == ["s1"]
-    r = client.post("/_aiiro/faults", headers=ADMIN,
-                    json={"action": "snapshot_fails", "operation": "takesnapshot", "count": 1})
+    r = client.post(
+        "/_aiiro/faults",
+        headers=ADMIN,
+        json={"action": "snapshot_fails", "operation": "takesnapshot", "count": 1},
+    )
     assert r.status_code == 201
     failed = cli.json("snapshot", "take", "web1", "--name", "s2", "--slot", "1")
     assert failed["name"] == "s2"
-    assert cli.json("snapshot", "retake", "web1", "s2", "--wait", "--poll", "1")["status"] \
-        == "created"
+    assert (
+        cli.json("snapshot", "retake", "web1", "s2", "--wait", "--poll", "1")["status"] == "created"
+    )
     assert "deleted" in cli.ok("snapshot", "delete", "web1", "s2").stdout
     plan = cli.ok("snapshot", "restore", "web1", "--snapshot", "s1", "--start", "--dry-run")
     methods = [line for line in plan.stdout.splitlines() if line.startswith(("POST", "GET"))]
     assert [m.split()[1].rsplit("/", 1)[1] for m in methods] == [
-        "statusupdate", "restoresnapshot", "statusupdate"]
+        "statusupdate",
+        "restoresnapshot",
+        "statusupdate",
+    ]
 
 
 def test_restore_cures_a_hung_boot(cli: Cli, web1: dict[str, Any], client: TestClient) -> None:
     cli.ok("snapshot", "take", "web1", "--name", "s1", "--wait")
-    r = client.post("/_aiiro/faults", headers=ADMIN,
-                    json={"action": "boot_stuck", "operation": "restoresnapshot", "count": 1})
+    r = client.post(
+        "/_aiiro/faults",
+        headers=ADMIN,
+        json={"action": "boot_stuck", "operation": "restoresnapshot", "count": 1},
+    )
     assert r.status_code == 201
-    done = cli("snapshot", "restore", "web1", "--snapshot", "s1", "--start", "--poll", "1",
-               AIIRO_ADMIN_TOKEN="test-admin-token")
+    done = cli(
+        "snapshot",
+        "restore",
+        "web1",
+        "--snapshot",
+        "s1",
+        "--start",
+        "--poll",
+        "1",
+        AIIRO_ADMIN_TOKEN="test-admin-token",
+    )
     assert done.exit_code == 0, done.stderr
     assert "does not answer: forcestop, then start" in done.stderr
-    stuck = cli("snapshot", "restore", "web1", "--snapshot", "s1", "--start", "--cures", "0",
-                "--boot-timeout", "5", "--poll", "1", "--boot-check", "aiiro",
-                AIIRO_ADMIN_TOKEN="test-admin-token")
+    stuck = cli(
+        "snapshot",
+        "restore",
+        "web1",
+        "--snapshot",
+        "s1",
+        "--start",
+        "--cures",
+        "0",
+        "--boot-timeout",
+        "5",
+        "--poll",
+        "1",
+        "--boot-check",
+        "aiiro",
+        AIIRO_ADMIN_TOKEN="test-admin-token",
+    )
     assert stuck.exit_code == 0  # no fault this time: it boots
-    client.post("/_aiiro/faults", headers=ADMIN,
-                json={"action": "boot_stuck", "operation": "restoresnapshot", "count": 1})
-    stuck = cli("snapshot", "restore", "web1", "--snapshot", "s1", "--start", "--cures", "0",
-                "--boot-timeout", "5", "--poll", "1", AIIRO_ADMIN_TOKEN="test-admin-token")
+    client.post(
+        "/_aiiro/faults",
+        headers=ADMIN,
+        json={"action": "boot_stuck", "operation": "restoresnapshot", "count": 1},
+    )
+    stuck = cli(
+        "snapshot",
+        "restore",
+        "web1",
+        "--snapshot",
+        "s1",
+        "--start",
+        "--cures",
+        "0",
+        "--boot-timeout",
+        "5",
+        "--poll",
+        "1",
+        AIIRO_ADMIN_TOKEN="test-admin-token",
+    )
     assert stuck.exit_code == 10 and "hint:" in stuck.stderr

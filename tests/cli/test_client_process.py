@@ -34,29 +34,61 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiiroServer]:
 def client_env(server: AiiroServer, home: Path) -> dict[str, str]:
     key, secret = server.credentials()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIIRO_", "Indigo"))}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
-               XDG_CACHE_HOME=str(home / ".cache"), AIIRO_ENDPOINT=server.base_url,
-               IndigoApiKey=key, IndigoApiPrivateKey=secret)
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        AIIRO_ENDPOINT=server.base_url,
+        IndigoApiKey=key,
+        IndigoApiPrivateKey=secret,
+    )
     return env
 
 
 def aiiro(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*aiiro_command(), *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [*aiiro_command(), *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_sketch_against_a_real_server(server: AiiroServer, tmp_path: Path) -> None:
     env = client_env(server, tmp_path)
-    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f",
-                    str(tmp_path / "id_rsa")], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(tmp_path / "id_rsa")],
+        check=True,
+    )
     steps = [
         ["sshkey", "create", "--name", "mykey", "--file", str(tmp_path / "id_rsa.pub")],
-        ["instance", "create", "--name", "web1", "--os", "Debian12", "--plan", "1CR768MB",
-         "--region", "Tokyo", "--ssh-key", "mykey", "--wait", "--poll", "0.2"],
+        [
+            "instance",
+            "create",
+            "--name",
+            "web1",
+            "--os",
+            "Debian12",
+            "--plan",
+            "1CR768MB",
+            "--region",
+            "Tokyo",
+            "--ssh-key",
+            "mykey",
+            "--wait",
+            "--poll",
+            "0.2",
+        ],
         ["instance", "start", "web1", "--wait", "--poll", "0.2"],
         ["snapshot", "take", "web1", "--name", "before-upgrade", "--wait", "--poll", "0.2"],
-        ["snapshot", "restore", "web1", "--snapshot", "before-upgrade", "--start", "--wait",
-         "--poll", "0.2"],
+        [
+            "snapshot",
+            "restore",
+            "web1",
+            "--snapshot",
+            "before-upgrade",
+            "--start",
+            "--wait",
+            "--poll",
+            "0.2",
+        ],
     ]
     for step in steps:
         done = aiiro(env, *step)
@@ -84,8 +116,9 @@ def loaded_modules(env: dict[str, str], *argv: str) -> set[str]:
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print('MODULES', ' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
     line = next(x for x in done.stdout.splitlines() if x.startswith("MODULES"))
     return set(line.split()[1:])
 

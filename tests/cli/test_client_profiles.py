@@ -20,8 +20,19 @@ def cli(tmp_path: Path, client: TestClient, rt: Runtime) -> Cli:
 
 
 def test_configure_writes_a_private_profile(cli: Cli, alice: Account) -> None:
-    out = cli.ok("configure", "--profile", "local", "--endpoint", ENDPOINT, "--api-key",
-                 alice.api_key, "--api-secret", alice.api_secret, "--ssh-user", "me")
+    out = cli.ok(
+        "configure",
+        "--profile",
+        "local",
+        "--endpoint",
+        ENDPOINT,
+        "--api-key",
+        alice.api_key,
+        "--api-secret",
+        alice.api_secret,
+        "--ssh-user",
+        "me",
+    )
     path = cli.env.where().profile_file
     assert f"profile 'local' saved in {path} (default)" in out.stdout
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -35,8 +46,16 @@ def test_configure_writes_a_private_profile(cli: Cli, alice: Account) -> None:
 def test_configure_check_and_missing_values(cli: Cli, alice: Account) -> None:
     bad = cli("configure", "--endpoint", ENDPOINT)
     assert bad.exit_code == 3 and "--api-key" in bad.stderr
-    ok = cli.ok("configure", "--endpoint", ENDPOINT, "--api-key", alice.api_key,
-                "--api-secret", alice.api_secret, "--check")
+    ok = cli.ok(
+        "configure",
+        "--endpoint",
+        ENDPOINT,
+        "--api-key",
+        alice.api_key,
+        "--api-secret",
+        alice.api_secret,
+        "--check",
+    )
     assert "credentials work: token valid for 3599 s" in ok.stdout
 
 
@@ -52,10 +71,29 @@ def test_precedence_flags_then_environment_then_profile(
     cli: Cli, rt: Runtime, client: TestClient, alice: Account
 ) -> None:
     bob = make_account(rt, client, "Bob Example")
-    cli.ok("configure", "--profile", "alice", "--endpoint", ENDPOINT, "--api-key",
-           alice.api_key, "--api-secret", alice.api_secret)
-    cli.ok("configure", "--profile", "bob", "--endpoint", ENDPOINT, "--api-key", bob.api_key,
-           "--api-secret", bob.api_secret, "--not-default")
+    cli.ok(
+        "configure",
+        "--profile",
+        "alice",
+        "--endpoint",
+        ENDPOINT,
+        "--api-key",
+        alice.api_key,
+        "--api-secret",
+        alice.api_secret,
+    )
+    cli.ok(
+        "configure",
+        "--profile",
+        "bob",
+        "--endpoint",
+        ENDPOINT,
+        "--api-key",
+        bob.api_key,
+        "--api-secret",
+        bob.api_secret,
+        "--not-default",
+    )
 
     def whose(*args: str, **env: str) -> str:
         """Whose keys `apikey list` shows: which credentials were used."""
@@ -66,8 +104,9 @@ def test_precedence_flags_then_environment_then_profile(
     bob_env = {"IndigoApiKey": bob.api_key, "IndigoApiPrivateKey": bob.api_secret}
     assert whose(**bob_env) == "bob"  # environment beats the default profile
     assert whose("--profile", "alice", **bob_env) == "alice"  # a named profile is a flag
-    assert whose("--api-key", alice.api_key, "--api-secret", alice.api_secret, **bob_env) \
-        == "alice"  # flags beat the environment
+    assert (
+        whose("--api-key", alice.api_key, "--api-secret", alice.api_secret, **bob_env) == "alice"
+    )  # flags beat the environment
     assert whose(AIIRO_CLIENT_PROFILE="bob") == "bob"
     cli.ok("profile", "use", "bob")
     assert whose() == "bob"

@@ -23,8 +23,10 @@ Answer = tuple[int, Any, dict[str, str]] | Callable[[Http], "Reply"] | Exception
 
 
 def reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Reply:
-    content = body if isinstance(body, bytes) else (
-        body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    content = (
+        body
+        if isinstance(body, bytes)
+        else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
     )
     return Reply(status, {k.lower(): v for k, v in (headers or {}).items()}, content)
 
@@ -59,7 +61,9 @@ class FakeIndigo:
             return reply(201, TOKEN_BODY.format(token=f"tok{self.tokens_issued:025d}"))
         answers = self.routes.get(key)
         if not answers:
-            return reply(404, {"success": False, "errorMessage": "Not found.", "errorCode": "A4040"})
+            return reply(
+                404, {"success": False, "errorMessage": "Not found.", "errorCode": "A4040"}
+            )
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
         if isinstance(answer, Exception):
             raise answer

@@ -68,16 +68,28 @@ def test_environment_beats_the_default_profile(
     places: Places, key_var: str, secret_var: str
 ) -> None:
     profiles(places, "work", work={"endpoint": "http://w:1", "api_key": "pk", "api_secret": "ps"})
-    env = with_env(places, **{key_var: "ek", secret_var: "es"}, WEBARENA_INDIGO_ENDPOINT="http://e:2")
+    env = with_env(
+        places, **{key_var: "ek", secret_var: "es"}, WEBARENA_INDIGO_ENDPOINT="http://e:2"
+    )
     s = resolve(places=env)
-    assert (s.endpoint, s.api_key, s.api_secret, s.source) == ("http://e:2", "ek", "es",
-                                                                "environment")
+    assert (s.endpoint, s.api_key, s.api_secret, s.source) == (
+        "http://e:2",
+        "ek",
+        "es",
+        "environment",
+    )
 
 
 def test_aiiro_variables_come_first(places: Places) -> None:
-    env = with_env(places, AIIRO_API_KEY="a", AIIRO_API_SECRET="as", IndigoApiKey="i",
-                   IndigoApiPrivateKey="is", AIIRO_ENDPOINT="http://a:1",
-                   WEBARENA_INDIGO_ENDPOINT="http://w:1")
+    env = with_env(
+        places,
+        AIIRO_API_KEY="a",
+        AIIRO_API_SECRET="as",
+        IndigoApiKey="i",
+        IndigoApiPrivateKey="is",
+        AIIRO_ENDPOINT="http://a:1",
+        WEBARENA_INDIGO_ENDPOINT="http://w:1",
+    )
     s = resolve(places=env)
     assert (s.api_key, s.endpoint) == ("a", "http://a:1")
 
@@ -87,8 +99,12 @@ def test_arguments_beat_everything(places: Places) -> None:
     profiles(places, "work", work={"api_key": "pk", "api_secret": "ps"})
     env = with_env(places, IndigoApiKey="ek", IndigoApiPrivateKey="es", AIIRO_ENDPOINT="http://e")
     s = resolve(api_key="ak", api_secret="as", endpoint="http://arg/", places=env)
-    assert (s.api_key, s.api_secret, s.endpoint, s.source) == ("ak", "as", "http://arg",
-                                                                "arguments")
+    assert (s.api_key, s.api_secret, s.endpoint, s.source) == (
+        "ak",
+        "as",
+        "http://arg",
+        "arguments",
+    )
 
 
 def test_a_named_profile_beats_the_environment(places: Places) -> None:
@@ -114,8 +130,17 @@ def test_key_and_secret_come_together(places: Places) -> None:
 
 
 def test_profile_file_is_private_and_round_trips(places: Places) -> None:
-    profiles(places, "a", a={"endpoint": "http://x", "api_key": "k", "api_secret": "s",
-                             "admin_token": "t", "ssh_user": "debian"})
+    profiles(
+        places,
+        "a",
+        a={
+            "endpoint": "http://x",
+            "api_key": "k",
+            "api_secret": "s",
+            "admin_token": "t",
+            "ssh_user": "debian",
+        },
+    )
     mode = stat.S_IMODE(os.stat(places.profile_file).st_mode)
     assert mode == 0o600
     pf = read_profiles(places)

@@ -26,9 +26,7 @@ def count(fake: FakeIndigo, what: str) -> int:
     return sum(1 for p in fake.paths() if p.startswith(what))
 
 
-def test_token_cached_on_disk_0600_per_endpoint_and_key(
-    fake: FakeIndigo, places: Places
-) -> None:
+def test_token_cached_on_disk_0600_per_endpoint_and_key(fake: FakeIndigo, places: Places) -> None:
     fake.on("GET", LIST, (200, "[]"))
     fake.client(places).instances.list()
     fake.client(places).instances.list()  # a new client, as a new CLI run
@@ -44,8 +42,15 @@ def test_token_cached_on_disk_0600_per_endpoint_and_key(
     # Another key gets its own token.
     from aiiro.client import Indigo
 
-    other = Indigo("key2", "secret2", "https://indigo.test", places=places,
-                   transport=fake.send, clock=fake.clock, sleep=fake.sleep)
+    other = Indigo(
+        "key2",
+        "secret2",
+        "https://indigo.test",
+        places=places,
+        transport=fake.send,
+        clock=fake.clock,
+        sleep=fake.sleep,
+    )
     other.instances.list()
     assert count(fake, f"POST {TOKEN}") == 2
     assert len(os.listdir(token_dir)) == 2
@@ -65,8 +70,11 @@ def test_token_refreshed_before_expiry(fake: FakeIndigo, places: Places) -> None
 
 
 def test_one_retry_with_a_new_token_on_401(fake: FakeIndigo, places: Places) -> None:
-    expired = (401, '{"errorCode":"401","errorMessage":"Invalid access token.",'
-                    '"developerMessage":"","moreInfo":null,"requestId":"r"}')
+    expired = (
+        401,
+        '{"errorCode":"401","errorMessage":"Invalid access token.",'
+        '"developerMessage":"","moreInfo":null,"requestId":"r"}',
+    )
     fake.on("GET", LIST, expired, (200, "[]"))
     assert fake.client(places).instances.list() == []
     assert fake.paths() == [f"POST {TOKEN}", f"GET {LIST}", f"POST {TOKEN}", f"GET {LIST}"]
@@ -172,8 +180,11 @@ def test_requests_carry_json_and_the_bearer_token(fake: FakeIndigo, places: Plac
     import json
 
     assert json.loads(token_request.content or b"") == {
-        "grantType": "client_credentials", "clientId": "key", "clientSecret": "secret",
-        "code": ""}
+        "grantType": "client_credentials",
+        "clientId": "key",
+        "clientSecret": "secret",
+        "code": "",
+    }
     assert start.headers["Authorization"].startswith("Bearer tok")
     assert start.headers["Content-Type"] == "application/json"
     assert json.loads(start.content or b"") == {"instanceId": "616513", "status": "start"}

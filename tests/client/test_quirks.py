@@ -60,9 +60,7 @@ PROVISIONING_ELEMENT = (
 )
 
 
-def test_create_and_list_shapes_give_the_same_instance(
-    fake: FakeIndigo, places: Places
-) -> None:
+def test_create_and_list_shapes_give_the_same_instance(fake: FakeIndigo, places: Places) -> None:
     """§4.3/§4.4, quirk 4: vps_kind "10" vs 10, created_at PHP DateTime vs string."""
     fake.on("POST", f"{VM}/createinstance", (201, CREATE_ANSWER))
     fake.on("GET", f"{VM}/getinstancelist", (200, f"[{LIST_ELEMENT}]"))
@@ -186,13 +184,20 @@ def test_state_errors_carry_code_message_and_hint(fake: FakeIndigo, places: Plac
     fake.on(
         "POST",
         f"{VM}/instance/statusupdate",
-        (400, '{"success":false,"errorMessage":"This instance is already running.",'
-              '"errorCode":"I10016"}'),
+        (
+            400,
+            '{"success":false,"errorMessage":"This instance is already running.",'
+            '"errorCode":"I10016"}',
+        ),
     )
     with pytest.raises(StateError) as caught:
         fake.client(places).instances.start(1)
     err = caught.value
-    assert (err.status, err.code, err.message) == (400, "I10016", "This instance is already running.")
+    assert (err.status, err.code, err.message) == (
+        400,
+        "I10016",
+        "This instance is already running.",
+    )
     assert err.hint and "already running" in err.hint
     assert str(err) == "I10016: This instance is already running."
 
@@ -220,7 +225,11 @@ def test_gateway_429_body(fake: FakeIndigo, places: Places) -> None:
         fake.client(places, quota_wait=0).instances.list()
     err = caught.value
     assert (err.status, err.code, err.message, err.request_id) == (
-        429, None, "Too Many Request.", "r-1")
+        429,
+        None,
+        "Too Many Request.",
+        "r-1",
+    )
 
 
 def test_token_body_with_odd_spacing(fake: FakeIndigo, places: Places) -> None:
@@ -248,24 +257,40 @@ def test_firewall_ids_int_on_create_string_on_update(fake: FakeIndigo, places: P
     fake.on(
         "POST",
         f"{nw}/createfirewall",
-        (200, '{"success":true,"message":"Firewall template has been created successfully.",'
-              '"sucessCode":"F60002","firewallId":12836}'),
+        (
+            200,
+            '{"success":true,"message":"Firewall template has been created successfully.",'
+            '"sucessCode":"F60002","firewallId":12836}',
+        ),
     )
-    fake.on("GET", f"{nw}/getfirewalllist", (200, '[{"id":12836,"service_id":"idg-00000000",'
+    fake.on(
+        "GET",
+        f"{nw}/getfirewalllist",
+        (
+            200,
+            '[{"id":12836,"service_id":"idg-00000000",'
             '"user_id":1,"name":"APItest","status":1,"created_at":"2022-11-10 12:00:00",'
-            '"updated_at":"2022-12-01 13:00:00"}]'))
+            '"updated_at":"2022-12-01 13:00:00"}]',
+        ),
+    )
     fake.on(
         "GET",
         f"{nw}/gettemplate/12836",
-        (200, '[{"id":12836,"name":"APItest","direction":"in","type":"HTTP","protocol":"TCP",'
-              '"port":"80","source":"0.0.0.0"},{"id":12836,"name":"APItest","direction":"out",'
-              '"type":"Custom","protocol":"UDP","port":"53","source":"0.0.0.0\\/0"}]'),
+        (
+            200,
+            '[{"id":12836,"name":"APItest","direction":"in","type":"HTTP","protocol":"TCP",'
+            '"port":"80","source":"0.0.0.0"},{"id":12836,"name":"APItest","direction":"out",'
+            '"type":"Custom","protocol":"UDP","port":"53","source":"0.0.0.0\\/0"}]',
+        ),
     )
     fake.on(
         "PUT",
         f"{nw}/updatefirewall",
-        (200, '{"success":true,"message":"Firewall template is updated successfully.",'
-              '"sucessCode":"F6004","firewallId":"12836"}'),
+        (
+            200,
+            '{"success":true,"message":"Firewall template is updated successfully.",'
+            '"sucessCode":"F6004","firewallId":"12836"}',
+        ),
     )
     indigo = fake.client(places)
     created = indigo.firewalls.create("APItest")
@@ -285,14 +310,17 @@ def test_snapshot_strings_and_zero_times(fake: FakeIndigo, places: Places) -> No
     fake.on(
         "GET",
         "/webarenaIndigo/v1/disk/snapshotlist/616516",
-        (200, '[{"id":12089,"name":"APItest","service_id":"idg-00012345","user_id":"2130",'
-              '"disk_id":123456,"volume":12,"slot_number":0,"status":"running","size":"",'
-              '"deleted":0,"completed_timestamp":"0000-00-00 00:00:00",'
-              '"deleted_timestamp":"0000-00-00 00:00:00"},'
-              '{"id":12090,"name":"done","service_id":"idg-00012345","user_id":"2130",'
-              '"disk_id":123456,"volume":12,"slot_number":0,"status":"created",'
-              '"size":"1071529984","deleted":0,"completed_timestamp":"2024-10-09 22:48:52",'
-              '"deleted_timestamp":"0000-00-00 00:00:00"}]'),
+        (
+            200,
+            '[{"id":12089,"name":"APItest","service_id":"idg-00012345","user_id":"2130",'
+            '"disk_id":123456,"volume":12,"slot_number":0,"status":"running","size":"",'
+            '"deleted":0,"completed_timestamp":"0000-00-00 00:00:00",'
+            '"deleted_timestamp":"0000-00-00 00:00:00"},'
+            '{"id":12090,"name":"done","service_id":"idg-00012345","user_id":"2130",'
+            '"disk_id":123456,"volume":12,"slot_number":0,"status":"created",'
+            '"size":"1071529984","deleted":0,"completed_timestamp":"2024-10-09 22:48:52",'
+            '"deleted_timestamp":"0000-00-00 00:00:00"}]',
+        ),
     )
     running, done = fake.client(places).snapshots.list(616516)
     assert (running.user_id, running.size, running.completed_at) == (2130, None, None)
@@ -312,13 +340,19 @@ def test_snapshot_error_uses_backend_shape(fake: FakeIndigo, places: Places) -> 
     """§6.4: S10002 while running."""
     disk = "/webarenaIndigo/v1/disk"
     fake.on("GET", f"{VM}/getinstancelist", (200, f"[{LIST_ELEMENT}]"))
-    fake.on("GET", f"{disk}/snapshotlist/616513", (200, '[{"id":1,"name":"s",'
-            '"status":"created","size":"1","user_id":"2130"}]'))
+    fake.on(
+        "GET",
+        f"{disk}/snapshotlist/616513",
+        (200, '[{"id":1,"name":"s","status":"created","size":"1","user_id":"2130"}]'),
+    )
     fake.on(
         "POST",
         f"{disk}/restoresnapshot",
-        (400, '{"success":false,"errorMessage":"Please turn-off Instance before restoring a '
-              'snapshot","errorCode":"S10002"}'),
+        (
+            400,
+            '{"success":false,"errorMessage":"Please turn-off Instance before restoring a '
+            'snapshot","errorCode":"S10002"}',
+        ),
     )
     from aiiro.client import snapshots
 
@@ -330,17 +364,31 @@ def test_snapshot_error_uses_backend_shape(fake: FakeIndigo, places: Places) -> 
 
 def test_catalogue_names(fake: FakeIndigo, places: Places) -> None:
     """§4.2: `total` counts categories; plan names via kvm_resources.name or code."""
-    fake.on("GET", f"{VM}/oslist", (200, '{"success":true,"total":2,"osCategory":['
+    fake.on(
+        "GET",
+        f"{VM}/oslist",
+        (
+            200,
+            '{"success":true,"total":2,"osCategory":['
             '{"id":8,"name":"Debian","logo":"Debian.png","osLists":[{"id":22,"categoryid":8,'
             '"code":"Debian","name":"Debian12","viewname":"Debian 12","instancetype_id":1}]},'
-            '{"id":3,"name":"Import VM","logo":"ImportVm.png","osLists":[]}]}'))
-    fake.on("GET", f"{VM}/getinstancespec", (200, '{"success":true,"total":1,"speclist":[{'
+            '{"id":3,"name":"Import VM","logo":"ImportVm.png","osLists":[]}]}',
+        ),
+    )
+    fake.on(
+        "GET",
+        f"{VM}/getinstancespec",
+        (
+            200,
+            '{"success":true,"total":1,"speclist":[{'
             '"id":13,"code":"1vCPU768MB20GB","name":"Memory768MB,1vCPU,SSD20GB",'
             '"description":"<b>1<\\/b> vCPU","use_possible_date":"2022-03-27 00:00:00",'
             '"instancetype_id":1,"ipaddress_type":"ipv6","created_at":"2022-03-28 05:05:16",'
             '"updated_at":"2022-03-28 05:05:16","instance_type":{"id":1,"name":"instance"},'
             '"kvm_resources":{"id":85,"plan_id":13,"name":"1CR768MB","param":"vcpus",'
-            '"limitnum":1}}]}'))
+            '"limitnum":1}}]}',
+        ),
+    )
     indigo = fake.client(places)
     assert [o.name for o in indigo.catalog.images()] == ["Debian12"]
     for ref in ("Debian12", "Debian 12", "debian-12", 22, "22"):

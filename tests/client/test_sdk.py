@@ -45,9 +45,7 @@ class Recorder:
         return r
 
     def count(self, method: str, path: str, status: int | None = None) -> int:
-        return sum(
-            1 for m, p, s in self.log if m == method and p == path and status in (None, s)
-        )
+        return sum(1 for m, p, s in self.log if m == method and p == path and status in (None, s))
 
 
 @pytest.fixture
@@ -87,10 +85,16 @@ def web1(indigo: Indigo, rsa_key: str) -> Iterator[int]:
     yield inst.id
 
 
-def test_the_readme_sketch(client: TestClient, alice: Account, places: Places,
-                           rsa_key: str) -> None:
-    indigo = Indigo(api_key=alice.api_key, api_secret=alice.api_secret, endpoint=ENDPOINT,
-                    http_client=client, places=places)
+def test_the_readme_sketch(
+    client: TestClient, alice: Account, places: Places, rsa_key: str
+) -> None:
+    indigo = Indigo(
+        api_key=alice.api_key,
+        api_secret=alice.api_secret,
+        endpoint=ENDPOINT,
+        http_client=client,
+        places=places,
+    )
     indigo.sshkeys.create("k", rsa_key)
     indigo.instances.create("web1", os="Debian12", plan="1CR768MB", ssh_key="k")
     seen = [(inst.instance_name, inst.instancestatus) for inst in indigo.instances.list()]
@@ -99,8 +103,9 @@ def test_the_readme_sketch(client: TestClient, alice: Account, places: Places,
 
 def test_create_by_names_then_the_lifecycle(indigo: Indigo, rsa_key: str) -> None:
     key = indigo.sshkeys.create("mykey", rsa_key)
-    inst = indigo.instances.create("web1", os="Debian 12", plan="1vCPU768MB20GB",
-                                   region="Tokyo", ssh_key="mykey")
+    inst = indigo.instances.create(
+        "web1", os="Debian 12", plan="1vCPU768MB20GB", region="Tokyo", ssh_key="mykey"
+    )
     assert (inst.os_id, inst.plan_id, inst.sshkey_id) == (22, 13, key.id)
     assert indigo.instances.wait_until("web1", "Stopped", poll=1).stopped
 
@@ -188,9 +193,7 @@ def test_firewalls(indigo: Indigo, web1: int) -> None:
     assert caught.value.code == "F60009"
 
 
-def test_token_refreshed_on_the_virtual_clock(
-    indigo: Indigo, rt: Runtime, wire: Recorder
-) -> None:
+def test_token_refreshed_on_the_virtual_clock(indigo: Indigo, rt: Runtime, wire: Recorder) -> None:
     indigo.instances.list()
     rt.clock.advance(3600)  # the token (3599 s) has expired on the server too
     indigo.instances.list()
@@ -203,8 +206,14 @@ def test_401_fetches_a_token_once(
 ) -> None:
     # A client whose clock does not move cannot know its token expired.
     frozen = rt.clock.time()
-    indigo = Indigo(alice.api_key, alice.api_secret, ENDPOINT, places=places, transport=wire,
-                    clock=lambda: frozen)
+    indigo = Indigo(
+        alice.api_key,
+        alice.api_secret,
+        ENDPOINT,
+        places=places,
+        transport=wire,
+        clock=lambda: frozen,
+    )
     indigo.instances.list()
     rt.clock.advance(3600)
     assert indigo.instances.list() == []
@@ -218,8 +227,9 @@ class TestQuota:
         settings.quota = True  # 6 requests per minute per key, as on Indigo
         return settings
 
-    def test_waits_instead_of_failing(self, indigo: Indigo, rt: Runtime, wire: Recorder,
-                                      caplog: pytest.LogCaptureFixture) -> None:
+    def test_waits_instead_of_failing(
+        self, indigo: Indigo, rt: Runtime, wire: Recorder, caplog: pytest.LogCaptureFixture
+    ) -> None:
         start = rt.clock.time()
         with caplog.at_level("DEBUG", logger="aiiro.client"):
             for _ in range(13):
@@ -266,13 +276,18 @@ def test_restore_cures_a_boot_stuck_at_grub(
     add_fault(client, action="boot_stuck", operation="restoresnapshot", count=1)
     steps: list[str] = []
     inst = indigo.snapshots.restore(
-        "web1", "before-upgrade", boot_check=aiiro_probe("test-admin-token"),
-        boot_timeout=30, poll=1, on_step=steps.append,
+        "web1",
+        "before-upgrade",
+        boot_check=aiiro_probe("test-admin-token"),
+        boot_timeout=30,
+        poll=1,
+        on_step=steps.append,
     )
     assert inst.running
     assert any("forcestop" in s for s in steps)  # it hung, and was cured
-    probe = client.post(f"/_aiiro/instances/{web1}/probe", headers=ADMIN,
-                        json={"source": "192.0.2.1", "port": 22})
+    probe = client.post(
+        f"/_aiiro/instances/{web1}/probe", headers=ADMIN, json={"source": "192.0.2.1", "port": 22}
+    )
     assert probe.json()["admitted"] is True
 
 
@@ -282,8 +297,9 @@ def test_restore_reports_a_boot_it_cannot_cure(
     indigo.snapshots.take(web1, "s", wait=True, poll=1)
     add_fault(client, action="boot_stuck", operation="restoresnapshot", count=1)
     with pytest.raises(BootFailed) as caught:
-        indigo.snapshots.restore(web1, "s", boot_check=aiiro_probe("test-admin-token"),
-                                 boot_timeout=10, cures=0, poll=1)
+        indigo.snapshots.restore(
+            web1, "s", boot_check=aiiro_probe("test-admin-token"), boot_timeout=10, cures=0, poll=1
+        )
     assert "did not answer" in caught.value.message and caught.value.hint
 
 
@@ -303,13 +319,37 @@ def test_restore_with_a_check_of_your_own(indigo: Indigo, web1: int) -> None:
 def test_async_client(app: Any, alice: Account, places: Places, rsa_key: str) -> None:
     async def scenario() -> list[str]:
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
-        async with AsyncIndigo(alice.api_key, alice.api_secret, ENDPOINT, places=places,
-                               http_client=http) as indigo:
+        async with AsyncIndigo(
+            alice.api_key, alice.api_secret, ENDPOINT, places=places, http_client=http
+        ) as indigo:
             await indigo.sshkeys.create("k", rsa_key)
             inst = await indigo.instances.create_and_start(
-                "a1", os="Debian12", plan="1CR768MB", ssh_key="k", poll=0.01)
+                "a1", os="Debian12", plan="1CR768MB", ssh_key="k", poll=0.01
+            )
             assert inst.running
             await indigo.instances.ensure_stopped("a1", poll=0.01)
             return [i.instancestatus or "" for i in await indigo.instances.list()]
 
     assert asyncio.run(scenario()) == ["Stopped"]
+
+
+def test_create_variants(indigo: Indigo, web1: int) -> None:
+    """Windows (password), import from a URL (hidden OS 3), and from a snapshot."""
+    win = indigo.instances.create(
+        "win1", os="WindowsServer2022", plan="2CR1GB", win_password="Test#2345jh"
+    )
+    assert (win.os_id, win.plan, win.sshkey_id) == (11, "2CR1GB", 0)
+    imported = indigo.instances.create(
+        "imp1", import_url="https://example.com/disk.qcow2", plan="1CR1GB"
+    )
+    assert imported.os_id == 3 and imported.import_instance
+    assert indigo.instances.wait_until("imp1", "Stopped", poll=1).stopped
+    snap = indigo.snapshots.take(web1, "golden", wait=True, poll=1)
+    copy = indigo.instances.create("copy1", snapshot=snap.id, plan="1CR768MB", ssh_key="mykey")
+    assert copy.snapshot_id == snap.id
+    assert indigo.instances.wait_until("copy1", "Stopped", poll=1).os_id == 22
+    catalog = indigo.catalog
+    assert next(t.name for t in catalog.types()) == "instance"
+    assert next(c.name for c in catalog.os_categories()) == "Ubuntu"
+    assert {p.resource for p in catalog.plans(os="WindowsServer2022")} >= {"2CR1GB"}
+    assert catalog.regions()[0].name == "Tokyo"

@@ -233,7 +233,7 @@ def test_two_simultaneous_starts_one_wins(rt: Runtime, alice: Account) -> None:
         barrier = threading.Barrier(2)
         results: list[str] = []
 
-        def start() -> None:
+        def start(barrier: threading.Barrier = barrier, results: list[str] = results) -> None:
             barrier.wait()
             try:
                 instances.command_with_retry(rt, alice.id, iid, Command.START)

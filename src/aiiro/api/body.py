@@ -16,16 +16,23 @@ from aiiro.domain.errors import BAD_JSON, IndigoError, invalid, missing
 M = TypeVar("M", bound=BaseModel)
 
 
+MAX_ID = 2**63 - 1  # the widest integer column a store has (larger ones would be 500s)
+
+
 def _coerce_id(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("must be a number")
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise ValueError("must be a number")
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        raise ValueError("must be a number")
+    if not -MAX_ID <= number <= MAX_ID:
+        raise ValueError("is out of range")
+    return number
 
 
 # An id sent as a JSON number (616513) or a string ("616513").

@@ -2,7 +2,8 @@
 
 After a snapshot restore an Indigo instance can hang at the GRUB prompt while the API
 reports it Running. The API cannot tell; only the guest can. A boot check is an op
-`check(engine, instance) -> bool`, polled until it says yes or a timeout passes:
+`check(engine, instance) -> "up" | "waiting" | "hung"`, polled until it says "up"; "hung"
+(only a check that can see the console knows) or a timeout means the boot needs curing:
 
 - `tcp_check(22)`: a TCP connection to the instance's address on that port succeeds
   (the default against the real service: a Linux guest that booted runs sshd);
@@ -16,12 +17,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from aiiro.client.core import Blocking, Engine, Http, Op
 from aiiro.client.models import Instance
 
-BootCheck = Callable[[Engine, Instance], Op[bool]]
+BootState = Literal["up", "waiting", "hung"]
+BootCheck = Callable[[Engine, Instance], Op[BootState]]
 
 
 def _connects(host: str, port: int, timeout: float) -> bool:
@@ -33,21 +35,21 @@ def _connects(host: str, port: int, timeout: float) -> bool:
 
 
 def tcp_check(port: int = 22, timeout: float = 3.0) -> BootCheck:
-    def check(e: Engine, inst: Instance) -> Op[bool]:
+    def check(e: Engine, inst: Instance) -> Op[BootState]:
         if not inst.ip:
-            return False
+            return "waiting"
         ip = inst.ip
         ok = yield Blocking(lambda: _connects(ip, port, timeout))
-        return bool(ok)
+        return "up" if ok else "waiting"
 
     check.__doc__ = f"tcp:{port}"
     return check
 
 
 def function_check(fn: Callable[[Instance], bool]) -> BootCheck:
-    def check(e: Engine, inst: Instance) -> Op[bool]:
+    def check(e: Engine, inst: Instance) -> Op[BootState]:
         ok = yield Blocking(lambda: fn(inst))
-        return bool(ok)
+        return "up" if ok else "waiting"
 
     return check
 
@@ -59,16 +61,16 @@ PROBE_SOURCE = "192.0.2.10"
 
 
 def aiiro_probe(admin_token: str, port: int = 22, protocol: str = "TCP") -> BootCheck:
-    """Ask an aiiro server whether the guest answers (booted, not hung at GRUB).
+    """Ask an aiiro server whether the guest answers, is still booting, or hangs.
 
     The probe (POST /_aiiro/instances/{id}/probe) answers whether a packet would be
     admitted, and why not: a guest that does not answer gives a reason saying "nothing
-    answers"; a refusal by the firewall still means the guest is up. An `answers` field,
-    when the server sends one, is used as is.
+    answers" (and "GRUB" when it hangs there); a refusal by the firewall still means the
+    guest is up. An `answers` field, when the server sends one, is used as is.
     """
     import json
 
-    def check(e: Engine, inst: Instance) -> Op[bool]:
+    def check(e: Engine, inst: Instance) -> Op[BootState]:
         body = {"source": PROBE_SOURCE, "port": port, "protocol": protocol}
         reply = yield Http(
             "POST",
@@ -81,13 +83,15 @@ def aiiro_probe(admin_token: str, port: int = 22, protocol: str = "TCP") -> Boot
             json.dumps(body).encode(),
             e.timeout,
         )
-        if reply.status >= 400:
-            return False
-        data: Any = reply.json()
+        data: Any = reply.json() if reply.status < 400 else None
         if not isinstance(data, dict):
-            return False
+            return "waiting"
+        reason = str(data.get("reason") or "")
+        if "GRUB" in reason:
+            return "hung"
         if "answers" in data:
-            return bool(data["answers"])
-        return bool(data.get("admitted")) or "nothing answers" not in str(data.get("reason"))
+            return "up" if data["answers"] else "waiting"
+        up = bool(data.get("admitted")) or "nothing answers" not in reason
+        return "up" if up else "waiting"
 
     return check

@@ -284,8 +284,9 @@ class Engine:
                 "code": "",
             },
             auth=False,
+            idempotent=True,  # a second token does no harm
         )
-        reply = yield from self._send(req, retry_unsafe=True)
+        reply = yield from self._send(req)
         if reply.status == 401:
             body = _json_or_none(reply)
             err = api_error(401, body, req, reply)
@@ -315,7 +316,7 @@ class Engine:
             reply = yield from self._send(req, refresh=True)
         return reply
 
-    def _send(self, req: Request, refresh: bool = False, retry_unsafe: bool = False) -> Op[Reply]:
+    def _send(self, req: Request, refresh: bool = False) -> Op[Reply]:
         attempt = 0
         quota_waited = 0.0
         while True:
@@ -329,11 +330,10 @@ class Engine:
                 refresh = False
                 headers["Authorization"] = f"Bearer {token.access_token}"
                 quota_waited += yield from self._quota_pause()
-            retryable = req.safe or retry_unsafe
             try:
                 reply: Reply = yield Http(req.method, self.url(req), headers, content, self.timeout)
             except NetworkError as exc:
-                if not retryable or attempt >= self.max_retries:
+                if not req.safe or attempt >= self.max_retries:
                     raise
                 attempt += 1
                 delay = self._backoff(attempt)
@@ -348,6 +348,7 @@ class Engine:
                 yield Sleep(delay)
                 continue
             self._note_quota(reply)
+            debug("%s %s -> %d", req.method, req.target, reply.status)
             if reply.status == 429:
                 wait = self._quota_delay(attempt)
                 if quota_waited + wait > self.quota_wait:
@@ -363,7 +364,7 @@ class Engine:
                 self.quota = None  # this wait covers it
                 yield Sleep(wait)
                 continue
-            if reply.status in RETRY_STATUSES and retryable and attempt < self.max_retries:
+            if reply.status in RETRY_STATUSES and req.safe and attempt < self.max_retries:
                 attempt += 1
                 delay = self._backoff(attempt)
                 debug(

@@ -150,8 +150,10 @@ def delete(e: Engine, snapshot: Ref, instance: Ref | None = None) -> Op[Outcome]
     return (yield from e.run(delete_call(sid)))
 
 
-def _start_after_restore(e: Engine, iid: int, timeout: float, poll: float) -> Op[None]:
-    """Start; a restore that is still finishing may refuse it for a while."""
+def _start_retrying(e: Engine, iid: int, timeout: float, poll: float) -> Op[None]:
+    """Start; a restore or forcestop that is still finishing may refuse it for a while
+    (aiiro answers A4018 "still carrying out a previous command"; Indigo's answer is
+    unknown), so other 4xx answers are retried until `timeout`."""
     start = e.clock()
     while True:
         try:
@@ -170,9 +172,10 @@ def _answers(
 ) -> Op[bool]:
     start = e.clock()
     while True:
-        if (yield from check(e, inst)):
+        state = yield from check(e, inst)
+        if state == "up":
             return True
-        if e.clock() - start >= boot_timeout:
+        if state == "hung" or e.clock() - start >= boot_timeout:
             return False
         yield Sleep(poll)
 
@@ -211,7 +214,7 @@ def restore(
     if not start:
         return inst
     step(f"starting {inst.instance_name}")
-    yield from _start_after_restore(e, inst.id, timeout, poll)
+    yield from _start_retrying(e, inst.id, timeout, poll)
     inst = yield from instances.wait_until(e, inst.id, RUNNING, timeout, poll, on_poll)
     if boot_check is None:
         return inst
@@ -224,11 +227,11 @@ def restore(
         step(f"{inst.instance_name} does not answer: forcestop, then start")
         yield from e.run(instances.status_call(inst.id, "forcestop"))
         yield from instances.wait_until(e, inst.id, STOPPED, timeout, poll, on_poll)
-        yield from e.run(instances.status_call(inst.id, "start"))
+        yield from _start_retrying(e, inst.id, timeout, poll)
         inst = yield from instances.wait_until(e, inst.id, RUNNING, timeout, poll, on_poll)
     raise BootFailed(
-        f"{inst.instance_name} is Running but did not answer within {boot_timeout:g} s "
-        f"(after {cures} forcestop + start)"
+        f"{inst.instance_name} is Running but its guest did not answer (it hangs, or stayed "
+        f"silent for {boot_timeout:g} s), after {cures} forcestop + start"
     )
 
 

@@ -10,7 +10,7 @@ def make_driver(rt: Runtime) -> ComputeDriver:
     if rt.settings.driver == "libvirt":
         from aiiro.compute.libvirt import LibvirtDriver
 
-        return LibvirtDriver(rt)  # type: ignore[no-any-return]
+        return LibvirtDriver(rt)
     from aiiro.compute.sim import SimDriver
 
     return SimDriver(rt)

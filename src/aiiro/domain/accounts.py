@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from aiiro.domain.errors import (
@@ -139,7 +139,7 @@ _CREDENTIALS = (
     .join(Account, Account.id == ApiKey.account_id)
     .where(ApiKey.api_key.in_(bindparam("keys", expanding=True)))
 )
-_INSERT_TOKEN = AccessToken.__table__.insert()
+_INSERT_TOKEN = insert(AccessToken)
 
 
 def issue_tokens(

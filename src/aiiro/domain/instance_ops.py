@@ -101,8 +101,11 @@ def provision(job: Job) -> None:
             return
         job.driver.provision(spec)
         save(job, inst, spec)
-        job.again_in(min(expected, step) if step else expected, phase="wait", since=since)
-        return
+        job.payload.update(phase="wait", since=since)
+        if expected > 0:
+            job.again_in(min(expected, step) if step else expected)
+            return
+        # No time to wait (profile instant): see at once whether it is done.
 
     if phase == "fail":
         _install_failed(job, inst)
@@ -171,8 +174,10 @@ def stop(job: Job) -> None:
             return  # an emulator fault: the shutdown never completes; forcestop cures it
         job.driver.stop(spec)
         save(job, inst, spec)
-        job.again_in(t.stop_s, phase="wait", since=job.rt.clock.time())
-        return
+        job.payload.update(phase="wait", since=job.rt.clock.time())
+        if t.stop_s > 0:
+            job.again_in(t.stop_s)
+            return
     obs = job.driver.observe(spec)
     save(job, inst, spec)
     if obs.power in ("shutoff", "absent"):
@@ -216,8 +221,10 @@ def destroy(job: Job) -> None:
         spec = spec_of(job.rt, job.s, inst)
         job.driver.destroy(spec)
         save(job, inst, spec)
-        job.again_in(timings(job.rt).removal_s, phase="remove", since=job.rt.clock.time())
-        return
+        job.payload.update(phase="remove", since=job.rt.clock.time())
+        if timings(job.rt).removal_s > 0:
+            job.again_in(timings(job.rt).removal_s)
+            return
     since = float(job.payload["since"])
     if job.rt.clock.time() < since + timings(job.rt).removal_s:
         job.wait(since, timings(job.rt).removal_s, timings(job.rt).poll_s)

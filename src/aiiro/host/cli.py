@@ -39,9 +39,12 @@ def host_setup(
     if images:
         typer.echo(f"ok    images: {', '.join(i.name for i in images)}")
     elif build_image:
+        from aiiro.images.store import ANY_OS
         from aiiro.images.tiny import build_tiny
 
         image = build_tiny(store, log=typer.echo)
-        typer.echo(f"done  images: built {image.name}")
+        if ANY_OS not in store.os_map():
+            store.map_os(ANY_OS, image.name)
+        typer.echo(f"done  images: built {image.name}, for every OS without its own image")
     else:
         typer.echo("note  images: none yet; run `aiiro images build`")

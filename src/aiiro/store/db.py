@@ -14,12 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-T = TypeVar("T")
-MEMO_ENTRIES = 4096
-
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
+MEMO_ENTRIES = 4096
 
 
 class Database:

@@ -60,8 +60,8 @@ async def console(websocket: WebSocket, instance_id: int) -> None:
 
             tasks.start_soon(first_to_end, lambda: _to_browser(websocket, stream, token))
             tasks.start_soon(first_to_end, lambda: _from_browser(websocket, stream))
-    except WebSocketDisconnect:
-        pass
+    except* WebSocketDisconnect:
+        pass  # the page went away (navigation, closed tab): nothing left to do
     finally:
         stream.close()
 

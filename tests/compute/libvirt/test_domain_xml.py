@@ -70,7 +70,7 @@ def test_kernel_image_boots_directly_with_its_command_line() -> None:
     assert root.findtext("os/kernel") == "/i/vmlinuz"
     assert root.findtext("os/initrd") == "/i/initrd.img"
     assert root.findtext("os/cmdline") == (
-        "console=ttyS0,115200 panic=-1 loglevel=4 aiiro.ip=198.18.0.9/15 aiiro.gw=198.18.0.1 "
+        "console=ttyS0,115200 panic=-1 loglevel=4 no_timer_check aiiro.ip=198.18.0.9/15 aiiro.gw=198.18.0.1 "
         "aiiro.hostname=web-1 aiiro.firstboot=1 "
         "aiiro.sshkey=ssh-rsa,AAAAB3NzaC1yc2EAAAADAQABAAABAQC7"
     )

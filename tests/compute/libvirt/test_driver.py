@@ -303,3 +303,17 @@ def test_console_needs_a_real_host(driver: LibvirtDriver, tiny: Image, make_spec
     driver.start(spec)
     with pytest.raises(libvirt.libvirtError):
         driver.console(spec)  # the test driver has no consoles: see tests/e2e_libvirt
+
+
+def test_console_of_a_stopped_instance_shows_what_it_printed(
+    driver: LibvirtDriver, tiny: Image, make_spec: Any
+) -> None:
+    spec = make_spec()
+    _installed(driver, spec)
+    (Path(spec.state["dir"]) / "console.log").write_bytes(b"aiiro: guest ready\r\n")
+    console = driver.console(spec)
+    out = console.read(timeout=0.1)
+    assert out.startswith(b"aiiro: guest ready") and b"not running" in out
+    console.write(b"ignored\n")
+    assert console.read(timeout=0.05) == b""
+    console.close()

@@ -261,9 +261,9 @@ class Ctx:
 
     # -- output -----------------------------------------------------------------------------
 
-    def emit(self, data: Any, kind: str = "") -> None:
+    def emit(self, data: Any, kind: str = "", detail: bool = False) -> None:
         o = self.opts
-        text = render(data, o.output, kind, o.columns, not o.no_header)
+        text = render(data, o.output, kind, o.columns, not o.no_header, detail)
         if text:
             typer.echo(text)
 

@@ -44,7 +44,7 @@ def list_(ctx: Ctx) -> None:
 @command(app)
 def show(ctx: Ctx, instance: InstanceArg) -> None:
     """Show one instance (every field)."""
-    ctx.emit(ctx.run(instances.get(ctx.indigo.engine, instance)), "instance")
+    ctx.emit(ctx.run(instances.get(ctx.indigo.engine, instance)), "instance", detail=True)
 
 
 @command(app, waits=True)

@@ -110,7 +110,7 @@ def sshkey_list(
 @command(sshkey_app, "show")
 def sshkey_show(ctx: Ctx, key: KeyArg) -> None:
     """Show one SSH key."""
-    ctx.emit(ctx.run(sshkeys.get(ctx.indigo.engine, key)), "sshkey")
+    ctx.emit(ctx.run(sshkeys.get(ctx.indigo.engine, key)), "sshkey", detail=True)
 
 
 @command(sshkey_app, "create")

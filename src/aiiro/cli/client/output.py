@@ -97,9 +97,14 @@ def render(
     kind: str = "",
     columns: str | None = None,
     header: bool = True,
+    detail: bool = False,
 ) -> str:
-    """`data` is a model, a list of models, or plain data."""
+    """`data` is a model, a list of models, or plain data. In a table, one object of a
+    known kind is a one-row table of its usual columns, unless `detail` asks for every
+    field (FIELD/VALUE lines)."""
     plain = to_dict(data)
+    if isinstance(plain, dict) and fmt == "table" and kind in COLUMNS and not detail:
+        plain = [plain]
     if fmt == "json":
         return json.dumps(plain, indent=2, ensure_ascii=False)
     if fmt == "yaml":

@@ -115,7 +115,9 @@ def kernel_cmdline(
 
     The key goes in only for the first boot, as cloud-init installs it only once; its
     spaces become commas (a key's type and body have none) and its comment is dropped."""
-    parts = ["console=ttyS0,115200", "panic=-1", "loglevel=4"]
+    # no_timer_check: under software emulation on a busy host the kernel's IO-APIC timer
+    # check can fail and the boot hang ("MP-BIOS bug: 8254 timer not connected").
+    parts = ["console=ttyS0,115200", "panic=-1", "loglevel=4", "no_timer_check"]
     if ipv4:
         parts.append(f"aiiro.ip={ipv4}/{prefixlen}")
     if gateway:

@@ -175,6 +175,15 @@
     term.onData(function (data) {
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(data);
     });
+    // Everything the console has printed, as plain text (for tests and for copying).
+    window.aiiroConsole = {
+      text: function () {
+        var buffer = term.buffer.active;
+        var lines = [];
+        for (var i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
+        return lines.join("\n");
+      }
+    };
     if (reconnect) reconnect.addEventListener("click", function () {
       if (socket) socket.close();
       term.reset();

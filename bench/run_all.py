@@ -1,0 +1,102 @@
+"""Run every benchmark and print one JSON document (`make bench`).
+
+Usage: python bench/run_all.py [--quick] [--only auth,instances,cli]
+--quick: shorter runs (2 s, 1 round, lists at 100 instances only, 5 CLI runs), for a
+smoke check; the figures to quote come from the default run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import bench_auth
+import bench_cli
+import bench_instances
+import harness
+
+
+def benches(quick: bool) -> dict[str, Callable[[], dict[str, Any]]]:
+    if quick:
+        return {
+            "auth": lambda: bench_auth.run(duration=2, rounds=1),
+            "instances": lambda: bench_instances.run(duration=2, rounds=1, sizes=(100,)),
+            "cli": lambda: bench_cli.run(runs=5),
+        }
+    return {
+        "auth": bench_auth.run,
+        "instances": bench_instances.run,
+        "cli": bench_cli.run,
+    }
+
+
+def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One line per target: what was measured, the figure, the target, met or not."""
+    lines: list[dict[str, Any]] = []
+    for name in ("auth", "instances"):
+        for case, figures in results.get(name, {}).get("cases", {}).items():
+            lines.append(
+                {
+                    "case": case,
+                    "aiiro_rps": figures["aiiro"]["rps"],
+                    "bare_rps": figures["bare"]["rps"],
+                    "ratio": figures["ratio"],
+                    "target": f">= {figures['target_ratio']}",
+                    "meets_target": figures["meets_target"],
+                }
+            )
+    create = results.get("instances", {}).get("create_instant_profile")
+    if create:
+        lines.append(
+            {"case": "createinstance_instant", "instances_per_s": create["instances_per_s"]}
+        )
+    cli = results.get("cli")
+    if cli and "ratio" in cli:
+        lines.append(
+            {
+                "case": "cli_instance_list_vs_curl",
+                "cli_ms": cli["cli_ms"]["median"],
+                "curl_ms": cli["curl_ms"]["median"],
+                "ratio": cli["ratio"],
+                "target": f"<= {cli['target_ratio_max']}",
+                "meets_target": cli["meets_target"],
+            }
+        )
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="short runs, for a smoke check")
+    p.add_argument("--only", default="", help="comma-separated subset: auth,instances,cli")
+    a = p.parse_args()
+    chosen = {x.strip() for x in a.only.split(",") if x.strip()}
+    started = time.time()
+    results: dict[str, Any] = {}
+    for name, bench in benches(a.quick).items():
+        if chosen and name not in chosen:
+            continue
+        try:
+            results[name] = bench()
+        except Exception as exc:  # one broken bench must not hide the others' figures
+            results[name] = {
+                "error": f"{type(exc).__name__}: {exc}",
+                "trace": traceback.format_exc(),
+            }
+    harness.print_json(
+        {
+            "loadgen": harness.loadgen_name(),
+            "quick": a.quick,
+            "seconds": round(time.time() - started, 1),
+            "machine": harness.machine(),
+            "summary": summary(results),
+            "results": results,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The lifecycle table (domain/lifecycle.py) against the rules of indigo-api-facts.md §8."""
+
+from __future__ import annotations
+
+import pytest
+
+from aiiro.domain import lifecycle
+from aiiro.domain.lifecycle import Accept, Command, Power, Refuse, decide
+
+
+def test_every_state_answers_every_command() -> None:
+    for power in Power:
+        for cmd in Command:
+            assert isinstance(decide(power, cmd), Accept | Refuse)
+
+
+def test_start_and_stop_are_not_idempotent() -> None:
+    assert decide(Power.RUNNING, Command.START) == Refuse("I10016")
+    assert decide(Power.STOPPED, Command.STOP) == Refuse("I10017")
+
+
+def test_destroy_needs_a_stopped_instance() -> None:
+    assert decide(Power.RUNNING, Command.DESTROY) == Refuse("I10055")
+    assert decide(Power.STOPPED, Command.DESTROY) == Accept(Power.DESTROYING)
+    # While a stop is under way the guest still runs: destroy is refused the same way, so
+    # clients that retry destroy after a stop (LAUNCH) get through once it is down.
+    assert decide(Power.STOPPING, Command.DESTROY) == Refuse("I10055")
+
+
+def test_nothing_but_waiting_while_provisioning() -> None:
+    for cmd in Command:
+        assert decide(Power.INSTALLING, cmd) == Refuse("A4021")
+
+
+def test_a_failed_import_can_only_be_destroyed() -> None:
+    for cmd in Command:
+        expected = Accept(Power.DESTROYING) if cmd is Command.DESTROY else Refuse("A4019")
+        assert decide(Power.INSTALL_FAILED, cmd) == expected
+
+
+def test_forcestop_cuts_any_running_state_short() -> None:
+    for power in (Power.RUNNING, Power.STARTING, Power.STOPPING, Power.RESETTING):
+        assert decide(power, Command.FORCESTOP) == Accept(Power.FORCESTOPPING)
+
+
+def test_a_start_in_flight_counts_as_running() -> None:
+    # Two simultaneous starts: one I20008, the other I10016.
+    assert decide(Power.STOPPED, Command.START) == Accept(Power.STARTING)
+    assert decide(Power.STARTING, Command.START) == Refuse("I10016")
+
+
+def test_everything_is_refused_on_a_destroyed_instance() -> None:
+    for cmd in Command:
+        assert decide(Power.DESTROYING, cmd) == Refuse("I10018")
+
+
+def test_accepted_commands_settle_where_their_answer_said() -> None:
+    answered = {
+        Command.START: "Running",
+        Command.FORCESTOP: "Stopped",
+        Command.RESET: "Running",
+        Command.DESTROY: "Stopped",
+    }
+    for power in Power:
+        for cmd, text in answered.items():
+            d = decide(power, cmd)
+            if isinstance(d, Accept):
+                # The list shows at once what the answer said...
+                assert lifecycle.instancestatus(d.to, False, None) == text
+                # ...and the engine ends where the list already is.
+                end = lifecycle.SETTLES_TO.get(d.to, d.to)
+                assert lifecycle.instancestatus(end, False, None) == text
+
+
+def test_stop_keeps_showing_running_until_the_guest_is_down() -> None:
+    assert decide(Power.RUNNING, Command.STOP) == Accept(Power.STOPPING)
+    assert lifecycle.instancestatus(Power.STOPPING, False, None) == "Running"
+    assert lifecycle.SETTLES_TO[Power.STOPPING] is Power.STOPPED
+
+
+@pytest.mark.parametrize(
+    ("power", "is_import", "progress", "status", "text"),
+    [
+        (Power.INSTALLING, False, None, "READY", "OS installation In Progress"),
+        (Power.INSTALLING, True, 5, "READY", "Disk image download in-progress (5% Completed)"),
+        (Power.INSTALLING, True, None, "READY", "Disk image download in-progress (0% Completed)"),
+        (Power.INSTALL_FAILED, True, None, "READY", "The URL entered is invalid."),
+        (Power.DESTROYING, True, None, "READY", "The URL entered is invalid."),
+        (Power.DESTROYING, False, None, "OPEN", "Stopped"),
+        (Power.STOPPED, False, None, "OPEN", "Stopped"),
+        (Power.RUNNING, False, None, "OPEN", "Running"),
+    ],
+)
+def test_instancestatus_texts(
+    power: Power, is_import: bool, progress: int | None, status: str, text: str
+) -> None:
+    assert lifecycle.instancestatus(power, is_import, progress, status) == text
+
+
+def test_only_observed_texts_are_ever_shown() -> None:
+    observed = {"OS installation In Progress", "Stopped", "Running", "The URL entered is invalid."}
+    for power in Power:
+        for status in ("READY", "OPEN"):
+            assert lifecycle.instancestatus(power, False, None, status) in observed
+
+
+def test_status_axis() -> None:
+    assert lifecycle.status_of(Power.INSTALLING) == "READY"
+    assert lifecycle.status_of(Power.INSTALL_FAILED) == "READY"
+    for power in (Power.STOPPED, Power.RUNNING, Power.STOPPING):
+        assert lifecycle.status_of(power) == "OPEN"
+    assert lifecycle.OTHERSTATUS == {"READY": 10, "OPEN": 20}

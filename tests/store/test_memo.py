@@ -1,0 +1,109 @@
+"""Database.memo: a value kept until the database changes, by any connection or process."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from aiiro.store.db import Database
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    d = Database(f"sqlite:///{tmp_path / 'memo.db'}")
+    with d.write() as s:
+        s.execute(text("CREATE TABLE t (x INTEGER)"))
+    yield d
+    d.dispose()
+
+
+class Counter:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.calls = 0
+
+    def __call__(self) -> list[int]:
+        self.calls += 1
+        with self.db.read() as s:
+            return [row[0] for row in s.execute(text("SELECT x FROM t ORDER BY x"))]
+
+
+def test_kept_while_nothing_is_committed(db: Database) -> None:
+    compute = Counter(db)
+    assert db.memo("k", compute) == db.memo("k", compute) == []
+    with db.read() as s:
+        s.execute(text("SELECT * FROM t")).all()
+    assert db.memo("k", compute) == []
+    assert compute.calls == 1
+
+
+def test_a_commit_in_this_process_recomputes(db: Database) -> None:
+    compute = Counter(db)
+    db.memo("k", compute)
+    with db.write() as s:
+        s.execute(text("INSERT INTO t VALUES (1)"))
+    assert db.memo("k", compute) == [1]
+    assert compute.calls == 2
+
+
+def test_a_rollback_does_not(db: Database) -> None:
+    compute = Counter(db)
+    db.memo("k", compute)
+    with pytest.raises(RuntimeError), db.write() as s:
+        s.execute(text("INSERT INTO t VALUES (1)"))
+        raise RuntimeError
+    assert db.memo("k", compute) == []
+    assert compute.calls == 1
+
+
+def test_a_commit_by_another_process_recomputes(db: Database, tmp_path: Path) -> None:
+    compute = Counter(db)
+    db.memo("k", compute)
+    script = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+        "c.execute('INSERT INTO t VALUES (7)'); c.commit()"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "memo.db")], check=True)
+    assert db.memo("k", compute) == [7]
+
+
+def test_a_commit_by_another_connection_recomputes(db: Database, tmp_path: Path) -> None:
+    compute = Counter(db)
+    db.memo("k", compute)
+    other = sqlite3.connect(tmp_path / "memo.db")
+    other.execute("INSERT INTO t VALUES (3)")
+    other.commit()
+    other.close()
+    assert db.memo("k", compute) == [3]
+
+
+def test_keys_are_kept_apart(db: Database) -> None:
+    assert db.memo(("a", 1), lambda: "one") == "one"
+    assert db.memo(("a", 2), lambda: "two") == "two"
+    assert db.memo(("a", 1), lambda: "other") == "one"
+
+
+def test_in_memory_sqlite_is_never_memoised() -> None:
+    d = Database("sqlite:///:memory:")
+    assert d.data_version() is None
+    calls: list[int] = []
+    d.memo("k", lambda: calls.append(1))
+    d.memo("k", lambda: calls.append(1))
+    assert len(calls) == 2
+    d.dispose()
+
+
+@pytest.mark.both_databases
+def test_postgresql_always_computes(database_url: str) -> None:
+    d = Database(database_url)
+    calls: list[int] = []
+    d.memo("k", lambda: calls.append(1))
+    d.memo("k", lambda: calls.append(1))
+    assert len(calls) == (1 if d.is_sqlite else 2)
+    d.dispose()
