@@ -463,3 +463,10 @@ def test_firewall_flow_on_both_databases(
     alice.put(f"{NW}/updatefirewall", {"templateid": str(fw_id), "inbound": []})
     assert not admitted(client, admin_headers, running, source="203.0.113.5", port=22)
     assert alice.delete(f"{NW}/deletefirewall/{fw_id}").json()["errorCode"] == "F60009"
+
+
+@pytest.mark.parametrize("huge", [2**64, str(10**30), 1e300])
+def test_ids_too_large_for_the_store_are_400_not_500(alice: Account, huge: Any) -> None:
+    """Found by the schemathesis fuzz: such an id used to reach the database."""
+    r = alice.post(f"{NW}/assign", {"instanceid": huge, "templateid": "1"})
+    assert r.status_code == 400 and r.json()["errorCode"] == "A4002"

@@ -60,6 +60,24 @@ def libvirt_host() -> str:
     return bridge
 
 
+@pytest.fixture
+def e2e_storage(libvirt_host: str) -> Iterator[Path]:
+    """A storage directory of this test's own, beside the host's (QEMU's user must reach
+    it), whose only image is the host's tiny image for every OS: the test neither sees nor
+    changes the host's OS map or instances."""
+    root = STORAGE / f"e2e-{os.getpid()}"
+    (root / "images").mkdir(parents=True)
+    (root / "instances").mkdir()
+    (root / "images" / "tiny").symlink_to(STORAGE / "images" / "tiny")
+    (root / "images" / "os-map.json").write_text('{"*": "tiny"}\n')
+    for path in (root, root / "images", root / "instances"):
+        path.chmod(0o755)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @dataclass
 class ClientHost:
     """A network namespace on the region's bridge, standing for a machine on the network."""

@@ -76,7 +76,7 @@ def virsh(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_real_instance_through_the_indigo_api(
-    tmp_path: Path, client_hosts: dict[str, ClientHost]
+    tmp_path: Path, client_hosts: dict[str, ClientHost], e2e_storage: Path
 ) -> None:
     admitted, refused = client_hosts["admitted"], client_hosts["refused"]
     key = tmp_path / "id_rsa"
@@ -90,7 +90,7 @@ def test_real_instance_through_the_indigo_api(
         "AIIRO_PROFILE": "fast",
         "AIIRO_QUOTA": "false",
         "AIIRO_LIBVIRT_URIS": URI,
-        "AIIRO_LIBVIRT_STORAGE_DIR": str(STORAGE),
+        "AIIRO_LIBVIRT_STORAGE_DIR": str(e2e_storage),
         "AIIRO_LIBVIRT_MEMORY_SCALE": "0.25",
     }
     instance_id = None
@@ -209,12 +209,13 @@ def test_real_instance_through_the_indigo_api(
             api.status(instance_id, "destroy")
             wait_for("instance gone from the list", lambda: api.instance(instance_id) is None)
             assert virsh("dominfo", f"aiiro-{instance_id}").returncode != 0
-            assert not (STORAGE / "instances" / f"aiiro-{instance_id}").exists()
+            assert not (e2e_storage / "instances" / f"aiiro-{instance_id}").exists()
+            assert (STORAGE / "images" / "tiny" / "disk.qcow2").exists()  # the base stays
             assert virsh("nwfilter-dumpxml", f"aiiro-instance-{instance_id}").returncode != 0
             instance_id = None
         finally:
             if instance_id is not None:
-                _force_remove(instance_id)
+                _force_remove(instance_id, e2e_storage)
 
 
 def check_console(instance_id: int) -> None:
@@ -238,10 +239,10 @@ def check_console(instance_id: int) -> None:
         conn.close()
 
 
-def _force_remove(instance_id: int) -> None:
+def _force_remove(instance_id: int, storage: Path) -> None:
     """After a failure: leave no machine, disk or filter behind."""
     name = f"aiiro-{instance_id}"
     virsh("destroy", name)
     virsh("undefine", name, "--snapshots-metadata")
     virsh("nwfilter-undefine", f"aiiro-instance-{instance_id}")
-    subprocess.run(["rm", "-rf", str(STORAGE / "instances" / name)], check=False)
+    subprocess.run(["rm", "-rf", str(storage / "instances" / name)], check=False)

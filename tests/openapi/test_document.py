@@ -151,7 +151,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-EXAMPLES = 20  # per operation and generation mode
+EXAMPLES = 15  # per operation and generation mode
 
 
 def _fuzz(rt: Runtime, operation: Any, mode: GenerationMode, seen: Counter[int]) -> None:

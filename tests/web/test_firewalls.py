@@ -60,8 +60,6 @@ def test_create_with_the_rule_editor_and_assign(
 
 
 def test_the_api_sees_what_the_editor_saved(alice_web: Visitor, rt: Any, client: Any) -> None:
-    from tests.conftest import make_account
-
     alice_web.get("/panel/firewalls/new")
     fw_id = template_id(
         editor_post(alice_web, "/panel/firewalls", "api-view", [("HTTPS", "TCP", "", "0.0.0.0")])
@@ -94,7 +92,6 @@ def test_the_api_sees_what_the_editor_saved(alice_web: Visitor, rt: Any, client:
             "source": "0.0.0.0",
         }
     ]
-    del make_account
 
 
 def test_a_bad_rule_shows_the_indigo_message_and_keeps_the_input(alice_web: Visitor) -> None:

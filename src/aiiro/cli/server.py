@@ -233,6 +233,39 @@ def account_enable(account_id: int, data_dir: DataDir = None, database_url: DbUr
     _set_status(account_id, "active", data_dir, database_url)
 
 
+@account_app.command("password")
+def account_password(
+    account_id: int,
+    email: Annotated[str, typer.Option(help="Sign-in e-mail for the control panel")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Control-panel password (asked for when not given) [env AIIRO_PANEL_PASSWORD]",
+            envvar="AIIRO_PANEL_PASSWORD",
+        ),
+    ],
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Give an account a control-panel login (e-mail and password), e.g. the first one."""
+    from aiiro.web.accounts import PanelProblem, set_password
+    from aiiro.web.i18n import translate
+
+    rt = _runtime(data_dir, database_url)
+    try:
+        found = set_password(rt, account_id, email, password)
+    except PanelProblem as problem:
+        typer.echo(translate("en", problem.key), err=True)
+        raise typer.Exit(1) from None
+    if not found:
+        typer.echo(f"no account {account_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"account {account_id} signs in to the control panel as {email.strip().lower()}")
+
+
 @apikey_app.command("create")
 def apikey_create(
     account: Annotated[int, typer.Option("--account", help="Account id")],

@@ -107,7 +107,9 @@ def create_body(
         os_id = IMPORT_OS_ID
         body["importUrl"] = import_url
     elif os is None:
-        raise LookupFailed("choose an OS image (e.g. Debian12)")
+        raise IndigoError(
+            "choose an OS image", hint="e.g. --os Debian12; `aiiro catalog os` lists them"
+        )
     else:
         os_id = as_id(os) or (yield from catalog.find_os(e, os, instance_type)).id
     body["osId"] = os_id

@@ -185,8 +185,9 @@ def _name(name: str) -> str:
 
 
 def _usable_instance(s: Session, account_id: int, instance_id: int) -> Instance:
-    """An instance a snapshot can be taken of: provisioned, stopped or running."""
-    inst = instances.get(s, account_id, instance_id)
+    """An instance a snapshot can be taken of: provisioned, stopped or running. Locked,
+    so that two requests for one slot are decided one after the other."""
+    inst = instances.get(s, account_id, instance_id, lock=True)
     if not instances.is_active(inst):
         raise not_found(INSTANCE_NOT_FOUND, "Instance not found.")
     if inst.status != lifecycle.OPEN:

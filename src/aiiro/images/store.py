@@ -40,6 +40,9 @@ class Image:
     cloud_init: bool
     description: str
     path: Path
+    # Kind "kernel": what the kernel command line starts with (e.g. "root=/dev/vda rw");
+    # the driver adds the console, the address and, for the tiny image, the key.
+    cmdline: str = ""
 
     @property
     def disk(self) -> Path:
@@ -99,6 +102,7 @@ class ImageStore:
         login_user: str = "root",
         cloud_init: bool = False,
         description: str = "",
+        cmdline: str = "",
     ) -> Image:
         """Install an image from files (disk.qcow2 and, for kind "kernel", vmlinuz and
         initrd.img), replacing one of the same name."""
@@ -111,7 +115,7 @@ class ImageStore:
         staging.mkdir(parents=True)
         for target, source in files.items():
             shutil.copyfile(source, staging / target)
-        image = Image(name, kind, login_user, cloud_init, description, self.root / name)
+        image = Image(name, kind, login_user, cloud_init, description, self.root / name, cmdline)
         (staging / "image.json").write_text(json.dumps(image.meta(), indent=2) + "\n")
         _make_readable(staging)
         old = self.root / f".{name}.old"
@@ -197,6 +201,7 @@ class ImageStore:
             kind=data["kind"],
             login_user=data.get("login_user", "root"),
             cloud_init=bool(data.get("cloud_init", False)),
+            cmdline=data.get("cmdline", ""),
             description=data.get("description", ""),
             path=path,
         )

@@ -19,7 +19,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
+# Bounds of Database.memo: entries, and bytes of bytes/str values (rendered lists).
 MEMO_ENTRIES = 4096
+MEMO_BYTES = 64 * 1024 * 1024
 
 
 class Database:
@@ -42,7 +44,10 @@ class Database:
         self._writer = sessionmaker(bind=self._write_engine, expire_on_commit=False)
         self._watch: Any = None  # a connection of its own that reads PRAGMA data_version
         self._watch_lock = threading.Lock()
+        # Values of one data version only: a commit makes every older one useless.
         self._memo: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._memo_version: int | None = None
+        self._memo_bytes = 0
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -87,14 +92,24 @@ class Database:
             return compute()
         hit = self._memo.get(key)
         if hit is not None and hit[0] == version:
-            value: T = hit[1]
-            return value
+            cached: T = hit[1]
+            return cached
         value = compute()
+        size = _size(value)
         with self._watch_lock:
+            if self._memo_version is not None and version < self._memo_version:
+                return value  # computed before a commit another caller has already seen
+            if version != self._memo_version:
+                self._memo.clear()
+                self._memo_version, self._memo_bytes = version, 0
+            old = self._memo.pop(key, None)
+            if old is not None:
+                self._memo_bytes -= _size(old[1])
             self._memo[key] = (version, value)
-            self._memo.move_to_end(key)
-            while len(self._memo) > MEMO_ENTRIES:
-                self._memo.popitem(last=False)
+            self._memo_bytes += size
+            while len(self._memo) > MEMO_ENTRIES or self._memo_bytes > MEMO_BYTES:
+                _, (_, dropped) = self._memo.popitem(last=False)
+                self._memo_bytes -= _size(dropped)
         return value
 
     def dispose(self) -> None:
@@ -103,7 +118,12 @@ class Database:
                 self._watch.close()
                 self._watch = None
             self._memo.clear()
+            self._memo_version, self._memo_bytes = None, 0
         self.engine.dispose()
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, bytes | str) else 0
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -70,8 +70,8 @@ def test_kernel_image_boots_directly_with_its_command_line() -> None:
     assert root.findtext("os/kernel") == "/i/vmlinuz"
     assert root.findtext("os/initrd") == "/i/initrd.img"
     assert root.findtext("os/cmdline") == (
-        "console=ttyS0,115200 panic=-1 loglevel=4 no_timer_check aiiro.ip=198.18.0.9/15 aiiro.gw=198.18.0.1 "
-        "aiiro.hostname=web-1 aiiro.firstboot=1 "
+        "console=ttyS0,115200 panic=-1 loglevel=4 no_timer_check "
+        "aiiro.ip=198.18.0.9/15 aiiro.gw=198.18.0.1 aiiro.hostname=web-1 aiiro.firstboot=1 "
         "aiiro.sshkey=ssh-rsa,AAAAB3NzaC1yc2EAAAADAQABAAABAQC7"
     )
 
@@ -88,3 +88,11 @@ def test_redefinition_keeps_the_uuid_and_kvm_passes_the_cpu() -> None:
     assert root.find("cpu") is None
     kvm = ET.fromstring(domain_xml(_cfg(domain_type="kvm")))
     assert kvm.get("type") == "kvm" and kvm.find("cpu").get("mode") == "host-passthrough"  # type: ignore[union-attr]
+
+
+def test_an_image_command_line_comes_first_and_cloud_init_images_get_no_key() -> None:
+    cmdline = kernel_cmdline(
+        "198.18.0.9", 15, "198.18.0.1", "web", None, True, "root=/dev/vda rw net.ifnames=0"
+    )
+    assert cmdline.startswith("root=/dev/vda rw net.ifnames=0 console=ttyS0,115200 ")
+    assert "aiiro.sshkey" not in cmdline

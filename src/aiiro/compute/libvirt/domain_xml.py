@@ -110,6 +110,7 @@ def kernel_cmdline(
     hostname: str,
     ssh_key: str | None,
     first_boot: bool,
+    image_cmdline: str = "",
 ) -> str:
     """The command line the tiny image reads its settings from (images/tiny.py).
 
@@ -117,7 +118,8 @@ def kernel_cmdline(
     spaces become commas (a key's type and body have none) and its comment is dropped."""
     # no_timer_check: under software emulation on a busy host the kernel's IO-APIC timer
     # check can fail and the boot hang ("MP-BIOS bug: 8254 timer not connected").
-    parts = ["console=ttyS0,115200", "panic=-1", "loglevel=4", "no_timer_check"]
+    parts = [*image_cmdline.split(), "console=ttyS0,115200", "panic=-1", "loglevel=4"]
+    parts.append("no_timer_check")
     if ipv4:
         parts.append(f"aiiro.ip={ipv4}/{prefixlen}")
     if gateway:

@@ -315,7 +315,13 @@ class LibvirtDriver:
             kernel=kernel.kernel if kernel else None,
             initrd=kernel.initrd if kernel else None,
             cmdline=kernel_cmdline(
-                spec.ipv4, prefixlen, gateway, spec.name, spec.ssh_public_key, first_boot
+                spec.ipv4,
+                prefixlen,
+                gateway,
+                spec.name,
+                None if kernel.cloud_init else spec.ssh_public_key,  # cloud-init: the seed
+                first_boot,
+                kernel.cmdline,
             )
             if kernel
             else "",

@@ -1,0 +1,66 @@
+"""`aiiro admin account password`: a control-panel login for an account made by the
+operator (the first account, or any made with `aiiro admin account create`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from aiiro.cli.main import app
+from aiiro.config import Settings
+from aiiro.serve import build_app
+from tests.web.conftest import Visitor
+
+runner = CliRunner()
+
+
+def test_an_operator_made_account_gets_a_panel_login(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    made = runner.invoke(
+        app, ["admin", "account", "create", "--name", "Ops", "--data-dir", str(data)]
+    )
+    assert made.exit_code == 0, made.output
+    account_id = json.loads(made.output)["account"]["id"]
+    done = runner.invoke(
+        app,
+        [
+            "admin",
+            "account",
+            "password",
+            str(account_id),
+            "--email",
+            "Ops@Example.com",
+            "--data-dir",
+            str(data),
+        ],
+        input="long enough pw\nlong enough pw\n",
+    )
+    assert done.exit_code == 0, done.output
+    assert "ops@example.com" in done.output
+
+    served = build_app(Settings(data_dir=data, profile="instant", worker=False, admin_token="t"))
+    try:
+        v = Visitor(served)
+        r = v.sign_in("ops@example.com", "long enough pw")
+        assert (r.status_code, r.headers["location"]) == (303, "/panel/instances")
+    finally:
+        served.state.runtime.db.dispose()
+
+
+def test_refusals(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    missing = runner.invoke(
+        app,
+        ["admin", "account", "password", "99", "--email", "a@example.com", "--data-dir", str(data)],
+        input="long enough pw\nlong enough pw\n",
+    )
+    assert missing.exit_code == 1 and "no account 99" in missing.output
+    runner.invoke(app, ["admin", "account", "create", "--name", "X", "--data-dir", str(data)])
+    short = runner.invoke(
+        app,
+        ["admin", "account", "password", "1", "--email", "a@example.com", "--data-dir", str(data)],
+        input="short\nshort\n",
+    )
+    assert short.exit_code == 1 and "8 to 1024 characters" in short.output
