@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     libvirt_storage_dir: Path = Path("/var/lib/aiiro")
     # The libvirt network of a region; "{region_id}" is replaced by the region's id.
     libvirt_network: str = "aiiro-{region_id}"
+    # Names of the domains ("<prefix><id>") and filters ("<prefix>instance-<id>") this
+    # installation makes; two installations sharing a host need different prefixes.
+    libvirt_name_prefix: str = "aiiro-"
     # "auto": kvm where the host offers usable KVM, otherwise qemu (software emulation).
     libvirt_domain_type: Literal["auto", "kvm", "qemu"] = "auto"
     # Guest memory = plan memory x this factor (at least libvirt_memory_min_mb), for hosts

@@ -8,7 +8,7 @@ import pytest
 
 from aiiro.client import NetworkError
 from aiiro.client.core import Http
-from aiiro.client.transport import WireSend, parse_response, wire_suits
+from aiiro.client.transport import WireSend, parse_response, split_http_url, wire_suits
 
 GET = Http("GET", "http://127.0.0.1:1/x", {}, None, 1.0)
 
@@ -47,3 +47,15 @@ def test_only_plain_http_without_proxy() -> None:
     assert wire_suits("http://127.0.0.1:8080", {})
     assert not wire_suits("https://api.customer.jp", {})
     assert not wire_suits("http://127.0.0.1:8080", {"HTTP_PROXY": "http://proxy:3128"})
+
+
+@pytest.mark.parametrize(
+    ("url", "parts"),
+    [
+        ("http://127.0.0.1:8080/a/b?x=1", ("127.0.0.1", 8080, "/a/b?x=1")),
+        ("http://localhost", ("localhost", 80, "/")),
+        ("http://[::1]:9000/p", ("::1", 9000, "/p")),
+    ],
+)
+def test_split_http_url(url: str, parts: tuple[str, int, str]) -> None:
+    assert split_http_url(url) == parts

@@ -20,6 +20,10 @@ import pytest
 URI = "qemu:///system"
 NETWORK = "aiiro-1"
 STORAGE = Path(os.environ.get("AIIRO_TEST_LIBVIRT_STORAGE", "/var/lib/aiiro"))
+# Names and addresses of this run's own, so that two runs on one host (two checkouts, or
+# a developer's and CI's) do not meet.
+PREFIX = f"aiiro-e2e{os.getpid()}-"
+CLIENT_NET = f"198.19.{200 + os.getpid() % 50}"
 REQUIRE = os.environ.get("AIIRO_TEST_REQUIRE_LIBVIRT") == "1"
 
 
@@ -101,12 +105,13 @@ class ClientHost:
         self.exec("ip", "link", "set", "lo", "up")
 
     def exec(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["ip", "netns", "exec", self.name, *argv],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        """Run a command in the namespace; one that hangs (a guest too busy to finish an
+        SSH session) counts as failed rather than ending the test."""
+        command = ["ip", "netns", "exec", self.name, *argv]
+        try:
+            return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess(command, 124, "", "timed out (hung)")
 
     def ssh(
         self, key: Path, target: str, command: str, connect_timeout: int = 5
@@ -134,8 +139,8 @@ def client_hosts(libvirt_host: str) -> Iterator[dict[str, ClientHost]]:
     firewall template will admit, one it will not. The instance's own address is drawn at
     random from the pool; the test checks it is neither of these."""
     hosts = {
-        "admitted": ClientHost(f"aiiro-e2e-{os.getpid()}-a", "198.19.255.201", 15, libvirt_host),
-        "refused": ClientHost(f"aiiro-e2e-{os.getpid()}-b", "198.19.255.202", 15, libvirt_host),
+        "admitted": ClientHost(f"{PREFIX}a", f"{CLIENT_NET}.201", 15, libvirt_host),
+        "refused": ClientHost(f"{PREFIX}b", f"{CLIENT_NET}.202", 15, libvirt_host),
     }
     try:
         for host in hosts.values():

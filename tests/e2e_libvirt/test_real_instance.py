@@ -20,7 +20,7 @@ import pytest
 
 from tests.acceptance.server import AiiroServer
 
-from .conftest import STORAGE, URI, ClientHost
+from .conftest import PREFIX, STORAGE, URI, ClientHost
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.libvirt]
 
@@ -92,6 +92,7 @@ def test_real_instance_through_the_indigo_api(
         "AIIRO_LIBVIRT_URIS": URI,
         "AIIRO_LIBVIRT_STORAGE_DIR": str(e2e_storage),
         "AIIRO_LIBVIRT_MEMORY_SCALE": "0.25",
+        "AIIRO_LIBVIRT_NAME_PREFIX": PREFIX,
     }
     instance_id = None
     with AiiroServer(tmp_path / "data", env=env) as server:
@@ -117,7 +118,7 @@ def test_real_instance_through_the_indigo_api(
             wait_status(api, instance_id, "Stopped")
             address = api.instance(instance_id)["ipaddress"]  # type: ignore[index]
             assert address not in (admitted.address, refused.address)
-            assert virsh("domstate", f"aiiro-{instance_id}").stdout.strip() == "shut off"
+            assert virsh("domstate", f"{PREFIX}{instance_id}").stdout.strip() == "shut off"
 
             # --- a firewall that admits SSH from one client only; start -----------------
             def ssh_from(*clients: ClientHost) -> list[dict[str, str]]:
@@ -203,15 +204,22 @@ def test_real_instance_through_the_indigo_api(
             # --- the serial console answers ----------------------------------------------
             check_console(instance_id)
 
-            # --- destroy: the machine, its disks and its filter are gone -----------------
+            # --- deletesnapshot, then destroy: machine, disks and filter are gone ---------
             api.status(instance_id, "forcestop")
             wait_status(api, instance_id, "Stopped")
+            api.call("DELETE", f"/disk/deletesnapshot/{snap['id']}")
+            wait_for(
+                "snapshot deleted",
+                lambda: (
+                    virsh("snapshot-list", f"{PREFIX}{instance_id}", "--name").stdout.strip() == ""
+                ),
+            )
             api.status(instance_id, "destroy")
             wait_for("instance gone from the list", lambda: api.instance(instance_id) is None)
-            assert virsh("dominfo", f"aiiro-{instance_id}").returncode != 0
-            assert not (e2e_storage / "instances" / f"aiiro-{instance_id}").exists()
+            assert virsh("dominfo", f"{PREFIX}{instance_id}").returncode != 0
+            assert not (e2e_storage / "instances" / f"{PREFIX}{instance_id}").exists()
             assert (STORAGE / "images" / "tiny" / "disk.qcow2").exists()  # the base stays
-            assert virsh("nwfilter-dumpxml", f"aiiro-instance-{instance_id}").returncode != 0
+            assert virsh("nwfilter-dumpxml", f"{PREFIX}instance-{instance_id}").returncode != 0
             instance_id = None
         finally:
             if instance_id is not None:
@@ -225,7 +233,7 @@ def check_console(instance_id: int) -> None:
 
     conn = libvirt.open(URI)
     try:
-        console = LibvirtConsole(conn, conn.lookupByName(f"aiiro-{instance_id}"))
+        console = LibvirtConsole(conn, conn.lookupByName(f"{PREFIX}{instance_id}"))
         try:
             console.write(b"\necho console-$((6*7))\n")
             seen = b""
@@ -241,8 +249,8 @@ def check_console(instance_id: int) -> None:
 
 def _force_remove(instance_id: int, storage: Path) -> None:
     """After a failure: leave no machine, disk or filter behind."""
-    name = f"aiiro-{instance_id}"
+    name = f"{PREFIX}{instance_id}"
     virsh("destroy", name)
     virsh("undefine", name, "--snapshots-metadata")
-    virsh("nwfilter-undefine", f"aiiro-instance-{instance_id}")
+    virsh("nwfilter-undefine", f"{PREFIX}instance-{instance_id}")
     subprocess.run(["rm", "-rf", str(storage / "instances" / name)], check=False)

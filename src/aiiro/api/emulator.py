@@ -76,9 +76,14 @@ async def advance_clock(request: Request) -> dict[str, Any]:
     body = await parse(request, Advance)
     if not math.isfinite(body.seconds) or not 0 <= body.seconds <= MAX_ADVANCE_S:
         raise invalid("seconds", f"must be between 0 and {MAX_ADVANCE_S} (the clock only moves on)")
-    state.advance_clock(rt, body.seconds)
     engine = rt.extras.get("engine")
-    ran = int(await run_in_threadpool(engine.run_due)) if engine is not None else 0
+    ran = 0
+    if getattr(engine, "threaded", False):
+        # First what is due now (a command just answered whose first step the worker
+        # thread has not reached yet), so it starts when it was asked for, not after.
+        ran = int(await run_in_threadpool(engine.run_due))
+    state.advance_clock(rt, body.seconds)
+    ran += int(await run_in_threadpool(engine.run_due)) if engine is not None else 0
     return {**clock_json(rt), "ran": ran}
 
 

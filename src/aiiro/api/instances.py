@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import Row
 from starlette.responses import Response
 
 from aiiro.api import render
@@ -60,7 +61,11 @@ class StatusUpdate(Body):
 # --- shapes ---------------------------------------------------------------------------
 
 
-def _common(rt: Runtime, inst: Instance, provisioned: bool) -> dict[str, Any]:
+# An ORM instance, or a row of the instances table (the list reads plain rows).
+InstanceLike = Instance | Row[Any]
+
+
+def _common(rt: Runtime, inst: InstanceLike, provisioned: bool) -> dict[str, Any]:
     """The fields both shapes share, in the observed order, minus the three that differ
     (vps_kind, created_at: placed by the callers)."""
     plan = rt.catalog.plan(inst.plan_id)
@@ -115,7 +120,7 @@ def created_json(rt: Runtime, inst: Instance) -> dict[str, Any]:
     return out
 
 
-def listed_json(rt: Runtime, inst: Instance, account_name: str) -> dict[str, Any]:
+def listed_json(rt: Runtime, inst: InstanceLike, account_name: str) -> dict[str, Any]:
     """An element of getinstancelist."""
     provisioned = inst.status == lifecycle.OPEN
     out = _common(rt, inst, provisioned)
@@ -171,7 +176,7 @@ async def list_instances(request: Request, who: Caller = Depends(caller)) -> Res
 
     def body() -> bytes:
         with rt.db.read() as s:
-            rows = instances.listed(s, who.account_id)
+            rows = instances.listed_rows(s, who.account_id)
             return render.php_json([listed_json(rt, i, who.account_name) for i in rows])
 
     return render.rendered(rt.db.memo(("instances", who.account_id, who.account_name), body))

@@ -61,13 +61,12 @@ def as_time(value: Any) -> datetime | None:
         value = value.get("date")
     if not isinstance(value, str) or not value.strip() or value.startswith(ZERO_TIME[:10]):
         return None
-    text = value.strip()
-    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
+    try:
+        # "YYYY-MM-DD HH:MM:SS[.ffffff]"; fromisoformat is C and does not load _strptime.
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=None)
 
 
 def as_ip(value: Any) -> str | None:

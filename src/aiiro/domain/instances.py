@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from aiiro.domain import addresses, lifecycle
@@ -297,6 +297,19 @@ def listed(s: Session, account_id: int) -> list[Instance]:
             .where(Instance.account_id == account_id, Instance.removed_at.is_(None))
             .order_by(Instance.id.desc())
         )
+    )
+
+
+def listed_rows(s: Session, account_id: int) -> list[Row[Any]]:
+    """The same as plain rows (the Instance columns by name), without the ORM's cost: the
+    API's list of 1,000 instances."""
+    table = Instance.__table__
+    return list(
+        s.execute(
+            select(table)
+            .where(table.c.account_id == account_id, table.c.removed_at.is_(None))
+            .order_by(table.c.id.desc())
+        ).all()
     )
 
 

@@ -51,6 +51,7 @@ class Engine:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._recovered = False
+        self._run_lock = threading.RLock()
         self._since_recover = 0.0
         load_handlers()
 
@@ -61,7 +62,13 @@ class Engine:
 
     def run_due(self) -> int:
         """Run every operation due on the server clock, including those that fall due
-        as a result; return how many runs there were."""
+        as a result; return how many runs there were. One pass at a time per process: a
+        caller (the clock control, say) waits for the worker thread's pass to end, so
+        what it sees afterwards includes everything that was due."""
+        with self._run_lock:
+            return self._run_due()
+
+    def _run_due(self) -> int:
         if not self._recovered:
             self.recover()
         ran = 0

@@ -70,7 +70,7 @@ def test_no_template_filters_nothing_but_spoofing() -> None:
 
 def test_redefinition_carries_the_uuid() -> None:
     uuid = "847cdc64-67e7-46b0-a20c-ccecba9089f1"
-    root = ET.fromstring(filter_xml(filter_name(12), uuid, []))
+    root = ET.fromstring(filter_xml(filter_name("aiiro-", 12), uuid, []))
     assert root.get("name") == "aiiro-instance-12"
     assert root.findtext("uuid") == uuid
 

@@ -123,8 +123,11 @@ def _chunks(url: str, out: Any) -> Any:
 def _write(status_file: Path, data: dict[str, Any]) -> None:
     data["heartbeat"] = time.time()
     tmp = status_file.with_name(status_file.name + ".tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(status_file)
+    try:
+        tmp.write_text(json.dumps(data))
+        tmp.replace(status_file)
+    except FileNotFoundError:
+        pass  # the instance was destroyed while downloading: nobody is listening
 
 
 def remove(target: Path, status_file: Path) -> None:

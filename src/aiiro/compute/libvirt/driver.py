@@ -37,7 +37,7 @@ from aiiro.compute.driver import (
 from aiiro.compute.libvirt import download
 from aiiro.compute.libvirt.console import LibvirtConsole
 from aiiro.compute.libvirt.domain_xml import DomainConfig, domain_xml, kernel_cmdline
-from aiiro.compute.libvirt.hosts import DOMAIN_PREFIX, Hosts, parse_uris, region_gateway
+from aiiro.compute.libvirt.hosts import Hosts, parse_uris, region_gateway
 from aiiro.compute.libvirt.nwfilter import filter_name, filter_xml
 from aiiro.compute.libvirt.seed import meta_data, network_config, user_data, write_seed_iso
 from aiiro.images.store import Image, ImageStore, to_qcow2
@@ -71,7 +71,7 @@ class LibvirtDriver:
         if st.get("phase") in (DOWNLOADING, INSTALLING, READY, FAILED, DESTROYED):
             return  # already begun: observe follows it
         st.setdefault("host", self.hosts.place(self._memory_mb(spec)))
-        st["domain"] = f"{DOMAIN_PREFIX}{spec.id}"
+        st["domain"] = f"{self.settings.libvirt_name_prefix}{spec.id}"
         workdir = self.instances_dir / st["domain"]
         workdir.mkdir(parents=True, exist_ok=True)
         workdir.chmod(0o755)
@@ -244,7 +244,8 @@ class LibvirtDriver:
         if "host" not in spec.state:
             return None
         try:
-            return self._conn(spec).lookupByName(spec.state.get("domain", f"aiiro-{spec.id}"))
+            name = spec.state.get("domain", f"{self.settings.libvirt_name_prefix}{spec.id}")
+            return self._conn(spec).lookupByName(name)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 return None
@@ -310,7 +311,7 @@ class LibvirtDriver:
             network=network,
             mac=spec.mac,
             ipv4=spec.ipv4,
-            filter_name=filter_name(spec.id),
+            filter_name=self._filter_name(spec),
             serial_log=workdir / "console.log",
             kernel=kernel.kernel if kernel else None,
             initrd=kernel.initrd if kernel else None,
@@ -372,6 +373,12 @@ class LibvirtDriver:
             lambda fetched: _import_disk(fetched, disk, spec.disk_gb),
         )
 
+    def _filter_name(self, spec: InstanceSpec) -> str:
+        name: str = spec.state.setdefault(
+            "filter", filter_name(self.settings.libvirt_name_prefix, spec.id)
+        )
+        return name
+
     def _ensure_filter(self, spec: InstanceSpec) -> None:
         """The domain refers to its filter, so it must exist before the domain starts;
         a template applied earlier is kept."""
@@ -384,7 +391,7 @@ class LibvirtDriver:
         conn = self._conn(spec)
         if conn.getType() == "TEST":
             return  # libvirt's test driver has no nwfilter; the rules stay in the state
-        name = filter_name(spec.id)
+        name = self._filter_name(spec)
         try:
             uuid = conn.nwfilterLookupByName(name).UUIDString()
         except libvirt.libvirtError:
@@ -398,7 +405,7 @@ class LibvirtDriver:
         if conn.getType() == "TEST":
             return
         with contextlib.suppress(libvirt.libvirtError):  # never made, or already gone
-            conn.nwfilterLookupByName(filter_name(spec.id)).undefine()
+            conn.nwfilterLookupByName(self._filter_name(spec)).undefine()
 
 
 def _is_running(dom: Any) -> bool:

@@ -17,14 +17,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aiiro.libvirt")
 
-DOMAIN_PREFIX = "aiiro-"
-
 
 @dataclass(frozen=True)
 class Capacity:
     uri: str
     memory_mb: int  # the host's memory
-    committed_mb: int  # memory of the instances defined there, running or not
+    committed_mb: int  # memory of the machines defined there, running or not
     cpus: int
 
     @property
@@ -68,16 +66,12 @@ class Hosts:
     def capacity(self, uri: str) -> Capacity:
         conn = self.conn(uri)
         info = conn.getInfo()  # [model, memory MiB, cpus, ...]
-        committed = sum(
-            d.maxMemory() // 1024
-            for d in conn.listAllDomains()
-            if d.name().startswith(DOMAIN_PREFIX)
-        )
+        committed = sum(d.maxMemory() // 1024 for d in conn.listAllDomains())
         return Capacity(uri, int(info[1]), int(committed), int(info[2]))
 
     def place(self, memory_mb: int) -> str:
-        """The host with the most free memory (host memory less what its instances were
-        given); a host that cannot be reached is skipped."""
+        """The host with the most free memory (host memory less what the machines defined
+        there were given, aiiro's or not); a host that cannot be reached is skipped."""
         best: Capacity | None = None
         for uri in self.uris:
             try:

@@ -10,7 +10,7 @@ asks); this module only writes those semantics in nwfilter's words:
   template has no outbound rules, else only where an outbound rule matches; the rest is
   dropped.
 
-Each instance has its own filter (`aiiro-instance-<id>`), referenced from its interface
+Each instance has its own filter (`aiiro-instance-<id>` by default), referenced from its interface
 when the domain is defined, so assigning or changing a template is a redefinition of that
 filter, which libvirt applies live. A redefinition must carry the filter's uuid.
 """
@@ -40,8 +40,8 @@ _PROTO = {
 }
 
 
-def filter_name(instance_id: int) -> str:
-    return f"aiiro-instance-{instance_id}"
+def filter_name(prefix: str, instance_id: int) -> str:
+    return f"{prefix}instance-{instance_id}"
 
 
 def filter_xml(name: str, uuid: str | None, rules: Sequence[FirewallRule] | None) -> str:
