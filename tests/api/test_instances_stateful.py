@@ -151,8 +151,9 @@ def test_random_command_sequences(tmp_path: Path) -> None:
                         )
                         .group_by(Operation.instance_id)
                     ).all()
-                    # A newer command cancels what an older one left waiting.
-                    assert all(n == 1 for _, n in per_instance), per_instance
+                    # A newer command cancels what it makes moot: at most a forcestop
+                    # and what was asked after it wait.
+                    assert all(n <= 2 for _, n in per_instance), per_instance
                     failed: Any = s.scalar(select(func.count()).where(Operation.state == "failed"))
                     assert failed == 0
 

@@ -78,7 +78,7 @@ async def advance_clock(request: Request) -> dict[str, Any]:
         raise invalid("seconds", f"must be between 0 and {MAX_ADVANCE_S} (the clock only moves on)")
     engine = rt.extras.get("engine")
     ran = 0
-    if getattr(engine, "threaded", False):
+    if engine is not None and getattr(engine, "threaded", False):
         # First what is due now (a command just answered whose first step the worker
         # thread has not reached yet), so it starts when it was asked for, not after.
         ran = int(await run_in_threadpool(engine.run_due))

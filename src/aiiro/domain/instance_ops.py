@@ -1,9 +1,12 @@
 """What the engine does for each instance operation, through the compute driver.
 
-Every handler first checks that the instance is still in the state its command left it
-in: a later command (forcestop during a stop, say) has moved it on and cancelled what was
-waiting, and a run that finds nothing to do simply ends. Long steps (installation, ACPI
-shutdown) begin in the driver, then poll `observe` until the driver reports the result.
+Operations of one instance run one at a time, in the order their commands were taken;
+a command cancels the waiting steps it makes moot (lifecycle.CANCELS). A one-call step
+(start, forcestop, reset) always makes its driver call, and moves the power state on only
+if no later command has moved it since (a start taken while a forcestop waited: the
+forcestop runs, then the start, and only the start decides the final state). A long step
+(installation, ACPI shutdown, destroy) goes on only while the instance is still in the
+state its command left; it begins in the driver, then polls `observe` for the result.
 """
 
 from __future__ import annotations
@@ -153,13 +156,7 @@ def _install_failed(job: Job, inst: Instance) -> None:
 
 @handler("start")
 def start(job: Job) -> None:
-    inst = _mine(job, Power.STARTING)
-    if inst is None:
-        return
-    spec = spec_of(job.rt, job.s, inst)
-    job.driver.start(spec)
-    inst.power = Power.RUNNING.value
-    save(job, inst, spec)
+    _one_call(job, Power.STARTING, "start")
 
 
 @handler("stop")
@@ -194,21 +191,22 @@ def stop(job: Job) -> None:
 
 @handler("forcestop")
 def forcestop(job: Job) -> None:
-    _simple(job, Power.FORCESTOPPING, "force_stop")
+    _one_call(job, Power.FORCESTOPPING, "force_stop")
 
 
 @handler("reset")
 def reset(job: Job) -> None:
-    _simple(job, Power.RESETTING, "reset")
+    _one_call(job, Power.RESETTING, "reset")
 
 
-def _simple(job: Job, power: Power, action: str) -> None:
-    inst = _mine(job, power)
-    if inst is None:
+def _one_call(job: Job, power: Power, action: str) -> None:
+    inst = job.instance()
+    if inst is None or inst.removed_at is not None:
         return
     spec = spec_of(job.rt, job.s, inst)
     getattr(job.driver, action)(spec)
-    inst.power = lifecycle.SETTLES_TO[power].value
+    if inst.power == power.value:  # else a later command decides where it ends
+        inst.power = lifecycle.SETTLES_TO[power].value
     save(job, inst, spec)
 
 

@@ -44,8 +44,7 @@ from aiiro.store.models import Instance, Snapshot, SshKey
 
 OUT_OF_STOCK = "I10059"
 MAX_NAME = 255
-# Engine operations that carry out a power command or the installation; a newer command
-# cancels the ones still waiting.
+# Engine operations that carry out the installation or a power command.
 LIFECYCLE_KINDS = ("provision", "start", "stop", "forcestop", "reset", "destroy")
 
 REFUSALS = {
@@ -366,7 +365,9 @@ def command(
         hit = faults.take(rt, s, "stop", account_id)
         if hit is not None and hit.action == "stop_hangs":
             payload["hang"] = True
-    operations.cancel_pending(rt, s, inst.id, LIFECYCLE_KINDS)
+    moot = tuple(c.value for c in lifecycle.CANCELS[cmd])
+    if moot:
+        operations.cancel_pending(rt, s, inst.id, moot)
     operations.enqueue(rt, s, cmd.value, instance_id=inst.id, payload=payload)
     return inst
 

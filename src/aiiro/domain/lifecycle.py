@@ -135,10 +135,11 @@ RULES: dict[Power, dict[Command, Decision]] = {
     },
     Power.RUNNING: _ON_RUNNING,
     # start answered "running": a second start is "already running" (two simultaneous
-    # starts: one I20008, one I10016); a forcestop overrides the start.
+    # starts: one I20008, one I10016). A stop or forcestop replaces a start the engine has
+    # not carried out yet.
     Power.STARTING: {
         Command.START: Refuse(ALREADY_RUNNING),
-        Command.STOP: Refuse(BUSY),
+        Command.STOP: Accept(Power.STOPPING),
         Command.FORCESTOP: Accept(Power.FORCESTOPPING),
         Command.RESET: Refuse(BUSY),
         Command.DESTROY: Refuse(RUNNING_CANNOT_DESTROY),
@@ -152,17 +153,18 @@ RULES: dict[Power, dict[Command, Decision]] = {
         Command.RESET: Refuse(BUSY),
         Command.DESTROY: Refuse(RUNNING_CANNOT_DESTROY),
     },
-    # forcestop answered "shutoff".
+    # forcestop answered "shutoff": the instance is as good as stopped. A start or destroy
+    # queues behind the forcestop (which always runs: it is the cure of a hung boot).
     Power.FORCESTOPPING: {
-        Command.START: Refuse(BUSY),
+        Command.START: Accept(Power.STARTING),
         Command.STOP: Refuse(ALREADY_STOPPED),
         Command.FORCESTOP: Refuse(ALREADY_STOPPED),
         Command.RESET: Refuse(ALREADY_STOPPED),
-        Command.DESTROY: Refuse(BUSY),
+        Command.DESTROY: Accept(Power.DESTROYING),
     },
     Power.RESETTING: {
         Command.START: Refuse(ALREADY_RUNNING),
-        Command.STOP: Refuse(BUSY),
+        Command.STOP: Accept(Power.STOPPING),
         Command.FORCESTOP: Accept(Power.FORCESTOPPING),
         Command.RESET: Refuse(BUSY),
         Command.DESTROY: Refuse(RUNNING_CANNOT_DESTROY),
@@ -175,6 +177,17 @@ RULES: dict[Power, dict[Command, Decision]] = {
 
 def decide(power: str, command: Command) -> Decision:
     return RULES[Power(power)][command]
+
+
+# What an accepted command makes moot among the steps the engine has not begun yet (they
+# are cancelled); every other waiting step runs first, in order.
+CANCELS: dict[Command, tuple[Command, ...]] = {
+    Command.START: (),
+    Command.STOP: (Command.START, Command.RESET),
+    Command.FORCESTOP: (Command.START, Command.STOP, Command.RESET, Command.FORCESTOP),
+    Command.RESET: (),
+    Command.DESTROY: (),
+}
 
 
 # Where each engine step leads when the driver has done its part.
