@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiiro.config import Settings
@@ -16,12 +16,11 @@ from aiiro.security import SecretHasher, load_or_create_key
 from aiiro.store.db import Database
 
 if TYPE_CHECKING:
-    from aiiro.domain.accounts import Caller
     from aiiro.domain.catalog import Catalog
 
 
-class TokenCache:
-    """Recently checked tokens, so most requests skip the token lookup.
+class TtlCache:
+    """Recently read API-key states, so most requests skip the store.
 
     An entry is trusted for `ttl` seconds of real time; revocations made in this process
     clear the cache at once, those made by another process are seen within `ttl`.
@@ -30,18 +29,19 @@ class TokenCache:
     def __init__(self, ttl: float = 5.0, max_entries: int = 10_000) -> None:
         self._ttl = ttl
         self._max = max_entries
-        self._entries: OrderedDict[str, tuple[Caller, datetime, float]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, digest: str) -> tuple[Caller, datetime] | None:
-        entry = self._entries.get(digest)
-        if entry is None or time.monotonic() - entry[2] > self._ttl:
+    def get(self, key: Hashable) -> Any:
+        """The value put under `key` less than `ttl` seconds ago, or None."""
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[1] > self._ttl:
             return None
-        return entry[0], entry[1]
+        return entry[0]
 
-    def put(self, digest: str, caller: Caller, expires_at: datetime) -> None:
+    def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
-            self._entries[digest] = (caller, expires_at, time.monotonic())
+            self._entries[key] = (value, time.monotonic())
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
 
@@ -58,7 +58,7 @@ class Runtime:
     rand: Randomness
     hasher: SecretHasher
     catalog: Catalog
-    token_cache: TokenCache = field(default_factory=TokenCache)
+    key_cache: TtlCache = field(default_factory=TtlCache)
     # Filled in by the engine and compute packages when they are wired up.
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -18,6 +18,9 @@ class SecretHasher:
     def hash(self, value: str) -> str:
         return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
 
+    def digest(self, value: bytes) -> bytes:
+        return hmac.digest(self._key, value, "sha256")
+
     def verify(self, value: str, digest: str) -> bool:
         return hmac.compare_digest(self.hash(value), digest)
 

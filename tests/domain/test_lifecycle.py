@@ -110,3 +110,22 @@ def test_status_axis() -> None:
     for power in (Power.STOPPED, Power.RUNNING, Power.STOPPING):
         assert lifecycle.status_of(power) == "OPEN"
     assert lifecycle.OTHERSTATUS == {"READY": 10, "OPEN": 20}
+
+
+def test_commands_taken_before_the_engine_caught_up() -> None:
+    # A stop replaces a start or reset not yet carried out; a start or destroy queues
+    # behind a forcestop (which always runs: it cures a boot hung at GRUB).
+    assert decide(Power.STARTING, Command.STOP) == Accept(Power.STOPPING)
+    assert decide(Power.RESETTING, Command.STOP) == Accept(Power.STOPPING)
+    assert decide(Power.FORCESTOPPING, Command.START) == Accept(Power.STARTING)
+    assert decide(Power.FORCESTOPPING, Command.DESTROY) == Accept(Power.DESTROYING)
+    assert Command.FORCESTOP not in lifecycle.CANCELS[Command.START]
+    assert Command.FORCESTOP not in lifecycle.CANCELS[Command.DESTROY]
+    assert set(lifecycle.CANCELS[Command.STOP]) == {Command.START, Command.RESET}
+
+
+def test_cancelled_steps_are_only_those_a_command_makes_moot() -> None:
+    for cmd, moot in lifecycle.CANCELS.items():
+        assert Command.DESTROY not in moot
+        if cmd is not Command.FORCESTOP:
+            assert Command.FORCESTOP not in moot

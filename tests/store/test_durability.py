@@ -79,8 +79,7 @@ def test_the_secret_key_survives_so_stored_hashes_still_match(settings: Settings
     rt.db.dispose()
     again = build_runtime(settings)
     try:
-        with again.db.write() as s:
-            issued = accounts.issue_token(again, s, key.api_key, key.api_secret)
+        issued = accounts.issue_token(again, key.api_key, key.api_secret)
         assert accounts.authenticate(again, issued.token).account_id == account.id
         assert (settings.data_dir / "secret.key").stat().st_mode & 0o777 == 0o600
     finally:

@@ -121,7 +121,7 @@ def _set_status(request: Request, account_id: int, status: str) -> dict[str, Any
         if account is None:
             raise IndigoError(404, ACCOUNT_NOT_FOUND, "Account not found.")
         out = account_json(account)
-    rt.token_cache.clear()
+    rt.key_cache.clear()
     return out
 
 

@@ -55,6 +55,9 @@ def create_app(rt: Runtime) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # FastAPI's OpenTelemetry hooks check the environment on every request; aiiro
+        # exports no telemetry, and the check is a tenth of a hot request's cost.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = rt
     request_log: RequestLog = rt.extras.setdefault("request_log", RequestLog(clock=rt.clock))

@@ -11,8 +11,7 @@ from starlette.responses import Response
 
 from aiiro.api import faultgate, render
 from aiiro.api.auth import runtime
-from aiiro.api.token_batch import token_batch
-from aiiro.domain.accounts import TOKEN_LIFETIME_S
+from aiiro.domain.accounts import TOKEN_LIFETIME_S, issue_token
 from aiiro.domain.errors import GatewayError
 from aiiro.engine.clock import epoch_ms
 
@@ -79,6 +78,6 @@ async def access_token(request: Request) -> Response:
         raise GatewayError(
             400, "Unsupported grant type.", f"Grant type {grant!r} is not supported."
         )
-    issued = await token_batch(rt).issue(client_id, client_secret)
+    issued = issue_token(rt, client_id, client_secret)
     body = render.token_body(issued.token, epoch_ms(issued.issued_at), TOKEN_LIFETIME_S)
     return Response(body, status_code=201, media_type=render.JSON)

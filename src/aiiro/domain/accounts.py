@@ -1,16 +1,19 @@
 """Accounts, API keys and access tokens.
 
 An API key pair (key + secret) is exchanged for a bearer token that lives 3599 s on the
-server's clock. Secrets and tokens are stored as keyed hashes; the secret is shown once.
+server's clock. Secrets are stored as keyed hashes and shown once; tokens are signed, not
+stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hmac
+import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from aiiro.domain.errors import (
@@ -20,8 +23,9 @@ from aiiro.domain.errors import (
     IndigoError,
     not_found,
 )
+from aiiro.engine.clock import epoch_ms
 from aiiro.runtime import Runtime
-from aiiro.store.models import AccessToken, Account, ApiKey
+from aiiro.store.models import Account, ApiKey
 
 TOKEN_LIFETIME_S = 3599
 TOKEN_LENGTH = 28  # observed: 28 alphanumerics (Apigee's default)
@@ -92,8 +96,6 @@ def set_account_status(s: Session, account_id: int, status: str) -> Account | No
     if account is None:
         return None
     account.status = status
-    if status != "active":
-        s.execute(delete(AccessToken).where(AccessToken.account_id == account_id))
     return account
 
 
@@ -126,93 +128,105 @@ def delete_api_key(rt: Runtime, s: Session, account_id: int, api_key_id: int) ->
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise not_found(APIKEY_NOT_FOUND, "API key not found.")
-    s.execute(delete(AccessToken).where(AccessToken.api_key_id == api_key_id))
-    rt.token_cache.clear()
+    rt.key_cache.clear()
 
 
 # --- tokens -------------------------------------------------------------------------------
+#
+# A token is a signed value, not a stored row: the API key's id (4 bytes) and the issue
+# time on the server clock (6 bytes, ms), then 10 bytes of HMAC over both, written as the
+# 28 alphanumerics the real gateway hands out. Issuing writes nothing and checking reads
+# only the key's current state (cached for a few seconds), so a token dies with its key,
+# its account being disabled, its 3599 s, or a change of the server key.
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BASE62_INDEX = {c: i for i, c in enumerate(_BASE62)}
+_MAC_BYTES = 10
+_PAYLOAD = struct.Struct(">IHI")  # key id, issue ms split into high 16 and low 32 bits
+
+_CREDENTIALS = select(
+    ApiKey.id, ApiKey.account_id, ApiKey.secret_hash, Account.status, Account.name
+).join(Account, Account.id == ApiKey.account_id)
 
 
-# Core statements, built once: the token endpoint is the busiest writer (bench/).
-_CREDENTIALS = (
-    select(ApiKey.api_key, ApiKey.id, ApiKey.account_id, ApiKey.secret_hash, Account.status)
-    .join(Account, Account.id == ApiKey.account_id)
-    .where(ApiKey.api_key.in_(bindparam("keys", expanding=True)))
-)
-_INSERT_TOKEN = insert(AccessToken)
+@dataclass(frozen=True)
+class _KeyState:
+    api_key_id: int
+    account_id: int
+    secret_hash: str
+    active: bool
+    account_name: str
 
 
-def issue_tokens(
-    rt: Runtime, s: Session, pairs: Sequence[tuple[str, str]]
-) -> list[IssuedToken | GatewayError]:
-    """Tokens for several (client_id, client_secret) pairs in one transaction, in order;
-    the error in place of each pair whose credentials are wrong. The token endpoint
-    gathers concurrent requests into one call (api/token_batch.py): one commit for all."""
-    conn = s.connection()
-    keys = sorted({client_id for client_id, _ in pairs})
-    found = {row.api_key: row for row in conn.execute(_CREDENTIALS, {"keys": keys})}
+def _key_state(rt: Runtime, column: Any, value: object) -> _KeyState | None:
+    """An API key with its account's status, from the cache or the store."""
+    cache_key = (column.key, value)
+    cached = rt.key_cache.get(cache_key)
+    if cached is not None:
+        return cached if isinstance(cached, _KeyState) else None
+    with rt.db.read() as s:
+        row = s.execute(_CREDENTIALS.where(column == value)).first()
+    state = (
+        None
+        if row is None
+        else _KeyState(row.id, row.account_id, row.secret_hash, row.status == "active", row.name)
+    )
+    rt.key_cache.put(cache_key, state if state is not None else False)
+    return state
+
+
+def _mac(rt: Runtime, payload: bytes) -> bytes:
+    return rt.hasher.digest(b"token:" + payload)[:_MAC_BYTES]
+
+
+def _encode(raw: bytes) -> str:
+    n = int.from_bytes(raw, "big")
+    out = []
+    for _ in range(TOKEN_LENGTH):
+        n, r = divmod(n, 62)
+        out.append(_BASE62[r])
+    return "".join(reversed(out))
+
+
+def _decode(token: str) -> bytes | None:
+    if len(token) != TOKEN_LENGTH:
+        return None
+    n = 0
+    for c in token:
+        i = _BASE62_INDEX.get(c)
+        if i is None:
+            return None
+        n = n * 62 + i
+    if n >= 1 << (8 * (_PAYLOAD.size + _MAC_BYTES)):
+        return None
+    return n.to_bytes(_PAYLOAD.size + _MAC_BYTES, "big")
+
+
+def issue_token(rt: Runtime, client_id: str, client_secret: str) -> IssuedToken:
+    key = _key_state(rt, ApiKey.api_key, client_id)
+    if key is None or not key.active or not rt.hasher.verify(client_secret, key.secret_hash):
+        raise invalid_credentials()
     now = rt.clock.now()
-    expires = now + timedelta(seconds=TOKEN_LIFETIME_S)
-    results: list[IssuedToken | GatewayError] = []
-    rows: list[dict[str, object]] = []
-    for client_id, client_secret in pairs:
-        row = found.get(client_id)
-        if (
-            row is None
-            or row.status != "active"
-            or not rt.hasher.verify(client_secret, row.secret_hash)
-        ):
-            results.append(invalid_credentials())
-            continue
-        token = rt.rand.alnum(TOKEN_LENGTH)
-        rows.append(
-            {
-                "token_hash": rt.hasher.hash(token),
-                "api_key_id": row.id,
-                "account_id": row.account_id,
-                "issued_at": now,
-                "expires_at": expires,
-            }
-        )
-        results.append(IssuedToken(token, now, expires))
-    if rows:
-        conn.execute(_INSERT_TOKEN, rows)
-    return results
-
-
-def issue_token(rt: Runtime, s: Session, client_id: str, client_secret: str) -> IssuedToken:
-    result = issue_tokens(rt, s, [(client_id, client_secret)])[0]
-    if isinstance(result, GatewayError):
-        raise result
-    return result
+    ms = epoch_ms(now)
+    payload = _PAYLOAD.pack(key.api_key_id, ms >> 32, ms & 0xFFFFFFFF)
+    token = _encode(payload + _mac(rt, payload))
+    return IssuedToken(token, now, now + timedelta(seconds=TOKEN_LIFETIME_S))
 
 
 def authenticate(rt: Runtime, token: str) -> Caller:
-    """The caller behind a bearer token; 401 (gateway shape) if unknown or expired."""
-    digest = rt.hasher.hash(token)
-    now = rt.clock.now()
-    cached = rt.token_cache.get(digest)
-    if cached is not None and cached[1] > now:
-        return cached[0]
-    with rt.db.read() as s:
-        row = s.execute(
-            select(
-                AccessToken.account_id,
-                AccessToken.api_key_id,
-                AccessToken.expires_at,
-                Account.name,
-                Account.status,
-            )
-            .join(Account, Account.id == AccessToken.account_id)
-            .where(AccessToken.token_hash == digest)
-        ).first()
-    if row is None or row.status != "active" or row.expires_at <= now:
+    """The caller behind a bearer token; 401 (gateway shape) if forged or expired, or if
+    its key or account is gone."""
+    raw = _decode(token)
+    if raw is None:
         raise invalid_token()
-    caller = Caller(row.account_id, row.api_key_id, row.name)
-    rt.token_cache.put(digest, caller, row.expires_at)
-    return caller
-
-
-def purge_expired_tokens(rt: Runtime, s: Session) -> int:
-    result = s.execute(delete(AccessToken).where(AccessToken.expires_at <= rt.clock.now()))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
+    if not hmac.compare_digest(mac, _mac(rt, payload)):
+        raise invalid_token()
+    key_id, high, low = _PAYLOAD.unpack(payload)
+    issued_ms = (high << 32) | low
+    if issued_ms + TOKEN_LIFETIME_S * 1000 <= rt.clock.time() * 1000:
+        raise invalid_token()
+    key = _key_state(rt, ApiKey.id, key_id)
+    if key is None or not key.active:
+        raise invalid_token()
+    return Caller(key.account_id, key.api_key_id, key.account_name)

@@ -172,7 +172,8 @@ def stop(job: Job) -> None:
         job.driver.stop(spec)
         save(job, inst, spec)
         job.payload.update(phase="wait", since=job.rt.clock.time())
-        if t.stop_s > 0:
+        # (A machine that is already off — a start replaced by this stop — is done now.)
+        if t.stop_s > 0 and job.driver.observe(spec).power not in ("shutoff", "absent"):
             job.again_in(t.stop_s)
             return
     obs = job.driver.observe(spec)

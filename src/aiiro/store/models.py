@@ -45,19 +45,6 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class AccessToken(Base):
-    __tablename__ = "access_tokens"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
-    api_key_id: Mapped[int] = mapped_column(
-        ForeignKey("api_keys.id", ondelete="CASCADE"), index=True
-    )
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    issued_at: Mapped[datetime] = mapped_column(DateTime)
-    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
-
-
 class SshKey(Base):
     __tablename__ = "ssh_keys"
 

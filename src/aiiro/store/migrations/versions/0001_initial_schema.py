@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 21:00:59.746319
+Create Date: 2026-11-27 21:53:57.645912
 """
 
 from __future__ import annotations
@@ -237,33 +237,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "access_tokens",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("token_hash", sa.String(length=128), nullable=False),
-        sa.Column("api_key_id", sa.Integer(), nullable=False),
-        sa.Column("account_id", sa.Integer(), nullable=False),
-        sa.Column("issued_at", sa.DateTime(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["accounts.id"],
-        ),
-        sa.ForeignKeyConstraint(["api_key_id"], ["api_keys.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("token_hash"),
-    )
-    with op.batch_alter_table("access_tokens", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_access_tokens_account_id"), ["account_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_access_tokens_api_key_id"), ["api_key_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_access_tokens_expires_at"), ["expires_at"], unique=False
-        )
-
-    op.create_table(
         "firewall_rules",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("firewall_id", sa.Integer(), nullable=False),
@@ -290,12 +263,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_firewall_rules_firewall_id"))
 
     op.drop_table("firewall_rules")
-    with op.batch_alter_table("access_tokens", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_access_tokens_expires_at"))
-        batch_op.drop_index(batch_op.f("ix_access_tokens_api_key_id"))
-        batch_op.drop_index(batch_op.f("ix_access_tokens_account_id"))
-
-    op.drop_table("access_tokens")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_expires_at"))
         batch_op.drop_index(batch_op.f("ix_web_sessions_account_id"))
