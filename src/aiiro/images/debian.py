@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from aiiro.images.store import Image, ImageError, ImageStore
 from aiiro.images.tiny import Log
@@ -50,18 +51,11 @@ def build_debian(
         work = Path(tmp)
         root = work / "rootfs"
         log(f"debootstrap {SUITE} from {mirror} (a few minutes)")
-        subprocess.run(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--include={','.join(PACKAGES)}",
-                SUITE,
-                str(root),
-                mirror,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        _run(["debootstrap", "--variant=minbase", SUITE, str(root), mirror])
+        # The rest through apt inside the chroot: debootstrap's own resolver does not
+        # follow virtual packages (cloud-init's Python dependencies need that).
+        log(f"installing {' '.join(PACKAGES)}")
+        _chroot_install(root, PACKAGES)
         log("configuring for cloud-init")
         _configure(root)
         kernels = sorted((root / "boot").glob("vmlinuz-*"))
@@ -91,6 +85,38 @@ def build_debian(
         )
     log(f"image {image.name} ready in {image.path}")
     return image
+
+
+def _run(argv: list[str], **kw: Any) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, **kw)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        raise ImageError(f"{' '.join(argv[:2])} failed:\n{tail}")
+
+
+def _chroot_install(root: Path, packages: list[str]) -> None:
+    policy = root / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\n# no services start inside the image build\nexit 101\n")
+    policy.chmod(0o755)
+    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    subprocess.run(["mount", "-t", "proc", "proc", str(root / "proc")], check=True)
+    try:
+        _run(
+            [
+                "chroot",
+                str(root),
+                "apt-get",
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                *packages,
+            ],
+            env=env,
+        )
+    finally:
+        subprocess.run(["umount", str(root / "proc")], check=False)
+        policy.unlink(missing_ok=True)
 
 
 def _configure(root: Path) -> None:
