@@ -53,7 +53,8 @@ def create_app(rt: Runtime) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        # openapi.install serves /docs with Swagger UI from the package, not from a CDN.
+        docs_url=None,
         redoc_url=None,
         # FastAPI's OpenTelemetry hooks check the environment on every request; aiiro
         # exports no telemetry, and the check is a tenth of a hot request's cost.

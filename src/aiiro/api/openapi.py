@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document of the Indigo API as aiiro serves it (/openapi.json, /docs).
+"""The OpenAPI 3.1 document of the Indigo API as aiiro serves it (/openapi.json), and the
+page that renders it (/docs, Swagger UI shipped in the package).
 
 FastAPI lists the routes and their request bodies; the routes render Indigo's odd shapes
 by hand, so the response shapes and codes of every Indigo endpoint are written here, in
@@ -10,10 +11,16 @@ body of the documented shape.
 from __future__ import annotations
 
 import copy
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 
 Schema = dict[str, Any]
 
@@ -429,8 +436,28 @@ ADMIN_DENIED: Schema = ok(
 )
 
 
+# --- the human page (/docs) -------------------------------------------------------------
+
+# Swagger UI from the package (api/static/swagger-ui, see its README), never from a CDN:
+# aiiro's users often run it with no internet, where a CDN page stays blank.
+SWAGGER_UI_VERSION = "5.35.0"
+DOCS_ASSETS = "/docs/assets"
+# The only files served under DOCS_ASSETS: a fixed list, so no path handling at all.
+ASSET_TYPES: dict[str, str] = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+
+
+@cache
+def _asset(name: str) -> bytes:
+    return resources.files("aiiro.api").joinpath("static", "swagger-ui", name).read_bytes()
+
+
 def install(app: FastAPI) -> None:
-    """Serve the completed document at /openapi.json (built once, on first request)."""
+    """Serve the completed document at /openapi.json (built once, on first request), and
+    Swagger UI at /docs with its assets from the package (create_app sets docs_url=None)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -438,6 +465,37 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    async def docs(request: Request) -> HTMLResponse:
+        # Behind a proxy that strips a prefix, every URL the page loads keeps the prefix.
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        assets = f"{root}{DOCS_ASSETS}"
+        version = f"?v={SWAGGER_UI_VERSION}"
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} — API reference",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js{version}",
+            swagger_css_url=f"{assets}/swagger-ui.css{version}",
+            swagger_favicon_url=f"{assets}/favicon-32x32.png{version}",
+            # No badge that asks validator.swagger.io about the document.
+            swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None},
+        )
+
+    async def docs_asset(request: Request) -> Response:
+        name = request.path_params["name"]
+        media_type = ASSET_TYPES.get(name)
+        if media_type is None:
+            raise HTTPException(404)
+        # URLs carry ?v=<Swagger UI version>, so a long cache life is safe across upgrades.
+        return Response(
+            _asset(name),
+            media_type=media_type,
+            headers={"cache-control": "public, max-age=86400", "x-content-type-options": "nosniff"},
+        )
+
+    # Plain Starlette routes, like FastAPI's own /docs: they answer HEAD too.
+    app.add_route("/docs", docs, include_in_schema=False)
+    app.add_route(DOCS_ASSETS + "/{name}", docs_asset, include_in_schema=False)
 
 
 def build(app: FastAPI) -> dict[str, Any]:
