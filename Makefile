@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-libvirt lint typecheck bench clean venv
+.PHONY: screenshots run test test-fast test-libvirt lint typecheck bench clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## Regenerate docs/screenshots/ from the browser tests.
+screenshots: $(STAMP)
+	AIIRO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/browser -p no:xdist
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

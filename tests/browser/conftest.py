@@ -3,8 +3,9 @@
 against a real `aiiro serve` process in the `fast` profile.
 
 Without Chromium or the playwright package the tests are skipped with the reason, unless
-AIIRO_REQUIRE_BROWSER=1 or CI=true, where that is an error. Screenshots of the main pages are
-written to docs/screenshots/.
+AIIRO_REQUIRE_BROWSER=1 or CI=true, where that is an error. Screenshots of the main pages go
+to $AIIRO_SCREENSHOTS (`make screenshots` sets it to docs/screenshots/), else to a scratch
+directory, so an ordinary test run leaves the tree unchanged.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +35,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = Path(
+    os.environ.get("AIIRO_SCREENSHOTS") or Path(tempfile.gettempdir()) / "aiiro-screenshots"
+)
 PASSWORD = "correct horse battery"
 # Long enough for a state change in the `fast` profile (about a second each) and a poll.
 WAIT_MS = 20_000
@@ -102,7 +106,7 @@ def page(context: Any) -> Any:
 
 
 def screenshot(page: Any, name: str, full_page: bool = True, show: str | None = None) -> None:
-    """A PNG of the page in docs/screenshots/. `show`: scroll that element into view first
+    """A PNG of the page in SCREENSHOTS. `show`: scroll that element into view first
     and take the window only (xterm.js draws only while the terminal is on screen)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     if show is not None:
