@@ -161,17 +161,18 @@ class _KeyState:
 def _key_state(rt: Runtime, column: Any, value: object) -> _KeyState | None:
     """An API key with its account's status, from the cache or the store."""
     cache_key = (column.key, value)
-    cached = rt.key_cache.get(cache_key)
+    cached: _KeyState | None = rt.key_cache.get(cache_key)
     if cached is not None:
-        return cached if isinstance(cached, _KeyState) else None
+        return cached
     with rt.db.read() as s:
         row = s.execute(_CREDENTIALS.where(column == value)).first()
-    state = (
-        None
-        if row is None
-        else _KeyState(row.id, row.account_id, row.secret_hash, row.status == "active", row.name)
-    )
-    rt.key_cache.put(cache_key, state if state is not None else False)
+    if row is None:
+        return None
+    state = _KeyState(row.id, row.account_id, row.secret_hash, row.status == "active", row.name)
+    # Only usable keys are cached: a key made or an account enabled by another process
+    # works at once; a revocation there is seen within the cache's few seconds.
+    if state.active:
+        rt.key_cache.put(cache_key, state)
     return state
 
 

@@ -23,6 +23,8 @@ MIRROR = "http://deb.debian.org/debian"
 PACKAGES = [
     "systemd-sysv",
     "udev",
+    # systemd-logind (which needs D-Bus) turns the ACPI power button into a shutdown
+    "dbus",
     "openssh-server",
     "cloud-init",
     "ifupdown",

@@ -16,6 +16,7 @@ ISO_TOOLS = ("genisoimage", "xorrisofs", "mkisofs")
 def user_data(login_user: str, ssh_key: str | None, hostname: str) -> str:
     config: dict[str, object] = {
         "hostname": hostname,
+        "manage_etc_hosts": True,  # the hostname resolves (sudo asks for it)
         "users": [
             {
                 "name": login_user,
