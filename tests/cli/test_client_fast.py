@@ -3,6 +3,8 @@ prints; anything else goes to the full command."""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from starlette.testclient import TestClient
 
 from aiiro.cli.client.fast import parse, run_fast
 from aiiro.runtime import Runtime
+from tests.api.keygen import rsa_public
 from tests.cli.client_env import ENDPOINT, Cli, make_cli
 from tests.conftest import Account
 
@@ -56,15 +59,71 @@ def cli(tmp_path: Path, client: TestClient, rt: Runtime, alice: Account) -> Cli:
     )
 
 
-@pytest.mark.parametrize("group", ["instance", "sshkey", "firewall", "apikey"])
-@pytest.mark.parametrize("options", [[], ["-o", "json"], ["-o", "yaml"], ["--no-header"]])
-def test_same_output_as_the_full_command(
-    cli: Cli, group: str, options: list[str], capsys: pytest.CaptureFixture[str], alice: Account
-) -> None:
+VM = "/webarenaIndigo/v1/vm"
+
+
+@pytest.fixture
+def stocked(alice: Account) -> None:
+    """An account with some of everything the list commands print: an active and a
+    DEACTIVE key, instances on a dual-stack and on an IPv6-only plan (uppercase, zero-padded
+    IPv6 and a truncated `arpaname` in the API's answer), a firewall, a second API key."""
+    keys = [
+        alice.post(f"{VM}/sshkey", {"sshName": name, "sshKey": rsa_public(n=i)}).json()
+        for i, name in enumerate(["mykey", "old key"])
+    ]
+    alice.put(f"{VM}/sshkey/{keys[1]['sshKey']['id']}", {"sshKeyStatus": "DEACTIVE"})
+    for name, plan in [("web1", 1), ("v6", 13)]:
+        made = alice.post(
+            f"{VM}/createinstance",
+            {
+                "sshKeyId": keys[0]["sshKey"]["id"],
+                "regionId": 1,
+                "osId": 22,
+                "instancePlan": plan,
+                "instanceName": name,
+            },
+        )
+        assert made.status_code == 201, made.text
     alice.post("/webarenaIndigo/v1/nw/createfirewall", {"name": "fw", "inbound": []})
+    assert alice.get("/webarenaIndigo/v1/auth/create/apikey").status_code == 201
+
+
+@pytest.mark.parametrize("group", ["instance", "sshkey", "firewall", "apikey"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        [],
+        ["-o", "json"],
+        ["-o", "yaml"],
+        ["--no-header"],
+        ["--columns", "id,os.name,created_at,status,nope"],
+        ["--columns=name,instancestatus,ip,arpaname", "--no-header"],
+        ["-ojson", "--columns", "id"],
+        ["--output=yaml", "--no-header"],
+    ],
+)
+def test_same_output_as_the_full_command(
+    cli: Cli, stocked: None, group: str, options: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     full = cli.ok(group, "list", *options).stdout
     assert run_fast([group, "list", *options], cli.env) == 0
     assert capsys.readouterr().out == full
+
+
+def test_the_shapes_come_through(
+    cli: Cli, stocked: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the shapes absorb shows in the fast path's output (the full command's is the
+    same, above)."""
+    assert run_fast(["instance", "list", "-o", "json"], cli.env) == 0
+    listed = {i["instance_name"]: i for i in json.loads(capsys.readouterr().out)}
+    v6 = listed["v6"]
+    assert v6["ip"] == str(ipaddress.IPv6Address(v6["ip"]))  # compressed, lower case
+    assert v6["arpaname"].endswith(".arena.ne.jp") and v6["id"] == int(v6["id"])
+    assert listed["web1"]["os"]["name"] == "Debian12"
+    assert listed["web1"]["created_by"] == listed["web1"]["created_by"].strip()
+    assert run_fast(["sshkey", "list", "--no-header", "--columns", "name,status"], cli.env) == 0
+    assert capsys.readouterr().out.split("\n")[:2] == ["mykey     ACTIVE", "old key   DEACTIVE"]
 
 
 def test_errors_and_exit_codes(cli: Cli, capsys: pytest.CaptureFixture[str]) -> None:

@@ -108,13 +108,15 @@ def test_the_sketch_against_a_real_server(server: AiiroServer, tmp_path: Path) -
 
 
 def loaded_modules(env: dict[str, str], *argv: str) -> set[str]:
-    """Top-level packages loaded by running `aiiro *argv` in this interpreter."""
+    """Modules loaded by running `aiiro *argv` in this interpreter, and their top-level
+    packages."""
     code = (
         "import sys\n"
         f"sys.argv = ['aiiro', *{list(argv)!r}]\n"
         "from aiiro.cli.main import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print('MODULES', ' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+        "names = {*sys.modules, *(m.split('.')[0] for m in sys.modules)}\n"
+        "print('MODULES', ' '.join(sorted(names)))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
@@ -129,5 +131,10 @@ def test_start_up_stays_light(server: AiiroServer, tmp_path: Path) -> None:
     assert not help_modules & SERVER, help_modules & SERVER
     fast = loaded_modules(env, "instance", "list", "-o", "json")
     assert not fast & {*SERVER, "typer", "click", "httpx", "pydantic", "rich", "yaml"}
+    # Nor what costs a fast-path run most after Python's own start-up (docs/performance.md):
+    # the models and what they and the SDK's typed parts load.
+    heavy = {"aiiro.client.models", "aiiro.client.ops", "dataclasses", "inspect", "typing"}
+    heavy |= {"datetime", "hashlib", "socket", "contextlib", "logging", "ipaddress"}
+    assert not fast & heavy, fast & heavy
     full = loaded_modules(env, "instance", "list", "--verbose")
     assert "typer" in full and not full & SERVER

@@ -6,18 +6,20 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from aiiro.client import ConfigError
 from aiiro.client.config import (
     DEFAULT_ENDPOINT,
-    Places,
     ProfileFile,
+    Settings,
     read_profiles,
     resolve,
     write_profiles,
 )
+from aiiro.client.places import Places
 
 
 def with_env(places: Places, **env: str) -> Places:
@@ -143,7 +145,7 @@ def test_profile_file_is_private_and_round_trips(places: Places) -> None:
     )
     mode = stat.S_IMODE(os.stat(places.profile_file).st_mode)
     assert mode == 0o600
-    pf = read_profiles(places)
+    pf = read_profiles(places.profile_file)
     assert pf.default == "a" and pf.profiles["a"]["ssh_user"] == "debian"
     s = resolve(places=places)
     assert (s.admin_token, s.ssh_user) == ("t", "debian")
@@ -162,3 +164,44 @@ def test_places_from_environment(tmp_path: os.PathLike[str]) -> None:
     assert p.secret_file == "/h/.webarena_secret"
     p = Places.from_environ({"HOME": "/h", "AIIRO_CONFIG_DIR": "/x", "AIIRO_CACHE_DIR": "/y"})
     assert (p.config_dir, p.cache_dir) == ("/x", "/y")
+
+
+@pytest.mark.parametrize(
+    "setup",
+    ["nothing", "secret file", "profile", "environment", "named profile", "AIIRO_SECRET_FILE"],
+)
+def test_without_places_the_process_environment_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: str
+) -> None:
+    """The CLI's fast path resolves without making a Places (a dataclass): from os.environ
+    and the same directories, with the same result as with one."""
+    for var in list(os.environ):
+        if var.startswith(("AIIRO_", "Indigo", "WEBARENA_", "XDG_")):
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    places = Places.from_environ()
+    assert places.profile_file == str(tmp_path / "config" / "aiiro" / "config.toml")
+    named = None
+    if setup == "secret file":
+        write_secret(places, "fk", "fs")
+    elif setup in ("profile", "named profile"):
+        profiles(places, "p", p={"endpoint": "http://p:1", "api_key": "pk", "api_secret": "ps"})
+        named = "p" if setup == "named profile" else None
+        monkeypatch.setenv("AIIRO_API_KEY", "ek")
+        monkeypatch.setenv("AIIRO_API_SECRET", "es")
+    elif setup == "environment":
+        monkeypatch.setenv("IndigoApiKey", "ik")
+        monkeypatch.setenv("IndigoApiPrivateKey", "is")
+        monkeypatch.setenv("WEBARENA_INDIGO_ENDPOINT", "http://e:2")
+    elif setup == "AIIRO_SECRET_FILE":
+        other = tmp_path / "elsewhere"
+        other.write_text("export IndigoApiKey=ok\nexport IndigoApiPrivateKey=os\n")
+        monkeypatch.setenv("AIIRO_SECRET_FILE", str(other))
+
+    def seen(s: Settings) -> tuple[object, ...]:
+        return (s.endpoint, s.api_key, s.api_secret, s.profile, s.source)
+
+    assert seen(resolve(profile=named)) == seen(
+        resolve(profile=named, places=Places.from_environ())
+    )

@@ -22,8 +22,8 @@ from aiiro.client import (
     StateError,
 )
 from aiiro.client.boot import aiiro_probe, function_check
-from aiiro.client.config import Places
 from aiiro.client.core import Http, Reply
+from aiiro.client.places import Places
 from aiiro.client.transport import HttpxSend
 from aiiro.runtime import Runtime
 from tests.conftest import Account

@@ -13,7 +13,6 @@ from aiiro.api import faultgate, render
 from aiiro.api.auth import runtime
 from aiiro.domain.accounts import TOKEN_LIFETIME_S, issue_token
 from aiiro.domain.errors import GatewayError
-from aiiro.engine.clock import epoch_ms
 
 router = APIRouter(tags=["oauth"])
 
@@ -79,5 +78,5 @@ async def access_token(request: Request) -> Response:
             400, "Unsupported grant type.", f"Grant type {grant!r} is not supported."
         )
     issued = issue_token(rt, client_id, client_secret)
-    body = render.token_body(issued.token, epoch_ms(issued.issued_at), TOKEN_LIFETIME_S)
+    body = render.token_body(issued.token, issued.issued_ms, TOKEN_LIFETIME_S)
     return Response(body, status_code=201, media_type=render.JSON)

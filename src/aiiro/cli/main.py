@@ -5,9 +5,11 @@ client's fast path (list commands), which answers without loading typer."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
 if TYPE_CHECKING:
+    from typing import Any
+
     import typer
 
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiiro.client.core import AsyncResource, Call, Request, Resource
+from aiiro.client.core import Request
 from aiiro.client.models import ApiKey, NewApiKey, Outcome
+from aiiro.client.ops import AsyncResource, Call, Resource
+from aiiro.client.shapes import APIKEYS
 
 BASE = "/webarenaIndigo/v1/auth"
 
 
 def _keys(body: Any) -> list[ApiKey]:
-    # The list key is `accesstokens`, not apikeys.
-    items = (body.get("accesstokens") or []) if isinstance(body, dict) else []
-    return [ApiKey.from_api(x) for x in items if isinstance(x, dict)]
+    return [ApiKey.from_api(x) for x in APIKEYS.elements(body)]
 
 
 def list_call() -> Call[list[ApiKey]]:
-    return Call(Request("GET", f"{BASE}/apikey"), _keys)
+    return Call(Request("GET", APIKEYS.path), _keys)
 
 
 def create_call() -> Call[NewApiKey]:

@@ -19,8 +19,9 @@ import socket
 from collections.abc import Callable
 from typing import Any, Literal
 
-from aiiro.client.core import Blocking, Engine, Http, Op
+from aiiro.client.core import Blocking, Engine, Http
 from aiiro.client.models import Instance
+from aiiro.client.ops import Op
 
 BootState = Literal["up", "waiting", "hung"]
 BootCheck = Callable[[Engine, Instance], Op[BootState]]

@@ -7,39 +7,34 @@ Instance type 1 ("instance", KVM) is the only usable one on Indigo and the defau
 
 from __future__ import annotations
 
-from typing import Any
-
-from aiiro.client.core import AsyncResource, Call, Engine, Op, Request, Resource
+from aiiro.client.core import Engine, Request
 from aiiro.client.lookup import Ref, as_id, pick
 from aiiro.client.models import InstanceType, OsCategory, OsImage, Plan, Region
+from aiiro.client.ops import AsyncResource, Call, Op, Resource
+from aiiro.client.shapes import elements
 
 BASE = "/webarenaIndigo/v1/vm"
 KVM = 1  # instance type "instance" (KVM Instance)
 
 
-def _items(key: str, body: Any) -> list[dict[str, Any]]:
-    items = body.get(key) if isinstance(body, dict) else None
-    return [x for x in items or [] if isinstance(x, dict)]
-
-
 def types_call() -> Call[list[InstanceType]]:
     return Call(
         Request("GET", f"{BASE}/instancetypes"),
-        lambda b: [InstanceType.from_api(x) for x in _items("instanceTypes", b)],
+        lambda b: [InstanceType.from_api(x) for x in elements(b, "instanceTypes")],
     )
 
 
 def regions_call(instance_type: int = KVM) -> Call[list[Region]]:
     return Call(
         Request("GET", f"{BASE}/getregion", params=(("instanceTypeId", str(instance_type)),)),
-        lambda b: [Region.from_api(x) for x in _items("regionlist", b)],
+        lambda b: [Region.from_api(x) for x in elements(b, "regionlist")],
     )
 
 
 def os_call(instance_type: int = KVM) -> Call[list[OsCategory]]:
     return Call(
         Request("GET", f"{BASE}/oslist", params=(("instanceTypeId", str(instance_type)),)),
-        lambda b: [OsCategory.from_api(x) for x in _items("osCategory", b)],
+        lambda b: [OsCategory.from_api(x) for x in elements(b, "osCategory")],
     )
 
 
@@ -49,7 +44,7 @@ def plans_call(instance_type: int = KVM, os_id: int | None = None) -> Call[list[
         params += (("osId", str(os_id)),)
     return Call(
         Request("GET", f"{BASE}/getinstancespec", params=params),
-        lambda b: [Plan.from_api(x) for x in _items("speclist", b)],
+        lambda b: [Plan.from_api(x) for x in elements(b, "speclist")],
     )
 
 

@@ -11,18 +11,24 @@ Precedence, first match wins:
 A key and its secret always come from the same place. The endpoint defaults to the real
 service, https://api.customer.jp.
 
-Stdlib only (this runs on every CLI start).
+Where these are read (variables, config dir, home) is a `Places` (aiiro.client.places);
+without one, `resolve` reads the process's own, making none: stdlib only, no dataclasses
+or typing at run time, as this runs on every CLI start.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from aiiro.client.errors import ConfigError
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from aiiro.client.places import Places as Places  # (its old home; see __getattr__)
 
 DEFAULT_ENDPOINT = "https://api.customer.jp"
 PROFILE_FILE = "config.toml"
@@ -38,6 +44,15 @@ ENV_ENDPOINTS = ["AIIRO_ENDPOINT", "WEBARENA_INDIGO_ENDPOINT"]
 ENV_PROFILE = "AIIRO_CLIENT_PROFILE"
 # Keys a profile may hold.
 PROFILE_KEYS = ("endpoint", "api_key", "api_secret", "admin_token", "ssh_user")
+
+
+def __getattr__(name: str) -> Any:
+    # `Places` lived here; it is a dataclass, which this module does not load.
+    if name == "Places":
+        from aiiro.client.places import Places
+
+        return Places
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _user_dir(kind: str, environ: Mapping[str, str]) -> str:
@@ -59,45 +74,59 @@ def _user_dir(kind: str, environ: Mapping[str, str]) -> str:
     return str(platformdirs.user_cache_path("aiiro"))
 
 
-@dataclass(frozen=True)
-class Places:
-    """The environment the client reads: variables, config dir, cache dir, home."""
-
-    environ: Mapping[str, str]
-    config_dir: str
-    cache_dir: str
-    home: str
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Places:
-        env = os.environ if environ is None else environ
-        return cls(
-            environ=env,
-            config_dir=env.get("AIIRO_CONFIG_DIR") or _user_dir("config", env),
-            cache_dir=env.get("AIIRO_CACHE_DIR") or _user_dir("cache", env),
-            home=env.get("HOME") or os.path.expanduser("~"),
-        )
-
-    @property
-    def profile_file(self) -> str:
-        return os.path.join(self.config_dir, PROFILE_FILE)
-
-    @property
-    def secret_file(self) -> str:
-        return self.environ.get("AIIRO_SECRET_FILE") or os.path.join(self.home, SECRET_FILE)
+def config_dir(environ: Mapping[str, str]) -> str:
+    return environ.get("AIIRO_CONFIG_DIR") or _user_dir("config", environ)
 
 
-@dataclass(frozen=True)
+def cache_dir(environ: Mapping[str, str]) -> str:
+    return environ.get("AIIRO_CACHE_DIR") or _user_dir("cache", environ)
+
+
+def home_dir(environ: Mapping[str, str]) -> str:
+    return environ.get("HOME") or os.path.expanduser("~")
+
+
+def profile_path(config: str) -> str:
+    return os.path.join(config, PROFILE_FILE)
+
+
+def secret_path(environ: Mapping[str, str], home: str) -> str:
+    return environ.get("AIIRO_SECRET_FILE") or os.path.join(home, SECRET_FILE)
+
+
 class Settings:
     """What the client talks to, with what credentials, and where each came from."""
 
-    endpoint: str
-    api_key: str | None
-    api_secret: str | None
-    profile: str | None = None
-    source: str = "none"  # where the credentials came from, for messages
-    admin_token: str | None = None  # an aiiro server's admin token (boot probe)
-    ssh_user: str | None = None
+    __slots__ = (
+        "admin_token",
+        "api_key",
+        "api_secret",
+        "endpoint",
+        "profile",
+        "source",
+        "ssh_user",
+    )
+
+    def __init__(
+        self,
+        endpoint: str,
+        api_key: str | None,
+        api_secret: str | None,
+        profile: str | None = None,
+        source: str = "none",
+        admin_token: str | None = None,
+        ssh_user: str | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.profile = profile
+        self.source = source  # where the credentials came from, for messages
+        self.admin_token = admin_token  # an aiiro server's admin token (boot probe)
+        self.ssh_user = ssh_user
+
+    def __repr__(self) -> str:  # (no secrets)
+        return f"Settings({self.endpoint!r}, profile={self.profile!r}, source={self.source!r})"
 
     def require_credentials(self) -> tuple[str, str]:
         if not self.api_key or not self.api_secret:
@@ -109,14 +138,20 @@ class Settings:
         return self.api_key, self.api_secret
 
 
-@dataclass
 class ProfileFile:
-    default: str | None = None
-    profiles: dict[str, dict[str, str]] = field(default_factory=dict)
+    """The profile file's contents: the default profile's name and every profile."""
+
+    __slots__ = ("default", "profiles")
+
+    def __init__(
+        self, default: str | None = None, profiles: dict[str, dict[str, str]] | None = None
+    ) -> None:
+        self.default = default
+        self.profiles = profiles if profiles is not None else {}
 
 
-def read_profiles(places: Places) -> ProfileFile:
-    path = places.profile_file
+def read_profiles(path: str) -> ProfileFile:
+    """The profile file at `path` (a Places' `profile_file`); empty when there is none."""
     if not os.path.exists(path):
         return ProfileFile()
     import tomllib
@@ -198,16 +233,20 @@ def resolve(
     places: Places | None = None,
 ) -> Settings:
     """The endpoint and credentials to use, by the precedence in this module's doc."""
-    places = places or Places.from_environ()
-    env = places.environ
+    if places is None:  # the process's own, without making a Places (CLI start-up)
+        env: Mapping[str, str] = os.environ
+        profile_file = profile_path(config_dir(env))
+        secret_file = secret_path(env, home_dir(env))
+    else:
+        env, profile_file, secret_file = places.environ, places.profile_file, places.secret_file
     if bool(api_key) != bool(api_secret):
         raise ConfigError("give both the API key and the API secret")
 
-    pf = read_profiles(places)
+    pf = read_profiles(profile_file)
     named = profile or env.get(ENV_PROFILE)
     if named and named not in pf.profiles:
         raise ConfigError(
-            f"no profile {named!r} in {places.profile_file}",
+            f"no profile {named!r} in {profile_file}",
             hint="`aiiro configure --profile NAME` creates it; `aiiro profile list` shows them",
         )
     profile_name = named or (pf.default if pf.default in pf.profiles else None)
@@ -229,8 +268,7 @@ def resolve(
     candidates.append((_pair(env, "the environment"), "environment"))
     if not profile:
         candidates.append((prof_pair, f"profile {profile_name!r}"))
-    secret_path = places.secret_file
-    candidates.append((_pair(read_secret_file(secret_path), secret_path), secret_path))
+    candidates.append((_pair(read_secret_file(secret_file), secret_file), secret_file))
     key, secret, source = None, None, "none"
     for pair, where in candidates:
         if pair is not None:

@@ -15,6 +15,10 @@ one copy, and a test can drive them with a virtual clock and no real sleeping.
   `quota_wait` seconds in all (logged at debug level on the "aiiro.client" logger);
 - retries with exponential backoff and jitter on network errors and 5xx, for safe requests
   only (GET, and the token request).
+
+Stdlib only, and no typing at run time: every `aiiro` list command loads this module.
+The typed pieces the resource modules are built from (`Op`, `Call`, the runner protocols,
+the resource base classes) are in aiiro.client.ops.
 """
 
 from __future__ import annotations
@@ -22,18 +26,22 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from collections.abc import Awaitable, Callable
 
 from aiiro import __version__
-from aiiro.client.config import Settings
 from aiiro.client.errors import APIError, AuthError, NetworkError, error_class
-from aiiro.client.models import Token
-from aiiro.client.tokens import MemoryTokens, TokenStore
+from aiiro.client.tokens import MemoryTokens, Token
 
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
 if TYPE_CHECKING:
     import random
+    from typing import Any, TypeVar
+
+    from aiiro.client.config import Settings
+    from aiiro.client.ops import Call, Op
+    from aiiro.client.tokens import TokenStore
+
+    T = TypeVar("T")
 
 LOGGER = "aiiro.client"
 
@@ -45,25 +53,40 @@ def debug(message: str, *args: Any) -> None:
         sys.modules["logging"].getLogger(LOGGER).debug(message, *args)
 
 
-T = TypeVar("T")
-
 TOKEN_PATH = "/oauth/v1/accesstokens"
 REFRESH_MARGIN = 60.0  # seconds before expiry a token is replaced
 USER_AGENT = f"aiiro-client/{__version__}"
 RETRY_STATUSES = {500, 502, 503, 504}
 
 
-@dataclass(frozen=True)
+# Plain classes rather than dataclasses: importing `dataclasses` (and with it `inspect`)
+# would be the largest part of a fast-path CLI run after Python's own start-up.
+
+
 class Request:
     """One Indigo API call, before credentials are added."""
 
-    method: str
-    path: str
-    params: tuple[tuple[str, str], ...] = ()
-    body: Any = None
-    auth: bool = True
-    # Whether resending after a network error or 5xx is harmless; by default GET and HEAD.
-    idempotent: bool | None = None
+    __slots__ = ("auth", "body", "idempotent", "method", "params", "path")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        params: tuple[tuple[str, str], ...] = (),
+        body: Any = None,
+        auth: bool = True,
+        idempotent: bool | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.params = params
+        self.body = body
+        self.auth = auth
+        # Whether resending after a network error or 5xx is harmless; by default GET and HEAD.
+        self.idempotent = idempotent
+
+    def __repr__(self) -> str:
+        return f"Request({self.method!r}, {self.target!r})"
 
     @property
     def safe(self) -> bool:
@@ -80,50 +103,62 @@ class Request:
         return f"{self.path}?{urlencode(self.params)}"
 
 
-@dataclass(frozen=True)
-class Call(Generic[T]):
-    """A request and what to make of its decoded JSON answer."""
-
-    request: Request
-    parse: Callable[[Any], T]
-
-
 # --- effects --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Http:
-    method: str
-    url: str
-    headers: dict[str, str]
-    content: bytes | None
-    timeout: float
+    __slots__ = ("content", "headers", "method", "timeout", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        content: bytes | None,
+        timeout: float,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.content = content
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"Http({self.method!r}, {self.url!r})"
 
 
-@dataclass(frozen=True)
 class Reply:
-    status: int
-    headers: dict[str, str]  # lower-case names
-    content: bytes
+    __slots__ = ("content", "headers", "status")
+
+    def __init__(self, status: int, headers: dict[str, str], content: bytes) -> None:
+        self.status = status
+        self.headers = headers  # lower-case names
+        self.content = content
+
+    def __repr__(self) -> str:
+        return f"Reply({self.status}, {len(self.content)} bytes)"
 
     def json(self) -> Any:
         return json.loads(self.content) if self.content.strip() else None
 
 
-@dataclass(frozen=True)
 class Sleep:
-    seconds: float
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
 
-@dataclass(frozen=True)
 class Blocking:
     """Run a blocking function (a TCP probe, a user's boot check); its result is sent back."""
 
-    fn: Callable[[], Any]
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
 
 
 Effect = Http | Sleep | Blocking
-Op = Generator[Effect, Any, T]
 SyncSend = Callable[[Http], Reply]
 AsyncSend = Callable[[Http], Awaitable[Reply]]
 
@@ -173,10 +208,6 @@ async def run_async(
                 value = await asyncio.to_thread(effect.fn)
         except Exception as exc:
             error = exc
-
-
-def sleep_for(seconds: float) -> Op[None]:
-    yield Sleep(seconds)
 
 
 # --- answers ----------------------------------------------------------------------------
@@ -438,30 +469,3 @@ def _json_or_none(reply: Reply) -> Any:
         return reply.json()
     except ValueError:
         return None
-
-
-# --- what the resource classes run ops with ------------------------------------------------
-
-
-class Runner(Protocol):
-    def __call__(self, op: Op[T], /) -> T: ...
-
-
-class AsyncRunner(Protocol):
-    def __call__(self, op: Op[T], /) -> Awaitable[T]: ...
-
-
-class Resource:
-    """Base of the sync resource classes (`indigo.instances` ...)."""
-
-    def __init__(self, engine: Engine, run: Runner) -> None:
-        self._e = engine
-        self._run = run
-
-
-class AsyncResource:
-    """Base of the async resource classes (`AsyncIndigo().instances` ...)."""
-
-    def __init__(self, engine: Engine, run: AsyncRunner) -> None:
-        self._e = engine
-        self._run = run

@@ -18,7 +18,9 @@ sent one, and a hint a person can act on.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Codes whose meaning is "not in this state"; the hint says what to do instead.
 ALREADY_RUNNING = "I10016"

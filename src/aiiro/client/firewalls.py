@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiiro.client import instances
-from aiiro.client.core import AsyncResource, Call, Engine, Op, Request, Resource
+from aiiro.client.core import Engine, Request
 from aiiro.client.lookup import Ref, as_id, pick
 from aiiro.client.models import Firewall, FirewallTemplate, Outcome, Rule
+from aiiro.client.ops import AsyncResource, Call, Op, Resource
+from aiiro.client.shapes import FIREWALLS
 
 BASE = "/webarenaIndigo/v1/nw"
 # Rule types with a fixed protocol and port.
@@ -49,8 +51,8 @@ def parse_rule(spec: str | dict[str, Any]) -> Rule:
 
 def list_call() -> Call[list[Firewall]]:
     return Call(
-        Request("GET", f"{BASE}/getfirewalllist"),
-        lambda b: [Firewall.from_api(x) for x in b or [] if isinstance(x, dict)],
+        Request("GET", FIREWALLS.path),
+        lambda b: [Firewall.from_api(x) for x in FIREWALLS.elements(b)],
     )
 
 

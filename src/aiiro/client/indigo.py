@@ -21,28 +21,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiiro.client.apikeys import ApiKeys, AsyncApiKeys
 from aiiro.client.catalog import AsyncCatalog, Catalog
-from aiiro.client.config import Places, Settings, resolve
-from aiiro.client.core import (
-    AsyncSend,
-    Call,
-    Engine,
-    Op,
-    SyncSend,
-    run_async,
-    run_sync,
-)
+from aiiro.client.config import Settings, resolve
+from aiiro.client.core import AsyncSend, Engine, SyncSend, run_async, run_sync
 from aiiro.client.firewalls import AsyncFirewalls, Firewalls
 from aiiro.client.instances import AsyncInstances, Instances
-from aiiro.client.models import Token
+from aiiro.client.ops import Call, Op
+from aiiro.client.places import Places
 from aiiro.client.snapshots import AsyncSnapshots, Snapshots
 from aiiro.client.sshkeys import AsyncSshKeys, SshKeys
-from aiiro.client.tokens import DiskTokens, MemoryTokens, TokenStore
+from aiiro.client.tokens import DiskTokens, MemoryTokens, Token
 
 if TYPE_CHECKING:
     import httpx
 
+    from aiiro.client.tokens import TokenStore
+
+    TokenCache = TokenStore | str | bool
+
 T = TypeVar("T")
-TokenCache = TokenStore | str | bool
 
 
 def _token_store(cache: TokenCache, places: Places) -> TokenStore:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiiro.client import catalog, sshkeys
-from aiiro.client.core import AsyncResource, Call, Engine, Op, Request, Resource, Sleep
+from aiiro.client.core import Engine, Request, Sleep
 from aiiro.client.errors import (
     ALREADY_RUNNING,
     ALREADY_STOPPED,
@@ -22,6 +22,8 @@ from aiiro.client.errors import (
 )
 from aiiro.client.lookup import Ref, as_id, pick
 from aiiro.client.models import INSTALLING, RUNNING, STOPPED, Instance, Outcome
+from aiiro.client.ops import AsyncResource, Call, Op, Resource
+from aiiro.client.shapes import INSTANCES
 
 BASE = "/webarenaIndigo/v1/vm"
 IMPORT_OS_ID = 3  # the hidden "Import VM" OS
@@ -35,7 +37,7 @@ OnPoll = Callable[[Instance | None, float], None]
 
 
 def _instances(body: Any) -> list[Instance]:
-    return [Instance.from_api(x) for x in body or [] if isinstance(x, dict)]
+    return [Instance.from_api(x) for x in INSTANCES.elements(body)]
 
 
 def _created(body: Any) -> Instance:
@@ -48,7 +50,7 @@ def _created(body: Any) -> Instance:
 
 
 def list_call() -> Call[list[Instance]]:
-    return Call(Request("GET", f"{BASE}/getinstancelist"), _instances)
+    return Call(Request("GET", INSTANCES.path), _instances)
 
 
 def create_call(body: dict[str, Any]) -> Call[Instance]:

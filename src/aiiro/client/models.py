@@ -1,17 +1,13 @@
 """Typed views of what the API returns, built by `from_api` from the raw JSON.
 
-This module is the SDK's one home for Indigo's shape quirks; callers see plain values:
-- ids and numbers arrive as JSON numbers or strings ("616513", user_id "2130", size
-  "1071529984", vps_kind "10") and become ints; "" becomes None;
-- timestamps arrive as "YYYY-MM-DD HH:MM:SS" (UTC), as the zero time "0000-00-00 00:00:00",
-  or (createinstance only) as a PHP DateTime object; they become naive UTC datetimes or None;
+The quirks of each field (string ids, "" for nothing, the time forms, IPv6 spelling,
+`arpaname`'s lost "jp" ...) are absorbed once, in `aiiro.client.shapes`; a model here is
+its shape with times as naive UTC datetimes, and the untouched JSON as `.raw`. The quirks
+of whole answers are absorbed here:
 - an instance looks different in the create answer and in the list; both give `Instance`;
 - an SSH key comes as an object (create) or a one-element array (retrieve);
 - success comes as `sucessCode` (sic), `successCode`, or `{"STATUS":0}`; stop's
-  `success:false` + I10025 is an accepted, still-running action (`Outcome.pending`);
-- IPv6 addresses come uppercase and zero-padded, and `arpaname` lost its final "jp";
-  `instancecreatedbyuser` carries a trailing space.
-The untouched JSON stays available as `.raw`.
+  `success:false` + I10025 is an accepted, still-running action (`Outcome.pending`).
 """
 
 from __future__ import annotations
@@ -20,77 +16,27 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from aiiro.client import shapes
+from aiiro.client.shapes import as_int, as_str
+from aiiro.client.tokens import Token as Token  # (where it lived before)
+
 Raw = dict[str, Any]
 
-ZERO_TIME = "0000-00-00 00:00:00"
 STOP_PENDING = "I10025"
 
 
-def as_int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
-    return None
+def _times(plain: Raw, *names: str) -> Raw:
+    """A shape with its "YYYY-MM-DD HH:MM:SS" times as datetimes."""
+    return {**plain, **{n: _datetime(plain[n]) for n in names}}
 
 
-def as_float(value: Any) -> float | None:
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def as_str(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    return text if text.strip() else None
-
-
-def as_time(value: Any) -> datetime | None:
-    """Naive UTC datetime from any of the API's time forms."""
-    if isinstance(value, dict):
-        value = value.get("date")
-    if not isinstance(value, str) or not value.strip() or value.startswith(ZERO_TIME[:10]):
-        return None
-    try:
-        # "YYYY-MM-DD HH:MM:SS[.ffffff]"; fromisoformat is C and does not load _strptime.
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=None)
-
-
-def as_ip(value: Any) -> str | None:
-    text = as_str(value)
-    if text is None or ":" not in text:
-        return text
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(text).compressed
-    except ValueError:
-        return text
-
-
-def _hostname(value: Any) -> str | None:
-    text = as_str(value)
-    if text is not None and text.endswith(".arena.ne."):
-        return text + "jp"
-    return text
+def _datetime(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def to_dict(obj: Any) -> Any:
     """Plain JSON-able data for output: models become dicts (without `raw`), datetimes
-    "YYYY-MM-DD HH:MM:SS"."""
+    "YYYY-MM-DD HH:MM:SS" — for the kinds in `shapes`, exactly their shape."""
     if isinstance(obj, list | tuple):
         return [to_dict(x) for x in obj]
     if isinstance(obj, datetime):
@@ -106,24 +52,6 @@ def to_dict(obj: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class Token:
-    access_token: str
-    expires_in: int  # seconds, sent as the string "3599"
-    issued_at_ms: int | None  # server epoch ms, sent as a string
-    expires_at: float  # client clock, seconds since the epoch
-
-    @classmethod
-    def from_api(cls, data: Raw, received_at: float) -> Token:
-        expires_in = as_int(data.get("expiresIn")) or 3599
-        return cls(
-            access_token=str(data["accessToken"]),
-            expires_in=expires_in,
-            issued_at_ms=as_int(data.get("issuedAt")),
-            expires_at=received_at + expires_in,
-        )
-
-
-@dataclass(frozen=True)
 class ApiKey:
     id: int
     api_key: str
@@ -132,9 +60,7 @@ class ApiKey:
 
     @classmethod
     def from_api(cls, d: Raw) -> ApiKey:
-        return cls(
-            as_int(d.get("id")) or 0, str(d.get("apiKey", "")), as_time(d.get("created_at")), d
-        )
+        return cls(**_times(shapes.apikey(d), "created_at"), raw=d)
 
 
 @dataclass(frozen=True)
@@ -167,17 +93,7 @@ class SshKey:
 
     @classmethod
     def from_api(cls, d: Raw) -> SshKey:
-        return cls(
-            id=as_int(d.get("id")) or 0,
-            name=str(d.get("name", "")),
-            sshkey=str(d.get("sshkey", "")),
-            status=str(d.get("status", "")),
-            user_id=as_int(d.get("user_id")),
-            service_id=as_str(d.get("service_id")),
-            created_at=as_time(d.get("created_at")),
-            updated_at=as_time(d.get("updated_at")),
-            raw=d,
-        )
+        return cls(**_times(shapes.sshkey(d), "created_at", "updated_at"), raw=d)
 
     @classmethod
     def from_answer(cls, body: Any) -> SshKey:
@@ -205,9 +121,7 @@ class InstanceType:
 
     @classmethod
     def from_api(cls, d: Raw) -> InstanceType:
-        return cls(
-            as_int(d.get("id")) or 0, str(d.get("name", "")), str(d.get("display_name", "")), d
-        )
+        return cls(**shapes.instance_type(d), raw=d)
 
 
 @dataclass(frozen=True)
@@ -218,7 +132,7 @@ class Region:
 
     @classmethod
     def from_api(cls, d: Raw) -> Region:
-        return cls(as_int(d.get("id")) or 0, str(d.get("name", "")), d)
+        return cls(**shapes.region(d), raw=d)
 
 
 @dataclass(frozen=True)
@@ -237,15 +151,7 @@ class OsImage:
 
     @classmethod
     def from_api(cls, d: Raw) -> OsImage:
-        return cls(
-            id=as_int(d.get("id")) or 0,
-            name=str(d.get("name", "")),
-            viewname=str(d.get("viewname") or d.get("name", "")),
-            code=as_str(d.get("code")),
-            category_id=as_int(d.get("categoryid")),
-            instancetype_id=as_int(d.get("instancetype_id")),
-            raw=d,
-        )
+        return cls(**shapes.os_image(d), raw=d)
 
 
 @dataclass(frozen=True)
@@ -274,18 +180,7 @@ class Plan:
 
     @classmethod
     def from_api(cls, d: Raw) -> Plan:
-        kvm_raw = d.get("kvm_resources")
-        kvm: Raw = kvm_raw if isinstance(kvm_raw, dict) else {}
-        return cls(
-            id=as_int(d.get("id")) or 0,
-            code=str(d.get("code") or ""),
-            resource=as_str(kvm.get("name")),
-            name=str(d.get("name", "")),
-            cpus=as_int(kvm.get("limitnum")),
-            ipaddress_type=as_str(d.get("ipaddress_type")),
-            instancetype_id=as_int(d.get("instancetype_id")),
-            raw=d,
-        )
+        return cls(**shapes.plan(d), raw=d)
 
 
 # --- instances ----------------------------------------------------------------------
@@ -345,39 +240,12 @@ class Instance:
 
     @classmethod
     def from_api(cls, d: Raw) -> Instance:
-        """From a list element or from the create answer's `vms` (whose `vps_kind` is
-        the string "10", `created_at` a PHP DateTime object, and which has no
-        `instancestatus`, `ip`, `os` or `regionname`)."""
+        """From a list element or from the create answer's `vms` (shapes.instance)."""
+        plain = _times(shapes.instance(d), "created_at", "started_at")
         os_raw = d.get("os")
-        return cls(
-            id=as_int(d.get("id")) or 0,
-            instance_name=str(d.get("instance_name", "")),
-            status=str(d.get("status") or ""),
-            instancestatus=as_str(d.get("instancestatus")),
-            ip=as_ip(d.get("ip")) or as_ip(d.get("ipaddress")),
-            ipaddress_type=as_str(d.get("ipaddress_type")),
-            plan=as_str(d.get("plan")),
-            plan_id=as_int(d.get("plan_id")),
-            os_id=as_int(d.get("os_id")),
-            os=OsImage.from_api(os_raw) if isinstance(os_raw, dict) else None,
-            region=as_str(d.get("regionname")),
-            sshkey_id=as_int(d.get("sshkey_id")),
-            snapshot_id=as_int(d.get("snapshot_id")),
-            cpus=as_int(d.get("cpus")),
-            memsize=as_float(d.get("memsize")),
-            vps_kind=as_int(d.get("vps_kind")),
-            user_id=as_int(d.get("user_id")),
-            service_id=as_str(d.get("service_id")),
-            macaddress=as_str(d.get("macaddress")),
-            arpaname=_hostname(d.get("arpaname")),
-            uuid=as_str(d.get("uuid")),
-            vnc_port=as_int(d.get("vnc_port")),
-            created_by=(as_str(d.get("instancecreatedbyuser")) or "").strip() or None,
-            import_instance=bool(as_int(d.get("import_instance"))),
-            created_at=as_time(d.get("created_at")),
-            started_at=as_time(d.get("started_at")),
-            raw=d,
-        )
+        if isinstance(os_raw, dict):
+            plain["os"] = OsImage(**plain["os"], raw=os_raw)
+        return cls(**plain, raw=d)
 
 
 @dataclass(frozen=True)
@@ -431,16 +299,7 @@ class Firewall:
 
     @classmethod
     def from_api(cls, d: Raw) -> Firewall:
-        return cls(
-            id=as_int(d.get("id")) or 0,
-            name=str(d.get("name", "")),
-            status=as_int(d.get("status")),
-            user_id=as_int(d.get("user_id")),
-            service_id=as_str(d.get("service_id")),
-            created_at=as_time(d.get("created_at")),
-            updated_at=as_time(d.get("updated_at")),
-            raw=d,
-        )
+        return cls(**_times(shapes.firewall(d), "created_at", "updated_at"), raw=d)
 
 
 @dataclass(frozen=True)
@@ -523,17 +382,4 @@ class Snapshot:
 
     @classmethod
     def from_api(cls, d: Raw, instance_id: int | None = None) -> Snapshot:
-        return cls(
-            id=as_int(d.get("id")) or 0,
-            name=str(d.get("name", "")),
-            status=str(d.get("status") or ""),
-            instance_id=instance_id,
-            size=as_int(d.get("size")),
-            slot_number=as_int(d.get("slot_number")),
-            disk_id=as_int(d.get("disk_id")),
-            volume=as_int(d.get("volume")),
-            user_id=as_int(d.get("user_id")),
-            service_id=as_str(d.get("service_id")),
-            completed_at=as_time(d.get("completed_timestamp")),
-            raw=d,
-        )
+        return cls(**_times(shapes.snapshot(d, instance_id), "completed_at"), raw=d)

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiiro.client import instances
 from aiiro.client.boot import BootCheck
-from aiiro.client.core import AsyncResource, Call, Engine, Op, Request, Resource, Sleep
+from aiiro.client.core import Engine, Request, Sleep
 from aiiro.client.errors import (
     ALREADY_RUNNING,
     APIError,
@@ -28,6 +28,8 @@ from aiiro.client.errors import (
 from aiiro.client.instances import DEFAULT_POLL, DEFAULT_TIMEOUT, OnPoll
 from aiiro.client.lookup import Ref, as_id, pick
 from aiiro.client.models import RUNNING, STOPPED, Instance, Outcome, Snapshot
+from aiiro.client.ops import AsyncResource, Call, Op, Resource
+from aiiro.client.shapes import elements
 
 BASE = "/webarenaIndigo/v1/disk"
 DEFAULT_BOOT_TIMEOUT = 180.0
@@ -40,7 +42,7 @@ OnStep = Callable[[str], None]
 def list_call(instance_id: int) -> Call[list[Snapshot]]:
     return Call(
         Request("GET", f"{BASE}/snapshotlist/{instance_id}"),
-        lambda b: [Snapshot.from_api(x, instance_id) for x in b or [] if isinstance(x, dict)],
+        lambda b: [Snapshot.from_api(x, instance_id) for x in elements(b)],
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiiro.client.core import AsyncResource, Call, Engine, Op, Request, Resource
+from aiiro.client.core import Engine, Request
 from aiiro.client.lookup import Ref, as_id, pick
 from aiiro.client.models import Outcome, SshKey
+from aiiro.client.ops import AsyncResource, Call, Op, Resource
+from aiiro.client.shapes import SSHKEYS
 
 BASE = "/webarenaIndigo/v1/vm/sshkey"
 ACTIVE = "ACTIVE"
@@ -14,13 +16,11 @@ DEACTIVE = "DEACTIVE"  # sic, the API's spelling
 
 
 def _keys(body: Any) -> list[SshKey]:
-    # The docs' prose says `ssh_keys`; the real answer uses `sshkeys`.
-    items = (body.get("sshkeys") or body.get("ssh_keys") or []) if isinstance(body, dict) else []
-    return [SshKey.from_api(x) for x in items if isinstance(x, dict)]
+    return [SshKey.from_api(x) for x in SSHKEYS.elements(body)]
 
 
 def list_call(active_only: bool = False) -> Call[list[SshKey]]:
-    path = f"{BASE}/active/status" if active_only else BASE
+    path = f"{BASE}/active/status" if active_only else SSHKEYS.path
     return Call(Request("GET", path), _keys)
 
 

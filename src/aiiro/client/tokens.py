@@ -1,27 +1,74 @@
-"""Access tokens kept between runs: one file per endpoint and API key, mode 0600.
+"""Access tokens, and where they are kept between runs: one file per endpoint and API
+key, mode 0600.
 
 A token lives 3599 s on Indigo; every CLI run reusing it saves a token request (which the
 real gateway may rate-limit too). The file name is a hash of endpoint and key, so the key
 does not show in directory listings; the file holds the token, never the secret.
+Stdlib only, no typing or hashlib at run time: the CLI's fast path reads the cache.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
-from typing import Protocol
 
-from aiiro.client.models import Token
+from aiiro.client.shapes import as_int
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class TokenStore(Protocol):
+        def get(self, endpoint: str, api_key: str) -> Token | None: ...
+
+        def put(self, endpoint: str, api_key: str, token: Token) -> None: ...
+
+        def forget(self, endpoint: str, api_key: str) -> None: ...
 
 
-class TokenStore(Protocol):
-    def get(self, endpoint: str, api_key: str) -> Token | None: ...
+class Token:
+    """An access token and when it expires."""
 
-    def put(self, endpoint: str, api_key: str, token: Token) -> None: ...
+    __slots__ = ("access_token", "expires_at", "expires_in", "issued_at_ms")
 
-    def forget(self, endpoint: str, api_key: str) -> None: ...
+    def __init__(
+        self, access_token: str, expires_in: int, issued_at_ms: int | None, expires_at: float
+    ) -> None:
+        self.access_token = access_token
+        self.expires_in = expires_in  # seconds, sent as the string "3599"
+        self.issued_at_ms = issued_at_ms  # server epoch ms, sent as a string
+        self.expires_at = expires_at  # client clock, seconds since the epoch
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any], received_at: float) -> Token:
+        expires_in = as_int(data.get("expiresIn")) or 3599
+        return cls(
+            access_token=str(data["accessToken"]),
+            expires_in=expires_in,
+            issued_at_ms=as_int(data.get("issuedAt")),
+            expires_at=received_at + expires_in,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Token):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash(self.access_token)
+
+    def __repr__(self) -> str:
+        # Not the token itself: it is a credential for its lifetime.
+        return f"Token(expires_in={self.expires_in}, expires_at={self.expires_at})"
+
+
+def file_name(endpoint: str, api_key: str) -> str:
+    """16 hex digits of FNV-1a (64 bit) over endpoint and key: a stable name that does not
+    show the key. (hashlib would cost the CLI's start-up more than the whole hash.)"""
+    h = 0xCBF29CE484222325
+    for byte in f"{endpoint}\0{api_key}".encode():
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}.json"
 
 
 class MemoryTokens:
@@ -54,8 +101,7 @@ class DiskTokens:
         return cls(os.path.join(cache_dir, "tokens"))
 
     def path(self, endpoint: str, api_key: str) -> str:
-        digest = hashlib.sha256(f"{endpoint}\0{api_key}".encode()).hexdigest()[:32]
-        return os.path.join(self.directory, f"{digest}.json")
+        return os.path.join(self.directory, file_name(endpoint, api_key))
 
     def get(self, endpoint: str, api_key: str) -> Token | None:
         token = self._memory.get(endpoint, api_key)
@@ -98,5 +144,7 @@ class DiskTokens:
 
     def forget(self, endpoint: str, api_key: str) -> None:
         self._memory.forget(endpoint, api_key)
+        import contextlib  # (here: most runs never forget a token)
+
         with contextlib.suppress(OSError):
             os.unlink(self.path(endpoint, api_key))

@@ -5,15 +5,18 @@ costs more than a whole request to a local aiiro).
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+import _socket
 
 from aiiro.client.core import Http, Reply
 from aiiro.client.errors import NetworkError
 
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import httpx
+
+    from aiiro.client.core import SyncSend
 
 PROXY_VARIABLES = (
     "HTTP_PROXY",
@@ -54,6 +57,16 @@ class HttpxAsyncSend:
         return Reply(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content)
 
 
+def for_endpoint(endpoint: str, environ: Mapping[str, str]) -> SyncSend:
+    """The CLI's transport: a plain socket for http:// endpoints without a proxy (a fast
+    start), else httpx (https://, proxies)."""
+    if wire_suits(endpoint, environ):
+        return WireSend()
+    import httpx
+
+    return HttpxSend(httpx.Client(timeout=30.0))
+
+
 def wire_suits(endpoint: str, environ: Mapping[str, str] | None = None) -> bool:
     """Whether the plain-socket transport can serve this endpoint: plain HTTP, no proxy."""
     import os
@@ -76,20 +89,37 @@ class WireSend:
         if body or h.method in ("POST", "PUT"):
             head.append(f"Content-Length: {len(body)}")
         raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+        chunks = []
         try:
-            # An ASCII host as bytes skips the idna codec (a start-up cost).
-            address = host.encode() if host.isascii() else host
-            with socket.create_connection((address, port), timeout=h.timeout) as sock:  # type: ignore[arg-type]
+            sock = connect(host, port, h.timeout)
+            try:
                 sock.sendall(raw)
-                chunks = []
-                while True:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        break
+                while chunk := sock.recv(65536):
                     chunks.append(chunk)
+            finally:
+                sock.close()
         except OSError as exc:
             raise NetworkError(f"{h.method} {h.url}: {exc}") from exc
         return parse_response(b"".join(chunks), h)
+
+
+def connect(host: str, port: int, timeout: float) -> _socket.socket:
+    """socket.create_connection, on `_socket` (the C module under `socket`): importing
+    `socket` itself, which builds its enums and loads `selectors`, would cost the CLI more
+    than this whole request to a local server."""
+    # An ASCII host as bytes skips the idna codec (another start-up cost).
+    address = host.encode() if host.isascii() else host
+    error: OSError = OSError(f"no address for {host}")
+    for family, kind, proto, _, where in _socket.getaddrinfo(address, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(where)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error
 
 
 def split_http_url(url: str) -> tuple[str, int, str]:

@@ -22,6 +22,7 @@ def test_user_data_installs_the_key_for_the_login_user_and_powers_off() -> None:
     assert data["users"][0]["ssh_authorized_keys"] == [KEY]
     assert data["ssh_pwauth"] is False
     assert data["power_state"]["mode"] == "poweroff"  # the end of "OS installation"
+    assert data["manage_etc_hosts"] is True
 
 
 def test_user_data_for_root() -> None:

@@ -19,17 +19,14 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
 
 import typer
 
-from aiiro.cli.client.env import (
-    INTERRUPTED,
-    Environment,
-    describe_error,
-    exit_code,
-    make_client,
-)
+from aiiro.cli.client.env import Environment, make_client
+from aiiro.cli.client.exits import INTERRUPTED, describe_error, exit_code
 from aiiro.cli.client.output import FORMATS, render
 from aiiro.client import errors
 from aiiro.client.config import Settings, resolve
-from aiiro.client.core import Call, Op, Request
+from aiiro.client.core import Request
+from aiiro.client.models import to_dict
+from aiiro.client.ops import Call, Op
 
 if TYPE_CHECKING:
     from aiiro.client.indigo import Indigo
@@ -263,7 +260,7 @@ class Ctx:
 
     def emit(self, data: Any, kind: str = "", detail: bool = False) -> None:
         o = self.opts
-        text = render(data, o.output, kind, o.columns, not o.no_header, detail)
+        text = render(to_dict(data), o.output, kind, o.columns, not o.no_header, detail)
         if text:
             typer.echo(text)
 

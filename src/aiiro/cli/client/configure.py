@@ -62,7 +62,7 @@ def configure(
     env = environment(click_ctx)
     with reporting():
         places = env.where()
-        pf = read_profiles(places)
+        pf = read_profiles(places.profile_file)
         current = dict(pf.profiles.get(profile, {}))
         given = {
             "endpoint": endpoint,
@@ -115,7 +115,7 @@ def _mask(key: str, value: str) -> str:
 
 def _load(click_ctx: typer.Context) -> tuple[ProfileFile, str]:
     places = environment(click_ctx).where()
-    return read_profiles(places), places.profile_file
+    return read_profiles(places.profile_file), places.profile_file
 
 
 @profile_app.command("list")
@@ -154,7 +154,7 @@ def profile_use(
     """Make a profile the default."""
     with reporting():
         places = environment(click_ctx).where()
-        pf = read_profiles(places)
+        pf = read_profiles(places.profile_file)
         if name not in pf.profiles:
             raise ConfigError(f"no profile {name!r} in {places.profile_file}")
         pf.default = name
@@ -169,7 +169,7 @@ def profile_delete(
     """Delete a profile."""
     with reporting():
         places = environment(click_ctx).where()
-        pf = read_profiles(places)
+        pf = read_profiles(places.profile_file)
         if pf.profiles.pop(name, None) is None:
             raise ConfigError(f"no profile {name!r} in {places.profile_file}")
         if pf.default == name:

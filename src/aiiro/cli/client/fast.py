@@ -1,22 +1,33 @@
 """The fast path for list commands: `aiiro instance list -o json` and its siblings.
 
 Scripts run these in loops, and Python would spend most of such a run importing typer,
-click and httpx. For `<instance|sshkey|firewall|apikey> list` with only the options below,
-main() comes here first: the same settings resolution, token cache, request policy, models
-and renderer as the full command, over the plain-socket transport for http:// endpoints
-(httpx otherwise), without the command-line framework. Anything else — --help, another
-option, another command — returns None and the full typer application runs.
+click, httpx, and the SDK's typed models. For `<instance|sshkey|firewall|apikey> list`
+with only the options below, main() comes here first: the same settings resolution, token
+cache, request policy (aiiro.client.core's Engine), shapes (aiiro.client.shapes: the
+models are built from them, and print as them) and renderer as the full command, over the
+plain-socket transport for http:// endpoints (httpx otherwise), without the command-line
+framework. Anything else — --help, another option, another command — returns None and
+the full typer application runs.
+
+What this loads is kept to the standard library's json and socket plus a few small
+modules of aiiro's own: no typing, dataclasses, datetime or hashlib (see
+docs/performance.md; tests/cli/test_client_process.py checks it).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
 
-from aiiro.cli.client.env import Environment, describe_error, exit_code
 from aiiro.cli.client.output import FORMATS, render
-from aiiro.client.errors import IndigoError
+from aiiro.client.shapes import LISTS
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
+
+    from aiiro.cli.client.env import Environment
+    from aiiro.client.places import Places
 
 VALUE_OPTIONS = {
     "-o": "output",
@@ -30,25 +41,9 @@ VALUE_OPTIONS = {
 FLAG_OPTIONS = {"--no-header": "no_header"}
 
 
-def _call(group: str) -> Any:
-    from aiiro.client import apikeys, firewalls, instances, sshkeys
-
-    calls: dict[str, Callable[[], Any]] = {
-        "instance": instances.list_call,
-        "sshkey": sshkeys.list_call,
-        "firewall": firewalls.list_call,
-        "apikey": apikeys.list_call,
-    }
-    return calls[group]()
-
-
 def parse(argv: Sequence[str]) -> tuple[str, dict[str, Any]] | None:
-    """(group, options) when argv is a list command this path serves, else None."""
-    if (
-        len(argv) < 2
-        or argv[1] != "list"
-        or argv[0] not in ("instance", "sshkey", "firewall", "apikey")
-    ):
+    """(kind, options) when argv is a list command this path serves, else None."""
+    if len(argv) < 2 or argv[1] != "list" or argv[0] not in LISTS:
         return None
     opts: dict[str, Any] = {"output": "table"}
     rest = list(argv[2:])
@@ -76,15 +71,28 @@ def run_fast(argv: Sequence[str], env: Environment | None = None) -> int | None:
     parsed = parse(argv)
     if parsed is None:
         return None
-    group, opts = parsed
-    env = env or Environment()
-    from aiiro.cli.client.env import transport_for
-    from aiiro.client.config import resolve
-    from aiiro.client.core import Engine, run_sync
+    kind, opts = parsed
+    from aiiro.client.config import cache_dir, resolve
+    from aiiro.client.core import Engine, Request, decode, run_sync
+    from aiiro.client.errors import IndigoError
     from aiiro.client.tokens import DiskTokens
+    from aiiro.client.transport import for_endpoint
 
+    places: Places | None
+    environ: Mapping[str, str]
+    sleep: Callable[[float], None]
+    if env is None:
+        # The process's own, read directly: an Environment and a Places are dataclasses,
+        # and importing `dataclasses` would cost more than the rest of this run's imports.
+        import os
+        import time
+
+        places, environ, clock, sleep, given = None, os.environ, time.time, time.sleep, None
+    else:
+        places, environ, clock, sleep = env.where(), env.environ, env.clock, env.sleep
+        given = env.transport
+    listing = LISTS[kind]
     try:
-        places = env.where()
         settings = resolve(
             api_key=opts.get("api_key"),
             api_secret=opts.get("api_secret"),
@@ -92,13 +100,23 @@ def run_fast(argv: Sequence[str], env: Environment | None = None) -> int | None:
             profile=opts.get("profile"),
             places=places,
         )
-        engine = Engine(settings, tokens=DiskTokens.in_cache(places.cache_dir), clock=env.clock)
-        send = transport_for(settings, env)
-        data = run_sync(engine.run(_call(group)), send, env.sleep)
+        cache = places.cache_dir if places is not None else cache_dir(environ)
+        engine = Engine(settings, tokens=DiskTokens.in_cache(cache), clock=clock)
+        send = given or for_endpoint(settings.endpoint, environ)
+        request = Request("GET", listing.path)
+        reply = run_sync(engine.send(request), send, sleep)
+        rows = [listing.shape(x) for x in listing.elements(decode(request, reply))]
     except IndigoError as err:
+        from aiiro.cli.client.exits import describe_error, exit_code
+
         sys.stderr.write(describe_error(err) + "\n")
         return exit_code(err)
-    text = render(data, opts["output"], group, opts.get("columns"), not opts.get("no_header"))
+    except KeyboardInterrupt:
+        from aiiro.cli.client.exits import INTERRUPTED
+
+        sys.stderr.write("interrupted\n")
+        return INTERRUPTED
+    text = render(rows, opts["output"], kind, opts.get("columns"), not opts.get("no_header"))
     if text:
         sys.stdout.write(text + "\n")
     return 0

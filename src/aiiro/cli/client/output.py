@@ -1,15 +1,18 @@
-"""Rendering results as a table, JSON or YAML (`-o`), with `--columns` and `--no-header`.
+"""Rendering plain data (`models.to_dict`, or `shapes`) as a table, JSON or YAML (`-o`),
+with `--columns` and `--no-header`.
 
-Stdlib only, apart from PyYAML loaded for `-o yaml`: this runs on every CLI start.
+Stdlib only, apart from PyYAML loaded for `-o yaml`, and no typing at run time: this runs
+on every CLI start.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
 
-from aiiro.client.models import to_dict
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 FORMATS = ("table", "json", "yaml")
 
@@ -92,17 +95,16 @@ def pick_columns(kind: str, wanted: str | None) -> list[tuple[str, str]]:
 
 
 def render(
-    data: Any,
+    plain: Any,
     fmt: str = "table",
     kind: str = "",
     columns: str | None = None,
     header: bool = True,
     detail: bool = False,
 ) -> str:
-    """`data` is a model, a list of models, or plain data. In a table, one object of a
-    known kind is a one-row table of its usual columns, unless `detail` asks for every
-    field (FIELD/VALUE lines)."""
-    plain = to_dict(data)
+    """`plain` is JSON-able data: an object, a list of them, or a value. In a table, one
+    object of a known kind is a one-row table of its usual columns, unless `detail` asks
+    for every field (FIELD/VALUE lines)."""
     if isinstance(plain, dict) and fmt == "table" and kind in COLUMNS and not detail:
         plain = [plain]
     if fmt == "json":

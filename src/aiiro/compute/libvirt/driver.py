@@ -70,7 +70,7 @@ class LibvirtDriver:
         st = spec.state
         if st.get("phase") in (DOWNLOADING, INSTALLING, READY, FAILED, DESTROYED):
             return  # already begun: observe follows it
-        st.setdefault("host", self.hosts.place(self._memory_mb(spec)))
+        self._place(spec)
         st["domain"] = f"{self.settings.libvirt_name_prefix}{spec.id}"
         workdir = self.instances_dir / st["domain"]
         workdir.mkdir(parents=True, exist_ok=True)
@@ -225,7 +225,7 @@ class LibvirtDriver:
         st = spec.state
         if st.get("phase") == DESTROYED:
             return
-        st.setdefault("host", self.hosts.place(self._memory_mb(spec)))
+        self._place(spec)
         st["firewall"] = None if rules is None else [r.__dict__ for r in rules]
         self._define_filter(spec, rules)
 
@@ -235,6 +235,11 @@ class LibvirtDriver:
         return LibvirtConsole(self._conn(spec), dom, log_file)
 
     # --- internals ------------------------------------------------------------------------
+    def _place(self, spec: InstanceSpec) -> None:
+        """Choose the instance's host once; it stays there."""
+        if "host" not in spec.state:
+            spec.state["host"] = self.hosts.place(self._memory_mb(spec))
+
     def _conn(self, spec: InstanceSpec) -> Any:
         return self.hosts.conn(spec.state["host"])
 

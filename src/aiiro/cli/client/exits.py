@@ -1,0 +1,50 @@
+"""The client commands' exit codes and error text (docs/client.md lists the codes).
+
+Stdlib only, no typing at run time: the fast path (cli/client/fast.py) reports with these.
+"""
+
+from __future__ import annotations
+
+from aiiro.client import errors
+
+OK = 0
+FAILED = 1  # an API error not listed below, or another failure
+USAGE = 2  # bad options or arguments (click's own code)
+CONFIG = 3  # no credentials, unknown profile, unreadable file
+AUTH = 4  # 401
+NOT_FOUND = 5  # 404, or no (or more than one) resource by that name
+STATE = 6  # refused in this state: I10016, I10017, I10055, S10002, F60009
+QUOTA = 7  # 429 and the quota did not free up within the allowed wait
+TIMEOUT = 8  # a wait gave up
+UNREACHABLE = 9  # network error or 5xx
+BOOT = 10  # the instance never answered after start (snapshot restore)
+INTERRUPTED = 130
+
+_CODES: list[tuple[type[errors.IndigoError], int]] = [
+    (errors.ConfigError, CONFIG),
+    (errors.AuthError, AUTH),
+    (errors.NotFoundError, NOT_FOUND),
+    (errors.LookupFailed, NOT_FOUND),
+    (errors.StateError, STATE),
+    (errors.QuotaError, QUOTA),
+    (errors.WaitTimeout, TIMEOUT),
+    (errors.NetworkError, UNREACHABLE),
+    (errors.ServerError, UNREACHABLE),
+    (errors.BootFailed, BOOT),
+]
+
+
+def exit_code(err: errors.IndigoError) -> int:
+    return next((code for cls, code in _CODES if isinstance(err, cls)), FAILED)
+
+
+def describe_error(err: errors.IndigoError) -> str:
+    """`error: CODE message (HTTP status, METHOD path)` and a `hint:` line."""
+    if isinstance(err, errors.APIError):
+        where = f"HTTP {err.status}" + (f", {err.method} {err.path}" if err.method else "")
+        lines = [f"error: {err} ({where})"]
+    else:
+        lines = [f"error: {err.message}"]
+    if err.hint:
+        lines.append(f"hint: {err.hint}")
+    return "\n".join(lines)
