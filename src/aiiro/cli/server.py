@@ -172,9 +172,7 @@ def _print(data: Any) -> None:
 @account_app.command("create")
 def account_create(
     name: Annotated[str, typer.Option(help="Account holder's name")],
-    email: Annotated[
-        str | None, typer.Option(help="Sign-in e-mail for the control panel")
-    ] = None,
+    email: Annotated[str | None, typer.Option(help="Sign-in e-mail for the control panel")] = None,
     data_dir: DataDir = None,
     database_url: DbUrl = None,
 ) -> None:
