@@ -20,15 +20,17 @@ def badge(page: Any) -> Any:
     return page.locator('#instance [data-field="status"] .badge')
 
 
-def console_shows(page: Any, text: str) -> str:
-    """Wait until the console has printed `text`; returns all it printed."""
+def console_shows(page: Any, prompt: str) -> str:
+    """Wait until the console's last words are `prompt`; returns all it printed. (The
+    console replays every boot since the instance was made: the installation's boot ended
+    at a login prompt too, so an earlier prompt proves nothing about this boot.)"""
     printed = ""
     for _ in range(WAIT_MS // 200):
         printed = str(page.evaluate("window.aiiroConsole ? window.aiiroConsole.text() : ''"))
-        if text in printed:
+        if printed.rstrip().endswith(prompt):
             return printed
         page.wait_for_timeout(200)
-    raise AssertionError(f"the console never showed {text!r}:\n{printed[-1500:]}")
+    raise AssertionError(f"the console never came to {prompt!r}:\n{printed[-1500:]}")
 
 
 def add_ssh_key(page: Any, name: str = "laptop") -> None:

@@ -22,6 +22,7 @@ def test_region_network_is_isolated_with_the_host_on_the_gateway() -> None:
     assert root.find("ip").attrib == {"address": "198.18.0.1", "prefix": "15"}  # type: ignore[union-attr]
     # no <forward>: nothing leaves the bridge; no <dhcp>: aiiro hands out the addresses
     assert root.find("forward") is None and root.find("ip/dhcp") is None
+    assert root.find("dns").get("enable") == "no"  # type: ignore[union-attr]
 
 
 def test_virsh_fields_are_read() -> None:

@@ -141,11 +141,13 @@ def ensure_storage(root: Path) -> Step:
 def network_xml(
     name: str, bridge: str, pool: ipaddress.IPv4Network, gateway: ipaddress.IPv4Address
 ) -> str:
-    """An isolated network (no forwarding, no NAT, no DHCP): guests get their addresses
+    """An isolated network (no forwarding, no NAT, no DHCP, no DNS): guests get their addresses
     from aiiro (kernel command line or cloud-init); the host is the region's gateway."""
     net = ET.Element("network")
     ET.SubElement(net, "name").text = name
     ET.SubElement(net, "bridge", name=bridge, stp="off", delay="0")
+    # No DNS either: without it libvirt runs no dnsmasq for this network.
+    ET.SubElement(net, "dns", enable="no")
     ET.SubElement(net, "ip", address=str(gateway), prefix=str(pool.prefixlen))
     ET.indent(net)
     return ET.tostring(net, encoding="unicode")
