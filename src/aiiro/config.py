@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     panel_signup: bool = True
     # Run the engine worker thread in this process.
     worker: bool = True
+    # Seconds between the worker's sweeps that make the shown power state follow what the
+    # compute driver observes (a guest that powered itself off shows Stopped). None: 10 for
+    # drivers with real machines, never for `sim` (its machines are aiiro's own rows); 0: off.
+    reconcile_s: float | None = None
     log_level: str = "info"
 
     # --- the libvirt driver (docs/operating-a-host.md) ------------------------------------

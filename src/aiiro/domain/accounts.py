@@ -220,14 +220,19 @@ def issue_token(rt: Runtime, client_id: str, client_secret: str) -> IssuedToken:
 def authenticate(rt: Runtime, token: str) -> Caller:
     """The caller behind a bearer token; 401 (gateway shape) if forged or expired, or if
     its key or account is gone."""
-    raw = _decode(token)
-    if raw is None:
-        raise invalid_token()
-    payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
-    if not hmac.compare_digest(mac, _mac(rt, payload)):
-        raise invalid_token()
-    key_id, high, low = _PAYLOAD.unpack(payload)
-    issued_ms = (high << 32) | low
+    verified: tuple[int, int] | None = rt.key_cache.get(("token", token))
+    if verified is None:
+        raw = _decode(token)
+        if raw is None:
+            raise invalid_token()
+        payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
+        if not hmac.compare_digest(mac, _mac(rt, payload)):
+            raise invalid_token()
+        key_id, high, low = _PAYLOAD.unpack(payload)
+        verified = (key_id, (high << 32) | low)
+        # A verified signature stays verified; only expiry and the key's state can change.
+        rt.key_cache.put(("token", token), verified)
+    key_id, issued_ms = verified
     if issued_ms + TOKEN_LIFETIME_S * 1000 <= rt.clock.time() * 1000:
         raise invalid_token()
     key = _key_state(rt, ApiKey.id, key_id)

@@ -35,10 +35,10 @@ REDACTED = "***"
 MAX_BODY = 256 * 1024
 
 
-@dataclass
+@dataclass(slots=True)
 class LoggedRequest:
     id: int
-    at: str
+    at: float  # server clock, seconds since the epoch; formatted when read
     method: str
     path: str
     query: str
@@ -53,7 +53,7 @@ class LoggedRequest:
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "at": self.at,
+            "at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.at)),
             "method": self.method,
             "path": self.path,
             "query": self.query,
@@ -112,8 +112,7 @@ class RequestLog:
             fields[key] = len(body) if len(body) > MAX_BODY else body
         fields.setdefault("headers", [])
         if "at" not in fields:
-            now = self._clock.time() if self._clock is not None else time.time()
-            fields["at"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
+            fields["at"] = self._clock.time() if self._clock is not None else time.time()
         with self._lock:
             self._entries.append(LoggedRequest(id=self._next, **fields))
             self._next += 1

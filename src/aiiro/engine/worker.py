@@ -7,6 +7,10 @@ at least every IDLE_S to see operations added by other processes. Several proces
 
 Without a worker thread (tests; `worker = false`), `kick` and `settle` run whatever is due
 before the API answers, so a test in the `instant` profile sees each command finished.
+
+The thread also reconciles (domain/reconcile.py): every `reconcile_every()` seconds it
+observes the settled instances through the driver, so a guest that powered itself off shows
+Stopped. Tests call `reconcile()` directly.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ log = logging.getLogger("aiiro.engine")
 IDLE_S = 0.5
 RECOVER_EVERY_S = 30.0
 MAX_RUN = 100_000  # a safety stop for run_due against a handler that never finishes
+# Seconds between reconciliation sweeps for drivers with machines of their own. The sim's
+# machines live in aiiro's own rows, so there is nothing to reconcile: off by default.
+RECONCILE_DEFAULT_S = 10.0
 
 # Modules whose import registers operation handlers (missing ones are skipped).
 HANDLER_MODULES = (
@@ -53,6 +60,7 @@ class Engine:
         self._recovered = False
         self._run_lock = threading.RLock()
         self._since_recover = 0.0
+        self._reconcile_after = 0  # where the next reconciliation pass starts (an id)
         load_handlers()
 
     # -- the contract used by the API and the emulator controls ---------------------------
@@ -113,6 +121,24 @@ class Engine:
             )
         self.kick()
 
+    def reconcile(self, limit: int | None = None) -> int:
+        """One reconciliation pass: observe up to `limit` settled instances (after those
+        the previous pass saw) and move each to the power state the driver reports;
+        returns how many changed. A driver error on one instance is logged and skipped."""
+        from aiiro.domain import reconcile
+
+        changes, self._reconcile_after = reconcile.run_pass(
+            self.rt, self.driver, self._reconcile_after, limit or reconcile.BATCH
+        )
+        return len(changes)
+
+    def reconcile_every(self) -> float:
+        """Seconds between sweeps of the worker thread; 0: never."""
+        every = self.rt.settings.reconcile_s
+        if every is None:
+            return 0.0 if self.driver.name == "sim" else RECONCILE_DEFAULT_S
+        return max(every, 0.0)
+
     def recover(self) -> int:
         with self.rt.db.write() as s:
             taken = ops.recover_stale(self.rt, s, self.worker_id)
@@ -139,6 +165,7 @@ class Engine:
         import time
 
         last_recover = time.monotonic()
+        last_sweep = float("-inf")  # the first sweep right away (a host may have rebooted)
         while not self._stop.is_set():
             self._wake.clear()
             wait = IDLE_S
@@ -154,6 +181,18 @@ class Engine:
             except Exception:
                 log.exception("engine loop")
                 wait = 1.0
+            every = self.reconcile_every()
+            # A sweep is done in bounded passes, one per turn of the loop (due operations
+            # run in between); the next sweep begins `every` seconds after this one began.
+            sweeping = self._reconcile_after != 0
+            if every > 0 and (sweeping or time.monotonic() - last_sweep >= every):
+                if not sweeping:
+                    last_sweep = time.monotonic()
+                try:
+                    self.reconcile()
+                except Exception:
+                    log.exception("reconcile")
+                    self._reconcile_after = 0
             self._wake.wait(wait)
 
 
