@@ -134,7 +134,7 @@ def test_start_up_stays_light(server: AiiroServer, tmp_path: Path) -> None:
     # Nor what costs a fast-path run most after Python's own start-up (docs/performance.md):
     # the models and what they and the SDK's typed parts load.
     heavy = {"aiiro.client.models", "aiiro.client.ops", "dataclasses", "inspect", "typing"}
-    heavy |= {"datetime", "hashlib", "socket", "contextlib", "logging", "ipaddress"}
+    heavy |= {"datetime", "hashlib", "socket", "contextlib", "logging", "ipaddress", "json", "re"}
     assert not fast & heavy, fast & heavy
     full = loaded_modules(env, "instance", "list", "--verbose")
     assert "typer" in full and not full & SERVER

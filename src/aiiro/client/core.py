@@ -23,12 +23,12 @@ the resource base classes) are in aiiro.client.ops.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
 
 from aiiro import __version__
+from aiiro.client import jsontext
 from aiiro.client.errors import APIError, AuthError, NetworkError, error_class
 from aiiro.client.tokens import MemoryTokens, Token
 
@@ -139,7 +139,7 @@ class Reply:
         return f"Reply({self.status}, {len(self.content)} bytes)"
 
     def json(self) -> Any:
-        return json.loads(self.content) if self.content.strip() else None
+        return jsontext.loads(self.content) if self.content.strip() else None
 
 
 class Sleep:
@@ -355,7 +355,7 @@ class Engine:
             content = None
             if req.body is not None:
                 headers["Content-Type"] = "application/json"
-                content = json.dumps(req.body).encode()
+                content = jsontext.dumps(req.body).encode()
             if req.auth:
                 token = yield from self.token(refresh=refresh)
                 refresh = False
@@ -460,7 +460,7 @@ class Engine:
         if req.body is not None:
             lines.append("Content-Type: application/json")
             lines.append("")
-            lines.append(json.dumps(req.body, indent=2, ensure_ascii=False))
+            lines.append(jsontext.dumps(req.body, indent=2, ensure_ascii=False))
         return "\n".join(lines)
 
 

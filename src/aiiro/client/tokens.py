@@ -9,9 +9,9 @@ Stdlib only, no typing or hashlib at run time: the CLI's fast path reads the cac
 
 from __future__ import annotations
 
-import json
 import os
 
+from aiiro.client import jsontext
 from aiiro.client.shapes import as_int
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
@@ -109,7 +109,7 @@ class DiskTokens:
             return token
         try:
             with open(self.path(endpoint, api_key), encoding="utf-8") as f:
-                data = json.load(f)
+                data = jsontext.loads(f.read())
             token = Token(
                 access_token=str(data["access_token"]),
                 expires_in=int(data["expires_in"]),
@@ -136,7 +136,7 @@ class DiskTokens:
             tmp = f"{path}.{os.getpid()}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f)
+                f.write(jsontext.dumps(data))
             os.replace(tmp, path)
         except OSError:
             # A cache that cannot be written only costs a token request next time.

@@ -7,7 +7,7 @@ on every CLI start.
 
 from __future__ import annotations
 
-import json
+from aiiro.client import jsontext
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
+        return jsontext.dumps(value, ensure_ascii=False)
     return str(value)
 
 
@@ -108,7 +108,7 @@ def render(
     if isinstance(plain, dict) and fmt == "table" and kind in COLUMNS and not detail:
         plain = [plain]
     if fmt == "json":
-        return json.dumps(plain, indent=2, ensure_ascii=False)
+        return jsontext.dumps(plain, indent=2, ensure_ascii=False)
     if fmt == "yaml":
         import yaml
 
