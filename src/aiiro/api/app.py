@@ -107,19 +107,17 @@ def create_app(rt: Runtime) -> FastAPI:
 
 def routers() -> list[APIRouter]:
     """Every router, in the order they are matched."""
-    from aiiro.api import catalog, sshkeys
+    from aiiro.api import catalog, emulator, firewalls, instances, snapshots, sshkeys, web
 
-    found: list[APIRouter] = [
+    return [
         oauth.router,
         apikeys.router,
         sshkeys.router,
         catalog.router,
+        instances.router,
+        firewalls.router,
+        snapshots.router,
         admin.router,
+        emulator.router,
+        web.router,
     ]
-    for name in ("instances", "firewalls", "snapshots", "emulator", "web"):
-        try:
-            module = __import__(f"aiiro.api.{name}", fromlist=["router"])
-        except ModuleNotFoundError:
-            continue
-        found.append(module.router)
-    return found

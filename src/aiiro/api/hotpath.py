@@ -13,7 +13,6 @@ one, and nothing else; `HotRoutes` checks that when it is built.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -30,23 +29,16 @@ Handlers = Mapping[Any, Handler]
 
 
 def hot_routes() -> dict[tuple[str, str], Endpoint]:
-    """(method, exact path) -> endpoint. Imported here, not at module level, so that this
-    table can name routers that land later without an import cycle."""
-    from aiiro.api import oauth, sshkeys
+    """(method, exact path) -> endpoint. Imported here, not at module level: the routers
+    import the app's dependencies, which import this module."""
+    from aiiro.api import instances, oauth, sshkeys
 
-    table: dict[tuple[str, str], Endpoint] = {
+    return {
         ("POST", "/oauth/v1/accesstokens"): oauth.access_token,
         ("GET", "/webarenaIndigo/v1/vm/sshkey"): sshkeys.list_keys,
         ("GET", "/webarenaIndigo/v1/vm/sshkey/active/status"): sshkeys.list_active,
+        ("GET", "/webarenaIndigo/v1/vm/getinstancelist"): instances.list_instances,
     }
-    try:
-        instances = importlib.import_module("aiiro.api.instances")
-    except ModuleNotFoundError:
-        return table
-    listing = getattr(instances, "list_instances", None)
-    if listing is not None:
-        table[("GET", "/webarenaIndigo/v1/vm/getinstancelist")] = listing
-    return table
 
 
 def _needs_caller(endpoint: Endpoint) -> bool:
