@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -317,3 +318,49 @@ def test_console_of_a_stopped_instance_shows_what_it_printed(
     console.write(b"ignored\n")
     assert console.read(timeout=0.05) == b""
     console.close()
+
+
+@pytest.fixture
+def http_dir(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A directory served over HTTP on 127.0.0.1, as an import URL's web server."""
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "www"
+    served.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_import_url_over_http(
+    driver: LibvirtDriver, make_spec: Any, http_dir: tuple[Path, str]
+) -> None:
+    served, base = http_dir
+    make_qcow2(served / "image.qcow2", "1G")
+    spec = make_spec(os_id=3, os_name="ImportVM", os_family="import")
+    spec.import_url = f"{base}/image.qcow2"
+    driver.provision(spec)
+    download.wait(Path(spec.state["dir"]) / "import.img", timeout=30)
+    obs = driver.observe(spec)
+    assert obs.power == "shutoff" and obs.progress == 100
+    assert (Path(spec.state["dir"]) / "disk.qcow2").exists()
+
+
+def test_import_url_over_http_that_answers_404(
+    driver: LibvirtDriver, make_spec: Any, http_dir: tuple[Path, str]
+) -> None:
+    _, base = http_dir
+    spec = make_spec(os_id=3, os_name="ImportVM", os_family="import")
+    spec.import_url = f"{base}/missing.qcow2"
+    driver.provision(spec)
+    download.wait(Path(spec.state["dir"]) / "import.img", timeout=30)
+    obs = driver.observe(spec)
+    assert obs.power == "provision_failed"
+    assert "HTTP 404" in obs.detail
