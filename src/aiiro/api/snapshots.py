@@ -85,10 +85,8 @@ def listed(snap: Snapshot) -> dict[str, Any]:
 async def take_snapshot(request: Request, who: Caller = Depends(caller)) -> Response:
     rt = runtime(request)
     body = await parse(request, TakeSnapshot)
-    engine_of(rt).settle()
-    with rt.db.write() as s:
+    with engine_of(rt).change() as s:
         snapshots.take(rt, s, who.account_id, body.instanceid, body.name, body.slotnum or 0)
-    engine_of(rt).kick()
     return render.status_zero()
 
 
@@ -114,10 +112,8 @@ async def snapshot_list(
 async def retake_snapshot(request: Request, who: Caller = Depends(caller)) -> Response:
     rt = runtime(request)
     body = await parse(request, SnapshotRef)
-    engine_of(rt).settle()
-    with rt.db.write() as s:
+    with engine_of(rt).change() as s:
         snapshots.retake(rt, s, who.account_id, body.instanceid, body.snapshotid)
-    engine_of(rt).kick()
     return render.status_zero()
 
 
@@ -129,10 +125,8 @@ async def retake_snapshot(request: Request, who: Caller = Depends(caller)) -> Re
 async def restore_snapshot(request: Request, who: Caller = Depends(caller)) -> Response:
     rt = runtime(request)
     body = await parse(request, SnapshotRef)
-    engine_of(rt).settle()
-    with rt.db.write() as s:
+    with engine_of(rt).change() as s:
         snapshots.restore(rt, s, who.account_id, body.instanceid, body.snapshotid)
-    engine_of(rt).kick()
     return render.status_zero()
 
 
@@ -141,10 +135,8 @@ async def delete_snapshot(
     snapshot_id: str, request: Request, who: Caller = Depends(caller)
 ) -> Response:
     rt = runtime(request)
-    engine_of(rt).settle()
-    with rt.db.write() as s:
+    with engine_of(rt).change() as s:
         snapshots.delete(rt, s, who.account_id, path_id(snapshot_id))
-    engine_of(rt).kick()
     return render.status_zero()
 
 

@@ -18,6 +18,10 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
 
 from aiiro.compute.driver import ComputeDriver
 from aiiro.engine import operations as ops
@@ -99,6 +103,15 @@ class Engine:
             self._wake.set()
         else:
             self.run_due()
+
+    @contextmanager
+    def change(self) -> Iterator[Session]:
+        """A write that may queue operations: run what fell due first (so the change sees
+        the current state), then one transaction, then, once it committed, the new work."""
+        self.settle()
+        with self.rt.db.write() as s:
+            yield s
+        self.kick()
 
     def settle(self) -> None:
         """Before answering: without a worker, run what has fallen due (the clock may
