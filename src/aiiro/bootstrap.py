@@ -57,21 +57,41 @@ def check_admin_token(rt: Runtime, token: str) -> bool:
     return digest is not None and rt.hasher.verify(token, digest)
 
 
-def write_secret_file(path: Path, api_key: str, api_secret: str) -> None:
-    """The seed walkthrough's ~/.webarena_secret format, mode 0600."""
+CREDENTIALS_FILE = "webarena_secret"
+
+
+def write_secret_file(path: Path, api_key: str, api_secret: str, endpoint: str) -> None:
+    """The seed walkthrough's ~/.webarena_secret format, mode 0600, with the endpoint that
+    the key belongs to (AIIRO_ENDPOINT, read by the `aiiro` CLI and the SDK), so that
+    `source FILE` points every client at this server rather than the real service."""
     path = path.expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = f"export IndigoApiKey={api_key}\nexport IndigoApiPrivateKey={api_secret}\n"
+    text = (
+        f"export IndigoApiKey={api_key}\n"
+        f"export IndigoApiPrivateKey={api_secret}\n"
+        f"export AIIRO_ENDPOINT={endpoint}\n"
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.chmod(path, 0o600)
 
 
-def credentials_for_first_account(rt: Runtime, boot: Bootstrap) -> accounts.NewApiKey:
-    """Working credentials of the first account: the ones made on this start, or a fresh
-    key (the old secret is stored hashed and cannot be shown again)."""
-    if boot.new_key is not None:
-        return boot.new_key
-    with rt.db.write() as s:
-        return accounts.create_api_key(rt, s, boot.first_account_id)
+def first_account_credentials(rt: Runtime, boot: Bootstrap, path: Path) -> bool:
+    """Keep working credentials of the first account in `path`: the key made on this
+    start, else the key already in the file while it still works, else a fresh key (old
+    secrets are stored hashed and cannot be shown again). The endpoint is written each
+    time (the port may have changed). True when a key was made for the file alone."""
+    from aiiro.client.config import read_secret_file
+
+    key = boot.new_key
+    if key is None:
+        old = read_secret_file(str(path.expanduser()))
+        api_key, secret = old.get("IndigoApiKey", ""), old.get("IndigoApiPrivateKey", "")
+        if accounts.credentials_work(rt, api_key, secret, boot.first_account_id):
+            write_secret_file(path, api_key, secret, rt.settings.base_url)
+            return False
+        with rt.db.write() as s:
+            key = accounts.create_api_key(rt, s, boot.first_account_id)
+    write_secret_file(path, key.api_key, key.api_secret, rt.settings.base_url)
+    return boot.new_key is None

@@ -4,7 +4,9 @@ killed with SIGKILL and started again."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.server import AiiroServer, free_port, read_secret_file
+from tests.acceptance.server import AiiroServer, aiiro_command, free_port, read_secret_file
 
 pytestmark = pytest.mark.acceptance
 
@@ -121,7 +123,14 @@ def test_seed_steps_survive_a_kill_9(
     assert secret not in aiiro_server.output()
 
 
-def test_first_start_announces_itself_and_restarts_write_a_new_key(
+def read_endpoint(path: Path) -> str:
+    exported = dict(
+        line.removeprefix("export ").split("=", 1) for line in path.read_text().splitlines()
+    )
+    return exported["AIIRO_ENDPOINT"]
+
+
+def test_first_start_announces_itself_with_credentials_that_carry_the_endpoint(
     aiiro_server: AiiroServer, tmp_path: Path
 ) -> None:
     first_file = tmp_path / "first_secret"
@@ -132,8 +141,11 @@ def test_first_start_announces_itself_and_restarts_write_a_new_key(
     printed_key = re.search(r"export IndigoApiKey=(\S+)", out)
     printed_secret = re.search(r"export IndigoApiPrivateKey=(\S+)", out)
     assert printed_key and printed_secret
+    assert f"export AIIRO_ENDPOINT={base}\n" in out
     assert read_secret_file(first_file) == (printed_key[1], printed_secret[1])
+    assert read_endpoint(first_file) == base
     assert first_file.stat().st_mode & 0o777 == 0o600
+    assert f"credentials: source {first_file}" in out
     assert str(aiiro_server.data_dir) in out
 
     status, health = curl(f"{base}/_aiiro/health")
@@ -145,23 +157,60 @@ def test_first_start_announces_itself_and_restarts_write_a_new_key(
     )
     assert (aiiro_server.data_dir / "aiiro.db").exists()
 
+
+def test_a_restart_keeps_working_credentials_and_renews_lost_ones(
+    aiiro_server: AiiroServer, tmp_path: Path
+) -> None:
+    out = aiiro_server.start()
+    # Without --write-secret the credentials are kept in the data directory.
+    kept = aiiro_server.data_dir / "webarena_secret"
+    assert f"credentials: source {kept}" in out
+    first = read_secret_file(kept)
+    assert kept.stat().st_mode & 0o777 == 0o600
+
     aiiro_server.stop()
-    second_file = tmp_path / "second_secret"
-    out = aiiro_server.start("--write-secret", second_file)
+    out = aiiro_server.start()  # another port
     assert "first account created" not in out  # the first secret is not shown again
-    new_key, new_secret = read_secret_file(second_file)
-    assert new_secret not in out  # written to the file only
-    old_key, old_secret = read_secret_file(first_file)
-    assert new_key != old_key
-    assert second_file.stat().st_mode & 0o777 == 0o600
+    assert first[1] not in out
+    assert read_secret_file(kept) == first  # still working: kept, no new key
+    assert read_endpoint(kept) == aiiro_server.base_url  # the endpoint follows the port
+    seed_token(aiiro_server.base_url, *first)
+
+    aiiro_server.stop()
+    elsewhere = tmp_path / "elsewhere_secret"
+    out = aiiro_server.start("--write-secret", elsewhere)
+    new_key, new_secret = read_secret_file(elsewhere)
+    assert "a new key" in out and new_secret not in out  # written to the file only
+    assert new_key != first[0]
     base = aiiro_server.base_url
     token = seed_token(base, new_key, new_secret)
-    seed_token(base, old_key, old_secret)  # the earlier key keeps working
-
+    seed_token(base, *first)  # the earlier key keeps working
     # Both keys belong to the first account.
     status, body = get(base, "/webarenaIndigo/v1/auth/apikey", token)
     assert status == 200
-    assert [k["apiKey"] for k in body["accesstokens"]] == [old_key, new_key]
+    assert [k["apiKey"] for k in body["accesstokens"]] == [first[0], new_key]
+
+
+def test_a_taken_port_is_one_line_and_makes_nothing(
+    aiiro_server: AiiroServer, tmp_path: Path
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [*aiiro_command(), "serve", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={k: v for k, v in os.environ.items() if not k.startswith("AIIRO_")},
+        )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"aiiro: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(another aiiro serve? choose a port with --port or AIIRO_PORT)"
+    ]
+    assert not (tmp_path / "d").exists()  # no account, no key, no data directory
 
 
 def test_the_admin_api_works_over_http(aiiro_server: AiiroServer) -> None:

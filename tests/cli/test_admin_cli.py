@@ -140,6 +140,7 @@ def test_apikey_create_writes_the_seed_secret_file(
     assert out["accountId"] == made["account"]["id"]
     assert secret_file.read_text() == (
         f"export IndigoApiKey={out['apiKey']}\nexport IndigoApiPrivateKey={out['apiSecret']}\n"
+        "export AIIRO_ENDPOINT=http://127.0.0.1:8080\n"  # the server these settings name
     )
     assert secret_file.stat().st_mode & 0o777 == 0o600
     assert token_status(server, out["apiKey"], out["apiSecret"]) == 201
@@ -185,3 +186,22 @@ def test_a_bad_environment_value_is_reported_by_name(
     result = admin(data_dir, "account", "list")
     assert result.exit_code == 2
     assert "AIIRO_PORT" in result.stderr
+
+
+def test_the_libvirt_driver_without_its_bindings_is_one_line_before_anything_is_made(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiiro.compute import factory
+
+    found = factory.find_spec
+    monkeypatch.setattr(
+        factory, "find_spec", lambda name: None if name == "libvirt" else found(name)
+    )
+    result = aiiro("serve", "--driver", "libvirt", "--data-dir", data_dir)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "aiiro: the libvirt driver needs libvirt-python: apt-get install libvirt-dev "
+        "pkg-config, then .venv/bin/pip install -e '.[libvirt]' (docs/operating-a-host.md)"
+    ]
+    assert result.stdout == ""  # no banner, no key
+    assert not data_dir.exists()

@@ -75,7 +75,8 @@ def serve(
         Path | None,
         typer.Option(
             "--write-secret",
-            help="Write first-account credentials in ~/.webarena_secret format (0600)",
+            help="Keep the first account's key, secret and endpoint in this file, in "
+            "~/.webarena_secret format (0600) [default: <data dir>/webarena_secret]",
         ),
     ] = None,
     workers: Annotated[int, typer.Option(help="API processes (uvicorn workers)")] = 1,
@@ -83,7 +84,8 @@ def serve(
     """Run the Indigo API server (and the control panel), with the lifecycle engine."""
     import uvicorn
 
-    from aiiro.bootstrap import bootstrap, credentials_for_first_account, write_secret_file
+    from aiiro.bootstrap import CREDENTIALS_FILE, bootstrap, first_account_credentials
+    from aiiro.compute.factory import missing_requirement
     from aiiro.runtime import build_runtime
 
     settings = settings_from(
@@ -95,15 +97,22 @@ def serve(
         driver=driver,
         quota=quota,
     )
+    # Refusals come before anything is made: no data dir, account or key for a start
+    # that cannot serve.
+    missing = missing_requirement(settings.driver)
+    if missing is not None:
+        _fail(missing)
+    taken = _port_taken(settings.host, settings.port)
+    if taken is not None:
+        _fail(
+            f"cannot listen on {settings.host}:{settings.port}: {taken} "
+            "(another aiiro serve? choose a port with --port or AIIRO_PORT)"
+        )
     rt = build_runtime(settings)
     boot = bootstrap(rt)
-    _announce(settings, boot)
-    if write_secret is not None:
-        creds = credentials_for_first_account(rt, boot)
-        write_secret_file(write_secret, creds.api_key, creds.api_secret)
-        typer.echo(
-            f"  credentials written to {write_secret} (export IndigoApiKey/IndigoApiPrivateKey)"
-        )
+    secret_file = write_secret or settings.data_dir / CREDENTIALS_FILE
+    renewed = first_account_credentials(rt, boot, secret_file)
+    _announce(settings, boot, secret_file, renewed)
     rt.db.dispose()
     os.environ.update(_settings_env(settings))
     if workers > 1:
@@ -128,6 +137,32 @@ def serve(
         )
 
 
+def _fail(message: str) -> None:
+    typer.echo(f"aiiro: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why (host, port) cannot be listened on now, or None. uvicorn binds the same way
+    (SO_REUSEADDR) a moment later."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except OSError as exc:
+        return str(exc)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def _settings_env(settings: Settings) -> dict[str, str]:
     env = {}
     for name, value in settings.model_dump().items():
@@ -138,7 +173,7 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _announce(settings: Settings, boot: Any) -> None:
+def _announce(settings: Settings, boot: Any, secret_file: Path, renewed: bool) -> None:
     base = settings.base_url
     typer.echo(f"aiiro serving the Indigo API on {base}")
     typer.echo(
@@ -148,11 +183,19 @@ def _announce(settings: Settings, boot: Any) -> None:
         f"  driver:  {settings.driver}   profile: {settings.profile}   "
         f"quota: {'on' if settings.quota_enabled else 'off'}"
     )
-    typer.echo(f"  docs:    {base}/docs   (OpenAPI: {base}/openapi.json)")
+    typer.echo(f"  docs:    {base}/docs   (OpenAPI: {base}/openapi.json)   panel: {base}/panel")
     if boot.new_key is not None:
         typer.echo("  first account created. Its API key (the secret is shown only now):")
         typer.echo(f"    export IndigoApiKey={boot.new_key.api_key}")
         typer.echo(f"    export IndigoApiPrivateKey={boot.new_key.api_secret}")
+        typer.echo(f"    export AIIRO_ENDPOINT={base}")
+    typer.echo(
+        f"  credentials: source {secret_file}"
+        + ("   (a new key: the one there no longer worked)" if renewed else "")
+    )
+    typer.echo(
+        "    (key, secret and AIIRO_ENDPOINT of the first account, for curl, aiiro, the SDK)"
+    )
     if boot.admin_token is not None:
         typer.echo(f"  admin token for /_aiiro/* (shown only now): {boot.admin_token}")
 
@@ -285,5 +328,5 @@ def apikey_create(
             raise typer.Exit(1)
         key = accounts.create_api_key(rt, s, account)
     if write_secret is not None:
-        write_secret_file(write_secret, key.api_key, key.api_secret)
+        write_secret_file(write_secret, key.api_key, key.api_secret, rt.settings.base_url)
     _print({"id": key.id, "accountId": account, "apiKey": key.api_key, "apiSecret": key.api_secret})

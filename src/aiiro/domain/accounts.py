@@ -208,9 +208,22 @@ def _decode(token: str) -> bytes | None:
     return n.to_bytes(_TOKEN_BITS // 8, "big")
 
 
-def issue_token(rt: Runtime, client_id: str, client_secret: str) -> IssuedToken:
+def _usable_key(rt: Runtime, client_id: str, client_secret: str) -> _KeyState | None:
     key = _key_state(rt, ApiKey.api_key, client_id)
     if key is None or not key.active or not rt.hasher.verify(client_secret, key.secret_hash):
+        return None
+    return key
+
+
+def credentials_work(rt: Runtime, client_id: str, client_secret: str, account_id: int) -> bool:
+    """Whether this key and secret of `account_id` would get a token now."""
+    key = _usable_key(rt, client_id, client_secret)
+    return key is not None and key.account_id == account_id
+
+
+def issue_token(rt: Runtime, client_id: str, client_secret: str) -> IssuedToken:
+    key = _usable_key(rt, client_id, client_secret)
+    if key is None:
         raise invalid_credentials()
     ms = int(rt.clock.time() * 1000)
     payload = _PAYLOAD.pack(key.api_key_id, ms >> 32, ms & 0xFFFFFFFF)
