@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
