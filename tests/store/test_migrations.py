@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from aiiro.store.db import Database
-from aiiro.store.migrate import alembic_config
+from aiiro.store.migrate import alembic_config, upgrade
 from aiiro.store.models import Base
 
 
@@ -84,5 +84,55 @@ def test_the_schema_check_sees_drift(database_url: str) -> None:
             conn.execute(text("DROP INDEX ix_ssh_keys_account_id"))
         kinds = {d[0] for d in schema_diff(db)}
         assert {"remove_table", "add_index"} <= kinds
+    finally:
+        db.dispose()
+
+
+@pytest.mark.both_databases
+def test_upgrading_from_0001_keeps_every_row_and_ids_are_never_reused(database_url: str) -> None:
+    db = Database(database_url)
+    now = "2026-12-01 00:00:00"
+
+    def insert_key(conn: Any, name: str, account: int) -> int:
+        conn.execute(
+            text(
+                "INSERT INTO api_keys (account_id, api_key, secret_hash, created_at) "
+                f"VALUES ({account}, '{name}', 'h', '{now}')"
+            )
+        )
+        key_id: int = conn.execute(
+            text(f"SELECT id FROM api_keys WHERE api_key = '{name}'")
+        ).scalar()
+        return key_id
+
+    try:
+        upgrade(db.engine, "0001")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO accounts (name, status, created_at) "
+                    f"VALUES ('a', 'active', '{now}'), ('b', 'active', '{now}')"
+                )
+            )
+            a, b = conn.execute(text("SELECT id FROM accounts ORDER BY id")).scalars()
+            insert_key(conn, "k1", a)
+            insert_key(conn, "k2", b)
+            # A child with ON DELETE CASCADE: rebuilding `accounts` must not delete it.
+            conn.execute(
+                text(
+                    "INSERT INTO web_sessions "
+                    "(token_hash, account_id, created_at, last_seen_at, expires_at) "
+                    f"VALUES ('t', {b}, '{now}', '{now}', '{now}')"
+                )
+            )
+        db.upgrade()
+        assert schema_diff(db) == []
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM web_sessions")).scalar() == 1
+            keys = conn.execute(text("SELECT api_key, token_salt FROM api_keys ORDER BY id"))
+            assert [tuple(k) for k in keys] == [("k1", ""), ("k2", "")]
+            top = conn.execute(text("SELECT max(id) FROM api_keys")).scalar()
+            conn.execute(text(f"DELETE FROM api_keys WHERE id = {top}"))
+            assert insert_key(conn, "k3", a) == top + 1  # not the deleted key's id again
     finally:
         db.dispose()

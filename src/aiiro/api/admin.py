@@ -117,7 +117,7 @@ async def enable_account(account_id: str, request: Request) -> dict[str, Any]:
 def _set_status(request: Request, account_id: int, status: str) -> dict[str, Any]:
     rt = runtime(request)
     with rt.db.write() as s:
-        account = accounts.set_account_status(s, account_id, status)
+        account = accounts.set_account_status(rt, s, account_id, status)
         if account is None:
             raise IndigoError(404, ACCOUNT_NOT_FOUND, "Account not found.")
         out = account_json(account)

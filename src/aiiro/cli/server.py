@@ -255,7 +255,7 @@ def _set_status(
 
     rt = _runtime(data_dir, database_url)
     with rt.db.write() as s:
-        account = accounts.set_account_status(s, account_id, status)
+        account = accounts.set_account_status(rt, s, account_id, status)
         if account is None:
             typer.echo(f"no account {account_id}", err=True)
             raise typer.Exit(1)

@@ -30,6 +30,7 @@ TOKEN_LIFETIME_S = 3599
 TOKEN_LENGTH = 28  # observed: 28 alphanumerics (Apigee's default)
 API_KEY_LENGTH = 32
 API_SECRET_LENGTH = 16
+TOKEN_SALT_LENGTH = 16
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,16 @@ def get_account(s: Session, account_id: int) -> Account | None:
     return s.get(Account, account_id)
 
 
-def set_account_status(s: Session, account_id: int, status: str) -> Account | None:
+def set_account_status(rt: Runtime, s: Session, account_id: int, status: str) -> Account | None:
+    """Disabling also ends every token issued so far, for good: enabling the account
+    again does not bring them back."""
     account = s.get(Account, account_id)
     if account is None:
         return None
+    if status != "active" and account.status == "active":
+        account.tokens_after_ms = int(rt.clock.time() * 1000) + 1
     account.status = status
+    rt.key_cache.clear()
     return account
 
 
@@ -106,6 +112,7 @@ def create_api_key(rt: Runtime, s: Session, account_id: int) -> NewApiKey:
         account_id=account_id,
         api_key=rt.rand.alnum(API_KEY_LENGTH),
         secret_hash=rt.hasher.hash(secret),
+        token_salt=rt.rand.alnum(TOKEN_SALT_LENGTH),
         created_at=rt.clock.now(),
     )
     s.add(row)
@@ -132,10 +139,12 @@ def delete_api_key(rt: Runtime, s: Session, account_id: int, api_key_id: int) ->
 # --- tokens -------------------------------------------------------------------------------
 #
 # A token is a signed value, not a stored row: the API key's id (4 bytes) and the issue
-# time on the server clock (6 bytes, ms), then 10 bytes of HMAC over both, written as the
-# 28 alphanumerics the real gateway hands out. Issuing writes nothing and checking reads
-# only the key's current state (cached for a few seconds), so a token dies with its key,
-# its account being disabled, its 3599 s, or a change of the server key.
+# time on the server clock (6 bytes, ms), then 10 bytes of HMAC over both and the key's own
+# random salt, written as the 28 alphanumerics the real gateway hands out. Issuing writes
+# nothing and checking reads only the key's current state (cached for a few seconds), so a
+# token dies with its key (no other key, even one given the same id, has its salt), its
+# account being disabled (for good: `tokens_after_ms`), its 3599 s, or a change of the
+# server key.
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BASE62_INDEX = {c: i for i, c in enumerate(_BASE62)}
@@ -143,7 +152,13 @@ _MAC_BYTES = 10
 _PAYLOAD = struct.Struct(">IHI")  # key id, issue ms split into high 16 and low 32 bits
 
 _CREDENTIALS = select(
-    ApiKey.id, ApiKey.account_id, ApiKey.secret_hash, Account.status, Account.name
+    ApiKey.id,
+    ApiKey.account_id,
+    ApiKey.secret_hash,
+    ApiKey.token_salt,
+    Account.status,
+    Account.name,
+    Account.tokens_after_ms,
 ).join(Account, Account.id == ApiKey.account_id)
 
 
@@ -152,8 +167,10 @@ class _KeyState:
     api_key_id: int
     account_id: int
     secret_hash: str
+    token_salt: bytes
     active: bool
     account_name: str
+    tokens_after_ms: int
 
 
 def _key_state(rt: Runtime, column: Any, value: object) -> _KeyState | None:
@@ -166,7 +183,15 @@ def _key_state(rt: Runtime, column: Any, value: object) -> _KeyState | None:
         row = s.execute(_CREDENTIALS.where(column == value)).first()
     if row is None:
         return None
-    state = _KeyState(row.id, row.account_id, row.secret_hash, row.status == "active", row.name)
+    state = _KeyState(
+        row.id,
+        row.account_id,
+        row.secret_hash,
+        row.token_salt.encode(),
+        row.status == "active",
+        row.name,
+        row.tokens_after_ms,
+    )
     # Only usable keys are cached: a key made or an account enabled by another process
     # works at once; a revocation there is seen within the cache's few seconds.
     if state.active:
@@ -174,8 +199,8 @@ def _key_state(rt: Runtime, column: Any, value: object) -> _KeyState | None:
     return state
 
 
-def _mac(rt: Runtime, payload: bytes) -> bytes:
-    return rt.hasher.digest(b"token:" + payload)[:_MAC_BYTES]
+def _mac(rt: Runtime, payload: bytes, salt: bytes) -> bytes:
+    return rt.hasher.digest(b"token:" + payload + salt)[:_MAC_BYTES]
 
 
 # Two base62 digits at a time: half the Python-level steps of a digit loop.
@@ -227,28 +252,35 @@ def issue_token(rt: Runtime, client_id: str, client_secret: str) -> IssuedToken:
         raise invalid_credentials()
     ms = int(rt.clock.time() * 1000)
     payload = _PAYLOAD.pack(key.api_key_id, ms >> 32, ms & 0xFFFFFFFF)
-    return IssuedToken(_encode(payload + _mac(rt, payload)), ms)
+    return IssuedToken(_encode(payload + _mac(rt, payload, key.token_salt)), ms)
 
 
 def authenticate(rt: Runtime, token: str) -> Caller:
     """The caller behind a bearer token; 401 (gateway shape) if forged or expired, or if
-    its key or account is gone."""
-    verified: tuple[int, int] | None = rt.key_cache.get(("token", token))
+    its key or account is gone or was disabled after it was issued."""
+    verified: tuple[int, int, bytes] | None = rt.key_cache.get(("token", token))
     if verified is None:
         raw = _decode(token)
         if raw is None:
             raise invalid_token()
         payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
-        if not hmac.compare_digest(mac, _mac(rt, payload)):
-            raise invalid_token()
         key_id, high, low = _PAYLOAD.unpack(payload)
-        verified = (key_id, (high << 32) | low)
-        # A verified signature stays verified; only expiry and the key's state can change.
+        key = _key_state(rt, ApiKey.id, key_id)
+        if key is None or not hmac.compare_digest(mac, _mac(rt, payload, key.token_salt)):
+            raise invalid_token()
+        verified = (key_id, (high << 32) | low, key.token_salt)
+        # A verified signature stays verified for the key it was verified against.
         rt.key_cache.put(("token", token), verified)
-    key_id, issued_ms = verified
-    if issued_ms + TOKEN_LIFETIME_S * 1000 <= rt.clock.time() * 1000:
-        raise invalid_token()
-    key = _key_state(rt, ApiKey.id, key_id)
-    if key is None or not key.active:
+    else:
+        key = _key_state(rt, ApiKey.id, verified[0])
+    key_id, issued_ms, salt = verified
+    now_ms = rt.clock.time() * 1000
+    if (
+        key is None
+        or key.token_salt != salt
+        or not key.active
+        or issued_ms < key.tokens_after_ms
+        or issued_ms + TOKEN_LIFETIME_S * 1000 <= now_ms
+    ):
         raise invalid_token()
     return Caller(key.account_id, key.api_key_id, key.account_name)

@@ -1,4 +1,9 @@
-"""Tables. Times are naive UTC datetimes (the Indigo API speaks UTC throughout)."""
+"""Tables. Times are naive UTC datetimes (the Indigo API speaks UTC throughout).
+
+Ids are never reused: every table with an integer id is AUTOINCREMENT on SQLite (which
+otherwise hands out a deleted row's id again); PostgreSQL sequences never go back. An id
+that once named one tenant's key, instance or session never names another's.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +27,13 @@ class Base(DeclarativeBase):
     pass
 
 
+# `__table_args__` of every table with an integer id (see the module docstring).
+NEVER_REUSED = {"sqlite_autoincrement": True}
+
+
 class Account(Base):
     __tablename__ = "accounts"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The account holder's name; Indigo echoes it (with a trailing space) as
@@ -32,21 +42,29 @@ class Account(Base):
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # Tokens issued before this time (server clock, epoch ms) are refused: set when the
+    # account is disabled, so enabling it again does not bring old tokens back.
+    tokens_after_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     api_key: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(128))
+    # A random value of this key alone, signed into its tokens: a token never verifies
+    # for any other key, whatever its id ("" for keys made before it existed).
+    token_salt: Mapped[str] = mapped_column(String(32), server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class SshKey(Base):
     __tablename__ = "ssh_keys"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -59,6 +77,7 @@ class SshKey(Base):
 
 class Instance(Base):
     __tablename__ = "instances"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -103,7 +122,7 @@ class Instance(Base):
 
 class IpAddress(Base):
     __tablename__ = "ip_addresses"
-    __table_args__ = (UniqueConstraint("region_id", "address"),)
+    __table_args__ = (UniqueConstraint("region_id", "address"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     region_id: Mapped[int] = mapped_column(Integer)
@@ -114,6 +133,7 @@ class IpAddress(Base):
 
 class Firewall(Base):
     __tablename__ = "firewalls"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -126,6 +146,7 @@ class Firewall(Base):
 
 class FirewallRule(Base):
     __tablename__ = "firewall_rules"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     firewall_id: Mapped[int] = mapped_column(
@@ -141,6 +162,7 @@ class FirewallRule(Base):
 
 class Snapshot(Base):
     __tablename__ = "snapshots"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -162,7 +184,7 @@ class Operation(Base):
     """A transition that takes time, run by the engine when due."""
 
     __tablename__ = "operations"
-    __table_args__ = (Index("ix_operations_state_due", "state", "due_at"),)
+    __table_args__ = (Index("ix_operations_state_due", "state", "due_at"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -183,6 +205,7 @@ class FaultRule(Base):
     """An emulator fault: applies to `operation` with a probability and/or a count."""
 
     __tablename__ = "fault_rules"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     operation: Mapped[str] = mapped_column(String(64))
@@ -196,6 +219,7 @@ class FaultRule(Base):
 
 class QuotaWindow(Base):
     __tablename__ = "quota_windows"
+    __table_args__ = NEVER_REUSED
 
     api_key_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch ms
@@ -215,6 +239,7 @@ class WebSession(Base):
     """A control-panel sign-in. The cookie holds a random token; only its keyed hash is kept."""
 
     __tablename__ = "web_sessions"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
