@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     # drivers with real machines, never for `sim` (its machines are aiiro's own rows); 0: off.
     reconcile_s: float | None = None
     log_level: str = "info"
+    # The largest request body taken, in bytes, on every path (API, panel, admin): the
+    # largest Indigo body, a firewall template of many rules, is a few kilobytes.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Seconds each chunk of a request body may take to arrive before the request ends.
+    body_timeout_s: float = Field(default=30.0, gt=0)
 
     # --- the libvirt driver (docs/operating-a-host.md) ------------------------------------
     # Compute hosts of the region, comma separated; an instance goes to the one with the

@@ -155,3 +155,32 @@ def test_times_are_on_the_server_clock(
     [entry] = logged(client, admin_headers)
     now = client.get("/_aiiro/clock", headers=admin_headers).json()["now"]
     assert entry["at"][:13] == now[:13]  # same hour on the server clock, three days ahead
+
+
+def test_a_body_the_log_cannot_show_does_not_break_reading_it(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    client.delete("/_aiiro/requests", headers=admin_headers)
+    poisoned = b'{"clientId": "\\ud800", "clientSecret": "x"}'
+    deep = b"[" * 5000 + b"]" * 5000
+    for body in (poisoned, deep):
+        assert client.post("/oauth/v1/accesstokens", content=body).status_code == 400
+    entries = logged(client, admin_headers)
+    assert [e["request_body"] for e in entries] == [
+        f"<{len(poisoned)} bytes, not JSON>",
+        f"<{len(deep)} bytes, not JSON>",
+    ]
+
+
+def test_the_log_keeps_a_bounded_number_of_bytes(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    from aiiro.emulator.requestlog import MAX_BYTES
+
+    assert MAX_BYTES == 16 * 1024 * 1024
+    body = json.dumps({"clientId": "k" * 60_000, "clientSecret": "s"}).encode()
+    for _ in range(400):  # 24 MB sent, without credentials
+        client.post("/oauth/v1/accesstokens", content=body)
+    entries = logged(client, admin_headers, "?limit=1000")
+    assert 200 < len(entries) < 400  # the oldest went
+    assert entries[-1]["request_body"]["clientId"] == "k" * 60_000

@@ -14,10 +14,10 @@ from starlette.responses import Response
 
 from aiiro import __version__
 from aiiro.api import admin, apikeys, oauth, openapi, render
+from aiiro.api.bounds import Bounds
 from aiiro.api.hotpath import HotRoutes
 from aiiro.api.middleware import IndigoHeaders
 from aiiro.domain.errors import (
-    INTERNAL,
     INVALID_FIELD,
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
@@ -93,13 +93,15 @@ def create_app(rt: Runtime) -> FastAPI:
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
         return render.error(IndigoError(400, INVALID_FIELD, "The request is invalid."))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> Response:
-        log.exception("unexpected error")
-        return render.error(IndigoError(500, INTERNAL, "Internal server error."))
-
-    # Inside IndigoHeaders (added last, so outermost): hot routes get the same headers.
+    # Outermost first: IndigoHeaders (request id, headers, the request log), then Bounds
+    # (body size and time; the last-resort 500, so it too gets the headers), then the hot
+    # routes. Middleware added last runs first.
     app.add_middleware(HotRoutes, handlers=app.exception_handlers)
+    app.add_middleware(
+        Bounds,
+        max_body=rt.settings.max_body_bytes,
+        body_timeout=rt.settings.body_timeout_s,
+    )
     app.add_middleware(IndigoHeaders, request_log=request_log)
     openapi.install(app)
     return app

@@ -5,13 +5,13 @@ Every failure becomes an Indigo-shaped 400 naming the field, never a 422 or a 50
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from starlette.requests import Request
 
 from aiiro.domain.errors import BAD_JSON, IndigoError, invalid, missing
+from aiiro.inputs import BadInput, decimal, load_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,8 +26,8 @@ def _coerce_id(value: Any) -> Any:
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
+    elif isinstance(value, str) and (parsed := decimal(value)) is not None:
+        number = parsed
     else:
         raise ValueError("must be a number")
     if not -MAX_ID <= number <= MAX_ID:
@@ -50,9 +50,9 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise IndigoError(400, BAD_JSON, "The request body is not valid JSON.") from exc
+        data = load_json(raw)
+    except BadInput as exc:
+        raise IndigoError(400, BAD_JSON, str(exc)) from exc
     if not isinstance(data, dict):
         raise IndigoError(400, BAD_JSON, "The request body must be a JSON object.")
     return data
@@ -82,20 +82,17 @@ async def parse(request: Request, model: type[M]) -> M:
 
 def path_id(value: str) -> int | None:
     """A decimal path id, or None (callers answer as for an unknown id)."""
-    v = value.strip()
-    if not v.isdigit() or len(v) > 18:
-        return None
-    return int(v)
+    return decimal(value)
 
 
 def query_int(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw.strip() == "":
         return None
-    v = raw.strip()
-    if not v.lstrip("-").isdigit() or len(v) > 18:
+    number = decimal(raw, negative=True)
+    if number is None:
         raise invalid(name, "must be a number")
-    return int(v)
+    return number
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:

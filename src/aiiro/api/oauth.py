@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -13,6 +12,7 @@ from aiiro.api import faultgate, render
 from aiiro.api.auth import runtime
 from aiiro.domain.accounts import TOKEN_LIFETIME_S, issue_token
 from aiiro.domain.errors import GatewayError
+from aiiro.inputs import BadInput, load_json
 
 router = APIRouter(tags=["oauth"])
 
@@ -37,8 +37,8 @@ TOKEN_DOC: dict[str, Any] = {
 }
 
 
-def _bad_request(message: str) -> GatewayError:
-    return GatewayError(400, message, "The token request could not be read.")
+def _bad_request(message: str, why: str = "The token request could not be read.") -> GatewayError:
+    return GatewayError(400, message, why)
 
 
 def _credentials(raw: bytes) -> tuple[str, str, str]:
@@ -46,15 +46,17 @@ def _credentials(raw: bytes) -> tuple[str, str, str]:
     clients send it."""
     data: dict[str, Any]
     try:
-        parsed = json.loads(raw) if raw.strip() else {}
-        if not isinstance(parsed, dict):
-            raise _bad_request("Invalid request body.")
-        data = parsed
-    except (ValueError, UnicodeDecodeError):
+        parsed = load_json(raw) if raw.strip() else {}
+    except BadInput as exc:
+        if raw.lstrip()[:1] in (b"{", b"["):  # JSON, but bad: not a form either
+            raise _bad_request("Invalid request body.", str(exc)) from None
         form = parse_qs(raw.decode("latin-1"))
         if not form:
             raise _bad_request("Invalid request body.") from None
-        data = {k: v[0] for k, v in form.items()}
+        parsed = {k: v[0] for k, v in form.items()}
+    if not isinstance(parsed, dict):
+        raise _bad_request("Invalid request body.")
+    data = parsed
     grant = data.get("grantType", data.get("grant_type", "client_credentials"))
     cid = data.get("clientId", data.get("client_id"))
     secret = data.get("clientSecret", data.get("client_secret"))

@@ -3,12 +3,12 @@
 A bounded in-memory ring per server process; a testing aid, not an audit trail. Bodies are
 kept as sent and redacted when the log is read, so that logging costs a request almost
 nothing (parsing a 1,000-instance list on every request would not); bodies larger than
-MAX_BODY are not kept at all.
+MAX_BODY are not kept at all, and the oldest entries go once the kept bodies pass
+MAX_BYTES, so no stream of requests, with or without credentials, pins memory.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiiro.engine.clock import Clock
+from aiiro.inputs import BadInput, load_json
 
 SECRET_KEYS = frozenset(
     {
@@ -32,7 +33,8 @@ SECRET_KEYS = frozenset(
 )
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 REDACTED = "***"
-MAX_BODY = 256 * 1024
+MAX_BODY = 64 * 1024
+MAX_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -80,8 +82,8 @@ def redact_body(raw: bytes | int) -> Any:
     if not raw:
         return None
     try:
-        return redact(json.loads(raw))
-    except (ValueError, UnicodeDecodeError):
+        return redact(load_json(raw))
+    except BadInput:  # also bodies nested too deep or holding lone surrogates
         return f"<{len(raw)} bytes, not JSON>"
 
 
@@ -100,7 +102,9 @@ def redact_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 class RequestLog:
     def __init__(self, size: int = 1000, clock: Clock | None = None) -> None:
-        self._entries: deque[LoggedRequest] = deque(maxlen=size)
+        self._entries: deque[LoggedRequest] = deque()
+        self._size = size
+        self._bytes = 0
         self._next = 1
         self._lock = threading.Lock()
         self._clock = clock
@@ -113,9 +117,14 @@ class RequestLog:
         fields.setdefault("headers", [])
         if "at" not in fields:
             fields["at"] = self._clock.time() if self._clock is not None else time.time()
+        entry = LoggedRequest(id=0, **fields)
         with self._lock:
-            self._entries.append(LoggedRequest(id=self._next, **fields))
+            entry.id = self._next
             self._next += 1
+            self._entries.append(entry)
+            self._bytes += _kept(entry)
+            while len(self._entries) > self._size or self._bytes > MAX_BYTES:
+                self._bytes -= _kept(self._entries.popleft())
 
     def entries(self, account_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The most recent `limit` requests (of one account if given), oldest first."""
@@ -127,4 +136,13 @@ class RequestLog:
         with self._lock:
             n = len(self._entries)
             self._entries.clear()
+            self._bytes = 0
         return n
+
+
+def _kept(entry: LoggedRequest) -> int:
+    size = 0
+    for body in (entry.request_body, entry.response_body):
+        if isinstance(body, bytes):
+            size += len(body)
+    return size + sum(len(k) + len(v) for k, v in entry.headers)

@@ -1,0 +1,130 @@
+"""Bounds on every HTTP request (API, panel, admin), before any of it is parsed.
+
+- The body is at most `max_body` bytes: a Content-Length above it is answered at once,
+  unread; a body sent in chunks is counted as it streams in and cut off at the limit.
+  Nothing ever holds more than the limit of one request in memory, with or without
+  credentials.
+- Each chunk of the body arrives within `body_timeout` seconds, or the request ends:
+  a client that stalls halfway holds nothing for long.
+- An exception that escapes the application is answered here with the Indigo-shaped 500
+  (inside IndigoHeaders, so it keeps its request id and headers and reaches the request
+  log), logged as one line and one traceback, and the connection stays open: a client's
+  pool is not broken by an unrelated failure.
+
+Size and time are gateway matters on the real service, so their answers take the
+gateway's shape (domain/errors.GatewayError), with a `connection: close` since the rest
+of the body is never read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aiiro.api import render
+from aiiro.domain.errors import INTERNAL, GatewayError, IndigoError
+from aiiro.inputs import decimal
+
+log = logging.getLogger("aiiro.api")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _BodyTooSlow(Exception):
+    pass
+
+
+def too_large(limit: int) -> GatewayError:
+    return GatewayError(
+        413, "Request body too large.", f"The request body is larger than {limit} bytes."
+    )
+
+
+def too_slow(seconds: float) -> GatewayError:
+    return GatewayError(
+        408, "Request timeout.", f"The request body did not arrive within {seconds:g} s."
+    )
+
+
+class Bounds:
+    def __init__(self, app: ASGIApp, max_body: int, body_timeout: float) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = _content_length(scope)
+        if length is not None and length > self.max_body:
+            await self._answer(scope, send, too_large(self.max_body))
+            return
+        started = False
+        received = 0
+        body_done = length == 0
+
+        async def receive_bounded() -> Message:
+            nonlocal received, body_done
+            if body_done:  # only a disconnect can come now: no deadline on waiting for it
+                return await receive()
+            try:
+                async with asyncio.timeout(self.body_timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise _BodyTooSlow from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _BodyTooLarge
+                body_done = not message.get("more_body", False)
+            return message
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive_bounded, send_tracked)
+        except _BodyTooLarge:
+            if not started:
+                await self._answer(scope, send, too_large(self.max_body))
+        except _BodyTooSlow:
+            if not started:
+                await self._answer(scope, send, too_slow(self.body_timeout))
+        except Exception as exc:
+            request_id = scope.get("state", {}).get("request_id")
+            log.error(
+                "500 for %s %s (request %s): %s: %s",
+                scope["method"],
+                scope["path"],
+                request_id,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
+            if not started:
+                response = render.error(IndigoError(500, INTERNAL, "Internal server error."))
+                await response(scope, receive, send)
+
+    @staticmethod
+    async def _answer(scope: Scope, send: Send, err: GatewayError) -> None:
+        request_id = scope.get("state", {}).get("request_id")
+        response = render.gateway_error(err, request_id, {"connection": "close"})
+
+        async def nothing() -> Message:
+            return {"type": "http.disconnect"}
+
+        await response(scope, nothing, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return decimal(value.decode("latin-1"))
+    return None

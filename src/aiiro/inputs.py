@@ -1,0 +1,87 @@
+"""What text from outside may be, checked the same way everywhere (API, panel, admin).
+
+- A number is ASCII decimal digits (`str.isdigit()` also takes "²" and "١", which `int()`
+  then refuses or reads as another number), at most 18 of them: every integer column in
+  the store holds it.
+- JSON is read with its nesting bounded (Python's reader recurses: a deep body would end
+  in a RecursionError) and without lone surrogates (`"\\ud800"` is valid JSON but no text a
+  database or a UTF-8 response can hold).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+MAX_DIGITS = 18
+# Deeper than any Indigo body (a firewall rule inside a list inside an object is 3).
+MAX_JSON_DEPTH = 32
+
+_DECIMAL = re.compile(rf"-?[0-9]{{1,{MAX_DIGITS}}}")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class BadInput(ValueError):
+    """Text that is not what it claims to be; the message says what is wrong with it."""
+
+
+def decimal(text: str, negative: bool = False) -> int | None:
+    """The integer written in `text` (surrounding spaces allowed), or None."""
+    value = text.strip()
+    if _DECIMAL.fullmatch(value) is None or (value.startswith("-") and not negative):
+        return None
+    return int(value)
+
+
+def has_surrogates(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
+
+
+def load_json(raw: bytes) -> Any:
+    """Parse a request body. Raises BadInput for anything that is not JSON, nests deeper
+    than MAX_JSON_DEPTH or holds lone surrogates."""
+    try:
+        if _too_deep(raw):
+            raise BadInput(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        if isinstance(exc, BadInput):
+            raise
+        raise BadInput("The request body is not valid JSON.") from exc
+    if _SURROGATE_ESCAPE.search(raw) and _holds_surrogates(data):
+        raise BadInput("The request body holds text that is not valid Unicode.")
+    return data
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENERS_RUN = re.compile(rb"[\[{]{%d}" % (MAX_JSON_DEPTH + 1))
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Whether brackets outside strings nest deeper than MAX_JSON_DEPTH, found before
+    Python's recursive reader sees the body: keep the brackets alone, then take away the
+    innermost pairs, one level a pass, in C; a run of more openers than the limit ends it
+    at once."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return False
+        if _OPENERS_RUN.search(brackets):
+            return True
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+    return bool(brackets)
+
+
+def _holds_surrogates(value: Any) -> bool:
+    if isinstance(value, str):
+        return has_surrogates(value)
+    if isinstance(value, dict):
+        return any(_holds_surrogates(k) or _holds_surrogates(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_surrogates(v) for v in value)
+    return False
