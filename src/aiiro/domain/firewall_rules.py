@@ -34,6 +34,7 @@ from typing import Any, Literal, get_args
 
 from aiiro.compute.driver import FirewallRule
 from aiiro.domain.errors import FIREWALL_RULE_INVALID, IndigoError
+from aiiro.inputs import decimal
 
 Direction = Literal["in", "out"]
 Protocol = Literal["TCP", "UDP", "ICMP"]
@@ -180,12 +181,12 @@ def port_range(port: str, strict: bool = True) -> tuple[int, int] | None:
     result: tuple[int, int] | None = None
     if text.lower() == ALL_PORTS.lower():
         result = FULL_RANGE
-    elif text.isdigit() and len(text) <= 5:
-        result = (int(text), int(text))
+    elif (single := decimal(text)) is not None:
+        result = (single, single)
     elif text.count("-") == 1:
-        lo, hi = (part.strip() for part in text.split("-"))
-        if lo.isdigit() and hi.isdigit() and len(lo) <= 5 and len(hi) <= 5:
-            result = (int(lo), int(hi))
+        lo, hi = (decimal(part) for part in text.split("-"))
+        if lo is not None and hi is not None:
+            result = (lo, hi)
     if result is not None and 1 <= result[0] <= result[1] <= 65535:
         return result
     if strict and text != "":
