@@ -50,7 +50,11 @@ def test_admin_calls_need_the_admin_token(
         headers = {"Authorization": auth} if auth else {}
         r = client.request(method, f"{ADMIN}{path}", headers=headers, json={"name": "x"})
         assert r.status_code == 401, auth
-        assert r.json() == {"error": "admin token required"}
+        assert r.json() == {
+            "success": False,
+            "errorMessage": "The admin token is missing or wrong.",
+            "errorCode": "A4101",
+        }
 
 
 def test_create_list_disable_enable_an_account(

@@ -8,16 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.responses import Response
 
 from aiiro.api.auth import runtime
 from aiiro.api.body import json_object, path_id, validate
 from aiiro.bootstrap import check_admin_token
 from aiiro.domain import accounts
 from aiiro.domain.accounts import service_id
-from aiiro.domain.errors import ACCOUNT_NOT_FOUND, IndigoError
+from aiiro.domain.errors import ACCOUNT_NOT_FOUND, ADMIN_TOKEN_REQUIRED, IndigoError
 from aiiro.emulator import profiles
 from aiiro.emulator.reset import reset_state
 from aiiro.store.models import Account
@@ -25,20 +23,12 @@ from aiiro.store.models import Account
 router = APIRouter(prefix="/_aiiro", tags=["admin"])
 
 
-class AdminDenied(Exception):
-    pass
-
-
 async def admin(request: Request) -> None:
     rt = runtime(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not check_admin_token(rt, token.strip()):
-        raise AdminDenied()
-
-
-def denied_response() -> Response:
-    return JSONResponse({"error": "admin token required"}, status_code=401)
+        raise IndigoError(401, ADMIN_TOKEN_REQUIRED, "The admin token is missing or wrong.")
 
 
 @router.get("/health", summary="200 once the server is ready")

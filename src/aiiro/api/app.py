@@ -77,10 +77,6 @@ def create_app(rt: Runtime) -> FastAPI:
         request.state.gateway = True
         return render.gateway_error(exc, request.scope.get("state", {}).get("request_id"), headers)
 
-    @app.exception_handler(admin.AdminDenied)
-    async def _admin(_: Request, __: admin.AdminDenied) -> Response:
-        return admin.denied_response()
-
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 405:

@@ -431,9 +431,7 @@ TOKEN_ERRORS: dict[str, Schema] = {
     "400": ok(ref("GatewayError"), "The token request could not be read"),
     "401": ok(ref("GatewayError"), "Invalid client credentials"),
 }
-ADMIN_DENIED: Schema = ok(
-    obj({"error": const("admin token required")}), "The admin token is missing or wrong"
-)
+ADMIN_DENIED: Schema = ok(ref("BackendError"), "The admin token is missing or wrong (A4101)")
 
 
 # --- the human page (/docs) -------------------------------------------------------------

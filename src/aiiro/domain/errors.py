@@ -66,6 +66,7 @@ ACCOUNT_EXISTS = "A4090"  # admin API: an account with that e-mail exists
 # emulator (docs/emulator.md)
 DAILY_CREATE_LIMIT = "A4060"  # createinstance refused by the emulated daily creation cap
 FAULT_NOT_FOUND = "A4048"  # /_aiiro/faults/{id} with an unknown id
+ADMIN_TOKEN_REQUIRED = "A4101"  # /_aiiro/ without the admin token
 INTERNAL = "A5000"
 INJECTED_FAULT = "A5001"  # an injected http_error fault that names no errorCode
 
