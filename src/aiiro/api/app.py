@@ -107,7 +107,16 @@ def create_app(rt: Runtime) -> FastAPI:
 
 def routers() -> list[APIRouter]:
     """Every router, in the order they are matched."""
-    from aiiro.api import catalog, emulator, firewalls, instances, snapshots, sshkeys, web
+    from aiiro.api import (
+        catalog,
+        emulator,
+        firewalls,
+        instances,
+        operations,
+        snapshots,
+        sshkeys,
+        web,
+    )
 
     return [
         oauth.router,
@@ -118,6 +127,7 @@ def routers() -> list[APIRouter]:
         firewalls.router,
         snapshots.router,
         admin.router,
+        operations.router,
         emulator.router,
         web.router,
     ]
