@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real VMs for the libvirt driver's tests (tests/compute/libvirt, tests/e2e_libvirt) on a
-# fresh Debian machine: the Debian packages, libvirt-python in the venv, libvirtd and
-# virtlogd started (systemd or not), the region's network and the tiny guest image.
-# Idempotent: a second run finds everything in place and changes nothing.
+# fresh Debian machine: the Debian packages, libvirt-python in the venv, the directories
+# libvirt writes to, libvirtd and virtlogd started (systemd or not), the region's network,
+# a throwaway machine started on it (setup fails here if none can start) and the tiny
+# guest image. Idempotent: a second run finds everything in place and changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # compute driver observes (a guest that powered itself off shows Stopped). None: 10 for
     # drivers with real machines, never for `sim` (its machines are aiiro's own rows); 0: off.
     reconcile_s: float | None = None
+    # Runs of an operation whose driver call keeps failing (2, 4, 8... s apart) before the
+    # engine gives up: the instance then settles (lifecycle.GIVES_UP_TO) and the failure,
+    # with its reason, shows in the panel and under /_aiiro/operations.
+    operation_max_attempts: int = Field(default=5, ge=1)
     log_level: str = "info"
     # The largest request body taken, in bytes, on every path (API, panel, admin): the
     # largest Indigo body, a firewall template of many rules, is a few kilobytes.

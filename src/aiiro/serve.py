@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
 from aiiro.config import Settings
@@ -36,4 +38,20 @@ def build_app(settings: Settings) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    return build_app(Settings())
+    settings = Settings()
+    log_to_stderr(settings.log_level)
+    return build_app(settings)
+
+
+def log_to_stderr(level: str) -> None:
+    """aiiro's own loggers (aiiro.engine, aiiro.libvirt...) on stderr beside uvicorn's, at
+    the server's log level: without a handler Python would print only warnings and errors,
+    with no level, and nothing at debug (where the engine puts tracebacks)."""
+    logger = logging.getLogger("aiiro")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)-8s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    numeric = logging.getLevelName(level.upper())
+    logger.setLevel(numeric if isinstance(numeric, int) else logging.DEBUG)  # uvicorn's "trace"

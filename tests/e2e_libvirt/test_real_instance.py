@@ -5,6 +5,10 @@ register a key -> create -> "OS installation In Progress" -> Stopped -> firewall
 one client -> start -> SSH with that key from the admitted client, refused from the other
 -> write a file -> snapshot -> change the file -> stop (ACPI) -> restore -> start -> the old
 file is back -> the serial console answers -> stop, destroy -> domain, disks, filter gone.
+
+Every wait also asks the server (/_aiiro/operations) whether it gave up on an operation of
+the instance: a host that cannot run the machine fails the test with the server's reason as
+soon as the engine stops retrying, not after the wait's time-out.
 """
 
 from __future__ import annotations
@@ -52,23 +56,54 @@ class Indigo:
         )
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT_S) -> Any:
+class Operator:
+    """The server's /_aiiro/ (admin token): why it gave up on an instance's operation."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.http = httpx.Client(
+            base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}
+        )
+        self.instance_id: int | None = None
+
+    def failure(self) -> str | None:
+        if self.instance_id is None:
+            return None
+        resp = self.http.get(
+            "/_aiiro/operations", params={"instance": self.instance_id, "state": "failed"}
+        )
+        assert resp.status_code == 200, resp.text
+        failed = resp.json()["operations"]
+        if not failed:
+            return None
+        op = failed[0]
+        return (
+            f"the server gave up on {op['kind']} of instance {op['instance_id']} after "
+            f"{op['attempts']} attempt(s): {op['error']}"
+        )
+
+
+def wait_for(
+    operator: Operator, what: str, check: Callable[[], Any], timeout: float = WAIT_S
+) -> Any:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         last = check()
         if last:
             return last
+        reason = operator.failure()
+        if reason is not None:
+            raise AssertionError(f"waiting for {what}: {reason}")
         time.sleep(1)
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
-def wait_status(api: Indigo, instance_id: int, wanted: str) -> None:
+def wait_status(api: Indigo, operator: Operator, instance_id: int, wanted: str) -> None:
     def now() -> bool:
         inst = api.instance(instance_id)
         return inst is not None and inst["instancestatus"] == wanted
 
-    wait_for(f"instance {instance_id} {wanted}", now)
+    wait_for(operator, f"instance {instance_id} {wanted}", now)
 
 
 def virsh(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -98,6 +133,7 @@ def test_real_instance_through_the_indigo_api(
     with AiiroServer(tmp_path / "data", env=env) as server:
         server.start("--write-secret", tmp_path / "secret")
         api = Indigo(server.base_url, *server.credentials())
+        operator = Operator(server.base_url, server.admin_token)
         try:
             # --- register a key, create, installation, Stopped ------------------------
             created = api.call("POST", "/vm/sshkey", {"sshName": "e2e", "sshKey": public_key})
@@ -113,9 +149,9 @@ def test_real_instance_through_the_indigo_api(
                     "instanceName": "e2e-real",
                 },
             )["vms"]
-            instance_id = vms["id"]
+            instance_id = operator.instance_id = vms["id"]
             assert api.instance(instance_id)["instancestatus"] == "OS installation In Progress"  # type: ignore[index]
-            wait_status(api, instance_id, "Stopped")
+            wait_status(api, operator, instance_id, "Stopped")
             address = api.instance(instance_id)["ipaddress"]  # type: ignore[index]
             assert address not in (admitted.address, refused.address)
             assert virsh("domstate", f"{PREFIX}{instance_id}").stdout.strip() == "shut off"
@@ -137,8 +173,9 @@ def test_real_instance_through_the_indigo_api(
                 },
             )["firewallId"]
             api.status(instance_id, "start")
-            wait_status(api, instance_id, "Running")
+            wait_status(api, operator, instance_id, "Running")
             login = wait_for(
+                operator,
                 "SSH login from the admitted client",
                 lambda: admitted.ssh(key, address, "id -un").stdout.strip() == "root",
             )
@@ -159,6 +196,7 @@ def test_real_instance_through_the_indigo_api(
                 },
             )
             wait_for(
+                operator,
                 "SSH login from the newly admitted client",
                 lambda: refused.ssh(key, address, "true").returncode == 0,
                 timeout=60,
@@ -177,25 +215,27 @@ def test_real_instance_through_the_indigo_api(
                 snaps = api.call("GET", f"/disk/snapshotlist/{instance_id}")
                 return next((s for s in snaps if s["status"] == "created"), None)
 
-            snap = wait_for("snapshot created", snapshot_created)
+            snap = wait_for(operator, "snapshot created", snapshot_created)
             changed = admitted.ssh(key, address, "echo after > /root/marker && sync")
             assert changed.returncode == 0, changed.stderr
             api.status(instance_id, "stop")  # ACPI: the guest powers itself off
-            wait_status(api, instance_id, "Stopped")
+            wait_status(api, operator, instance_id, "Stopped")
             api.call(
                 "POST",
                 "/disk/restoresnapshot",
                 {"instanceid": str(instance_id), "snapshotid": str(snap["id"])},
             )
             wait_for(
+                operator,
                 "start accepted after the restore",
                 lambda: api.http.post(
                     f"{API}/vm/instance/statusupdate",
                     json={"instanceId": str(instance_id), "status": "start"},
                 ).json().get("success") is True,
             )  # fmt: skip
-            wait_status(api, instance_id, "Running")
+            wait_status(api, operator, instance_id, "Running")
             marker = wait_for(
+                operator,
                 "SSH after the restore",
                 lambda: admitted.ssh(key, address, "cat /root/marker").stdout.strip(),
             )
@@ -206,16 +246,19 @@ def test_real_instance_through_the_indigo_api(
 
             # --- deletesnapshot, then destroy: machine, disks and filter are gone ---------
             api.status(instance_id, "forcestop")
-            wait_status(api, instance_id, "Stopped")
+            wait_status(api, operator, instance_id, "Stopped")
             api.call("DELETE", f"/disk/deletesnapshot/{snap['id']}")
             wait_for(
+                operator,
                 "snapshot deleted",
                 lambda: (
                     virsh("snapshot-list", f"{PREFIX}{instance_id}", "--name").stdout.strip() == ""
                 ),
             )
             api.status(instance_id, "destroy")
-            wait_for("instance gone from the list", lambda: api.instance(instance_id) is None)
+            wait_for(
+                operator, "instance gone from the list", lambda: api.instance(instance_id) is None
+            )
             assert virsh("dominfo", f"{PREFIX}{instance_id}").returncode != 0
             assert not (e2e_storage / "instances" / f"{PREFIX}{instance_id}").exists()
             assert (STORAGE / "images" / "tiny" / "disk.qcow2").exists()  # the base stays

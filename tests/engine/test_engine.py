@@ -12,14 +12,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from aiiro.config import Settings
 from aiiro.domain import instances
 from aiiro.domain.lifecycle import Command
 from aiiro.engine import operations as ops
 from aiiro.engine.worker import Engine, engine_of
 from aiiro.runtime import Runtime
-from aiiro.store.models import Instance, Operation
+from aiiro.store.models import Instance, KeyValue, Operation
 from tests.api.instance_helpers import advance, create_id, register_key, shown, use_profile
 from tests.conftest import Account
 
@@ -38,6 +40,18 @@ def _note(job: ops.Job) -> None:
 def _boom(job: ops.Job) -> None:
     CALLS.append(("boom", job.op.id, dict(job.payload)))
     raise RuntimeError("driver said no")
+
+
+@ops.handler("test_boom_unsettled")
+def _boom_unsettled(job: ops.Job) -> None:
+    raise RuntimeError("driver said no")
+
+
+@ops.on_give_up("test_boom_unsettled")
+def _settle_badly(job: ops.Job) -> None:
+    job.s.add(KeyValue(key="half-settled", value="1"))
+    job.s.flush()
+    raise RuntimeError("settling failed too")
 
 
 @pytest.fixture(autouse=True)
@@ -110,18 +124,55 @@ def test_one_operation_at_a_time_per_instance(rt: Runtime, alice: Account) -> No
 
 
 @pytest.mark.both_databases
-def test_failures_are_retried_then_given_up(rt: Runtime) -> None:
+def test_failures_are_retried_then_given_up(rt: Runtime, caplog: pytest.LogCaptureFixture) -> None:
+    rt.settings.operation_max_attempts = 3
     engine = engine_of(rt)
     op_id = add(rt, "test_boom")
-    for attempt in range(1, ops.MAX_ATTEMPTS + 1):
-        engine.run_due()
-        row = op_row(rt, op_id)
-        assert row.attempts == attempt and "driver said no" in (row.error or "")
-        if attempt < ops.MAX_ATTEMPTS:
-            assert row.state == "pending"
-            rt.clock.advance(2**attempt)
+    with caplog.at_level("DEBUG", logger="aiiro.engine"):
+        for attempt, wait in ((1, 2), (2, 4), (3, None)):
+            engine.run_due()
+            row = op_row(rt, op_id)
+            assert row.attempts == attempt and row.error == "RuntimeError: driver said no"
+            if wait is not None:
+                assert row.state == "pending"
+                rt.clock.advance(wait - 1)
+                assert engine.run_due() == 0  # backing off: not due yet
+                rt.clock.advance(1)
     assert op_row(rt, op_id).state == "failed"
-    assert len(CALLS) == ops.MAX_ATTEMPTS
+    assert len(CALLS) == 3
+    rt.clock.advance(3600)
+    assert engine.run_due() == 0 and len(CALLS) == 3  # given up for good
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= 30]
+    assert said == [
+        ("WARNING", f"operation {op_id} (test_boom) failed, attempt 1 of 3, again in 2 s: "
+                    "RuntimeError: driver said no"),
+        ("WARNING", f"operation {op_id} (test_boom) failed, attempt 2 of 3, again in 4 s: "
+                    "RuntimeError: driver said no"),
+        ("ERROR", f"operation {op_id} (test_boom) gave up after 3 attempts: "
+                  "RuntimeError: driver said no"),
+    ]  # fmt: skip
+    # The tracebacks are there for whoever asks (debug), not in every line of the log.
+    assert all(r.exc_info is None for r in caplog.records if r.levelno >= 30)
+    assert sum(1 for r in caplog.records if r.exc_info) == 3
+
+
+@pytest.mark.both_databases
+def test_a_settle_that_fails_still_ends_the_operation(rt: Runtime) -> None:
+    rt.settings.operation_max_attempts = 1
+    op_id = add(rt, "test_boom_unsettled")
+    engine_of(rt).run_due()
+    row = op_row(rt, op_id)
+    assert (row.state, row.error) == ("failed", "RuntimeError: driver said no")
+    with rt.db.read() as s:
+        assert s.get(KeyValue, "half-settled") is None  # its changes were rolled back
+    rt.clock.advance(3600)
+    assert engine_of(rt).run_due() == 0
+
+
+def test_the_number_of_attempts_is_at_least_one() -> None:
+    with pytest.raises(ValidationError):
+        Settings(operation_max_attempts=0)
+    assert Settings().operation_max_attempts == 5
 
 
 def test_unknown_kind_fails_without_retry(rt: Runtime) -> None:

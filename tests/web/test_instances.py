@@ -136,3 +136,33 @@ def test_another_account_cannot_see_or_touch_the_instance(
     )
     assert "Instance not found." in page.text
     assert status(alice_web, running)["instancestatus"] == "Running"
+
+
+def test_what_the_host_could_not_carry_out_shows_as_failed(
+    alice_web: Visitor, running: int, rt: Any, monkeypatch: Any
+) -> None:
+    from aiiro.engine.worker import engine_of
+
+    def fail(*args: Any) -> None:
+        raise RuntimeError("Failed to create file '/var/lib/libvirt/dnsmasq/aiirobr1.macs.new'")
+
+    rt.settings.operation_max_attempts = 1
+    monkeypatch.setattr(engine_of(rt).driver, "reset", fail)
+    alice_web.post(f"/panel/instances/{running}/power", {"command": "reset"})
+    item = status(alice_web, running)
+    assert (item["instancestatus"], item["state"]) == ("Running", "failed")
+    assert item["label"] == "起動中 (リセットに失敗)"
+    page = alice_web.get(f"/panel/instances/{running}", headers={"Accept-Language": "en"})
+    assert "Running (reset failed)" in page.text
+    assert "dnsmasq" not in page.text  # the reason is the operator's
+    # An installation that failed says so in its status.
+    monkeypatch.setattr(engine_of(rt).driver, "provision", fail)
+    r = create(alice_web, name="web2", sshKeyId=add_key(alice_web, "k2"))
+    failed = int(r.headers["location"].rsplit("/", 1)[1])
+    item = status(alice_web, failed)
+    assert (item["instancestatus"], item["label"], item["state"]) == (
+        "OS installation Failed",
+        "OSインストール失敗",
+        "failed",
+    )
+    assert item["allowed"] == ["destroy"]

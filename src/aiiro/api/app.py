@@ -105,7 +105,16 @@ def create_app(rt: Runtime) -> FastAPI:
 
 def routers() -> list[APIRouter]:
     """Every router, in the order they are matched."""
-    from aiiro.api import catalog, emulator, firewalls, instances, snapshots, sshkeys, web
+    from aiiro.api import (
+        catalog,
+        emulator,
+        firewalls,
+        instances,
+        operations,
+        snapshots,
+        sshkeys,
+        web,
+    )
 
     return [
         oauth.router,
@@ -116,6 +125,7 @@ def routers() -> list[APIRouter]:
         firewalls.router,
         snapshots.router,
         admin.router,
+        operations.router,
         emulator.router,
         web.router,
     ]

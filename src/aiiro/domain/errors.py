@@ -43,7 +43,7 @@ SSHKEY_UNKNOWN = "A4015"  # createinstance with an sshKeyId that is unknown or a
 SSHKEY_INACTIVE = "A4016"  # createinstance with a DEACTIVE key
 WIN_PASSWORD_POLICY = "A4017"
 INSTANCE_BUSY = "A4018"  # a command while another one is still being carried out
-IMPORT_FAILED = "A4019"  # a power command on an import that failed (destroy is allowed)
+FAILED_INSTALL = "A4019"  # a power command on a failed installation (destroy is allowed)
 RESET_OK = "A2001"  # success code of statusupdate "reset" (sucessCode)
 # firewalls and snapshots (docs/compatibility.md)
 FIREWALL_RULE_INVALID = "A4020"  # a rule that is not TCP/UDP/ICMP, port, source...

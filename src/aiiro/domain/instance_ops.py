@@ -7,6 +7,10 @@ if no later command has moved it since (a start taken while a forcestop waited: 
 forcestop runs, then the start, and only the start decides the final state). A long step
 (installation, ACPI shutdown, destroy) goes on only while the instance is still in the
 state its command left; it begins in the driver, then polls `observe` for the result.
+
+A step the engine gives up on (its driver calls kept failing) leaves the instance where
+lifecycle.GIVES_UP_TO says, if no later command has moved it; the failed operation, with
+its reason, is what the panel and /_aiiro/ show.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from aiiro.compute.driver import InstanceSpec
 from aiiro.domain import addresses, lifecycle
 from aiiro.domain.catalog import IMPORT_OS_ID
 from aiiro.domain.lifecycle import Power
+from aiiro.domain.snapshots import RESTORE
 from aiiro.emulator.profiles import timings
-from aiiro.engine.operations import Job, handler
+from aiiro.engine.operations import Job, handler, on_give_up
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance, Snapshot, SshKey
 
@@ -111,7 +116,7 @@ def provision(job: Job) -> None:
         # No time to wait (profile instant): see at once whether it is done.
 
     if phase == "fail":
-        _install_failed(job, inst)
+        _install_failed(job, inst, f"{lifecycle.IMPORT_INVALID_TEXT} (fault import_invalid)")
         return
 
     obs = job.driver.observe(spec)
@@ -126,8 +131,7 @@ def provision(job: Job) -> None:
             save(job, inst, spec)
         _installed(job, inst)
     else:  # provision_failed, or the machine vanished
-        log.info("instance %s: provisioning ended %s %s", inst.id, obs.power, obs.detail)
-        _install_failed(job, inst)
+        _install_failed(job, inst, f"the driver reports {obs.power}: {obs.detail or '-'}")
 
 
 def _stepped(progress: int, step_pct: int) -> int:
@@ -145,10 +149,11 @@ def _installed(job: Job, inst: Instance) -> None:
     save(job, inst)
 
 
-def _install_failed(job: Job, inst: Instance) -> None:
+def _install_failed(job: Job, inst: Instance, reason: str) -> None:
     inst.power = Power.INSTALL_FAILED.value
     inst.progress = None
     save(job, inst)
+    job.fail(reason)
 
 
 # --- power --------------------------------------------------------------------------------
@@ -230,6 +235,34 @@ def destroy(job: Job) -> None:
         return
     inst.removed_at = job.now
     addresses.release(job.s, inst.id)
+    save(job, inst)
+
+
+# --- when the engine gives up -------------------------------------------------------------
+
+# The state each instance step works in: the step's command (or createinstance) left it there.
+STEP_POWER = {
+    "provision": Power.INSTALLING,
+    "start": Power.STARTING,
+    "stop": Power.STOPPING,
+    "forcestop": Power.FORCESTOPPING,
+    "reset": Power.RESETTING,
+    "destroy": Power.DESTROYING,
+    RESTORE: Power.RESTORING,
+}
+
+
+@on_give_up(*STEP_POWER)
+def settle_after_failure(job: Job) -> None:
+    """Leave the instance where it takes commands again; a later command that moved it
+    since decides where it ends instead."""
+    inst = job.instance()
+    if inst is None or inst.removed_at is not None or inst.power != STEP_POWER[job.op.kind]:
+        return
+    inst.power = lifecycle.gives_up_to(inst.power, inst.status).value
+    inst.progress = None
+    if job.op.kind == "destroy":
+        inst.closed_at = None  # not destroyed after all
     save(job, inst)
 
 

@@ -58,9 +58,8 @@ REFUSALS = {
         "The instance is still being provisioned. Try again once its OS installation has completed."
     ),
     lifecycle.BUSY: "The instance is still carrying out a previous command. Try again shortly.",
-    lifecycle.IMPORT_FAILED: (
-        "The instance could not be provisioned (The URL entered is invalid.). "
-        "Destroy it and create it again."
+    lifecycle.FAILED_INSTALL: (
+        "The instance could not be provisioned. Destroy it and create it again."
     ),
 }
 

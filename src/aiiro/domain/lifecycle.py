@@ -9,6 +9,8 @@ carries a command out through the compute driver; the list never shows a string 
 has seen on the real service, so a transitional state shows the state the command
 answered with ("running" for start and reset, "shutoff" for forcestop and destroy) except
 for stop, which answers "initiated" and keeps showing "Running" until the guest is down.
+The one text of aiiro's own is INSTALL_FAILED_TEXT: an installation (not an import) that
+failed has no observed text, and showing "In Progress" for ever would be a lie.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from enum import StrEnum
 
 class Power(StrEnum):
     INSTALLING = "installing"  # READY: OS installation or import download under way
-    INSTALL_FAILED = "install_failed"  # READY: the import URL could not be used
+    INSTALL_FAILED = "install_failed"  # READY: the installation or import failed
     STOPPED = "stopped"
     STARTING = "starting"
     RUNNING = "running"
@@ -47,6 +49,8 @@ INSTALLING_TEXT = "OS installation In Progress"
 STOPPED_TEXT = "Stopped"
 RUNNING_TEXT = "Running"
 IMPORT_INVALID_TEXT = "The URL entered is invalid."
+# aiiro's: no failed installation of an OS image was ever recorded (decisions.md).
+INSTALL_FAILED_TEXT = "OS installation Failed"
 
 
 def import_progress_text(percent: int) -> str:
@@ -75,13 +79,14 @@ def instancestatus(
             return import_progress_text(progress or 0)
         return INSTALLING_TEXT
     if p is Power.INSTALL_FAILED or (p is Power.DESTROYING and status == READY):
-        return IMPORT_INVALID_TEXT  # a failed import keeps saying so until it is gone
+        # A failed installation keeps saying so until it is gone.
+        return IMPORT_INVALID_TEXT if is_import else INSTALL_FAILED_TEXT
     return SHOWN_AS[p]
 
 
 def status_of(power: str) -> str:
     """The lifecycle axis: READY until provisioned, OPEN after. (An instance destroyed
-    while READY, a failed import, keeps READY: the stored Instance.status says so.)"""
+    while READY, a failed installation, keeps READY: the stored Instance.status says so.)"""
     return READY if Power(power) in (Power.INSTALLING, Power.INSTALL_FAILED) else OPEN
 
 
@@ -108,7 +113,7 @@ ALREADY_DESTROYED = "I10018"
 RUNNING_CANNOT_DESTROY = "I10055"
 PROVISIONING = "A4021"  # shared with firewall assign / snapshots while READY
 BUSY = "A4018"
-IMPORT_FAILED = "A4019"
+FAILED_INSTALL = "A4019"
 
 Decision = Accept | Refuse
 
@@ -123,7 +128,7 @@ _ON_RUNNING: dict[Command, Decision] = {
 RULES: dict[Power, dict[Command, Decision]] = {
     Power.INSTALLING: {c: Refuse(PROVISIONING) for c in Command},
     Power.INSTALL_FAILED: {
-        **{c: Refuse(IMPORT_FAILED) for c in Command},
+        **{c: Refuse(FAILED_INSTALL) for c in Command},
         Command.DESTROY: Accept(Power.DESTROYING),
     },
     Power.STOPPED: {
@@ -197,3 +202,27 @@ SETTLES_TO = {
     Power.FORCESTOPPING: Power.STOPPED,
     Power.RESETTING: Power.RUNNING,
 }
+
+
+# Where an engine step leaves the instance when its driver calls keep failing and the engine
+# gives up (AIIRO_OPERATION_MAX_ATTEMPTS): the settled state the machine most likely is in,
+# so that the instance takes commands again (reconciliation then follows what the driver
+# observes). The failure itself is shown beside the state (panel, /_aiiro/), not in it.
+GIVES_UP_TO = {
+    Power.INSTALLING: Power.INSTALL_FAILED,
+    Power.STARTING: Power.STOPPED,  # the machine did not start
+    Power.STOPPING: Power.RUNNING,  # the shutdown was not even begun
+    Power.FORCESTOPPING: Power.RUNNING,  # the power was not cut
+    Power.RESETTING: Power.RUNNING,
+    Power.DESTROYING: Power.STOPPED,  # the machine is still there: destroy it again
+    Power.RESTORING: Power.STOPPED,  # the machine is off; its disk may be the old one
+}
+
+
+def gives_up_to(power: str, status: str) -> Power:
+    """GIVES_UP_TO, for an instance whose stored lifecycle axis is `status`: one never
+    provisioned (READY: installing, or a failed installation being destroyed) can only be a
+    failed installation."""
+    if status == READY:
+        return Power.INSTALL_FAILED
+    return GIVES_UP_TO[Power(power)]

@@ -8,6 +8,9 @@
   profile's restore time the instance is "Stopped" and takes commands again. A
   `boot_stuck` fault makes the next boot hang at the GRUB prompt (sim).
 - `delete_snapshot`: the driver forgets the snapshot's copy.
+A snapshot the engine gives up on taking (its driver calls kept failing) is "failed", as
+the `snapshot_fails` fault leaves it (retakesnapshot runs it again); a restore it gives up
+on leaves the instance Stopped (instance_ops.settle_after_failure).
 Each handler checks that its rows are still in the state it expects, so a repeat after a
 crash, or a run after a reset, does nothing twice.
 """
@@ -22,7 +25,7 @@ from aiiro.domain.instance_ops import save, spec_of
 from aiiro.domain.lifecycle import Power
 from aiiro.domain.snapshots import CREATED, DELETE, FAILED, RESTORE, RUNNING, TAKE
 from aiiro.emulator.profiles import timings
-from aiiro.engine.operations import Job, handler
+from aiiro.engine.operations import Job, handler, on_give_up
 from aiiro.store.models import Snapshot
 
 log = logging.getLogger("aiiro.engine")
@@ -75,6 +78,13 @@ def take(job: Job) -> None:
     snap.status = CREATED
     snap.size = int(job.payload["size"])
     snap.completed_at = job.now.replace(microsecond=0)
+
+
+@on_give_up(TAKE)
+def take_failed(job: Job) -> None:
+    snap = job.s.get(Snapshot, job.op.snapshot_id, with_for_update=True)
+    if snap is not None and snap.deleted_at is None and snap.status == RUNNING:
+        snap.status = FAILED
 
 
 @handler(RESTORE)

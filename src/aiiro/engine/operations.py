@@ -13,7 +13,11 @@ resource and adds an `operations` row in the same transaction, then answers. The
 3. a crash between 1 and 2 leaves the row `running`; a restarted worker takes such stale
    claims back (`recover_stale`) and runs them again. Driver calls are idempotent, and
    the changes of a run are committed together with its `done`, so nothing is lost and
-   nothing is applied twice.
+   nothing is applied twice;
+4. a run that raises is rolled back and tried again 2, 4, 8... s later, up to
+   `settings.operation_max_attempts` runs; then the operation is `failed` with its reason
+   (one ERROR line in the log), and what was registered with `@on_give_up("kind")`
+   settles its resource, in the same transaction.
 
 Handlers are plain functions registered with `@handler("kind")`; they receive a `Job`.
 """
@@ -47,10 +51,11 @@ DONE = "done"
 FAILED = "failed"
 CANCELLED = "cancelled"
 
-MAX_ATTEMPTS = 5
 # A claim older than this (server clock) is taken back even from a worker that may be
 # alive on another host; on this host a dead process's claims are taken back at once.
 LEASE_S = 300.0
+ERROR_CHARS = 2000  # of a reason kept in the operation's row
+LINE_CHARS = 500  # of a reason in the log
 
 
 @dataclass
@@ -63,6 +68,7 @@ class Job:
     driver: ComputeDriver
     payload: dict[str, Any]
     _again: datetime | None = field(default=None, init=False)
+    _failure: str | None = field(default=None, init=False)
 
     @property
     def now(self) -> datetime:
@@ -90,13 +96,23 @@ class Job:
             delay = min(delay, step_s)
         self.again_in(max(delay, 0.0))
 
+    def fail(self, reason: str) -> None:
+        """End this operation as failed now, with `reason`, and no retry: the handler has
+        settled its resource itself (the driver reported that the work failed)."""
+        self._failure = reason
+
     @property
     def rescheduled(self) -> datetime | None:
         return self._again
 
+    @property
+    def failure(self) -> str | None:
+        return self._failure
+
 
 Handler = Callable[[Job], None]
 HANDLERS: dict[str, Handler] = {}
+GIVE_UP: dict[str, Handler] = {}
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -112,6 +128,43 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+def on_give_up(*kinds: str) -> Callable[[Handler], Handler]:
+    """Register what becomes of the resource of an operation of these kinds when the engine
+    gives up on it (its runs kept raising): settle it where it takes commands again. It runs
+    in the transaction that marks the operation failed; `job.op.error` says why."""
+
+    def register(fn: Handler) -> Handler:
+        for kind in kinds:
+            GIVE_UP[kind] = fn
+        return fn
+
+    return register
+
+
+def describe(op: Operation) -> str:
+    """What the log says an operation is about: "provision, instance 3"."""
+    parts = [op.kind]
+    if op.instance_id is not None:
+        parts.append(f"instance {op.instance_id}")
+    if op.snapshot_id is not None:
+        parts.append(f"snapshot {op.snapshot_id}")
+    return ", ".join(parts)
+
+
+def latest_failures(s: Session, instance_ids: list[int]) -> dict[int, Operation]:
+    """The instances among these whose last finished operation (the last added: one
+    instance's run in order) failed, with it: a failure the instance has not got past."""
+    if not instance_ids:
+        return {}
+    latest = (
+        select(func.max(Operation.id))
+        .where(Operation.instance_id.in_(instance_ids), Operation.state.in_((DONE, FAILED)))
+        .group_by(Operation.instance_id)
+    )
+    rows = s.scalars(select(Operation).where(Operation.id.in_(latest), Operation.state == FAILED))
+    return {op.instance_id: op for op in rows if op.instance_id is not None}
 
 
 # --- adding and cancelling -------------------------------------------------------------
@@ -257,30 +310,61 @@ def run_claimed(rt: Runtime, driver: ComputeDriver, worker: str, op_id: int) -> 
             job = Job(rt, s, op, driver, json.loads(op.payload or "{}"))
             fn(job)
             op.payload = json.dumps(job.payload)
-            if job.rescheduled is not None:
+            if job.failure is not None:
+                op.state, op.finished_at = FAILED, rt.clock.now()
+                op.error = job.failure[:ERROR_CHARS]
+                op.claimed_by = op.claimed_at = None
+                log.warning("operation %s (%s) failed: %s", op.id, describe(op), _line(op.error))
+            elif job.rescheduled is not None:
                 op.state, op.due_at = PENDING, job.rescheduled
                 op.claimed_by = op.claimed_at = None
             else:
                 op.state, op.finished_at = DONE, rt.clock.now()
         return True
     except Exception as exc:
-        log.exception("operation %s failed", op_id)
-        _failed(rt, worker, op_id, exc)
+        _failed(rt, driver, worker, op_id, exc)
         return False
 
 
-def _failed(rt: Runtime, worker: str, op_id: int, exc: Exception) -> None:
+def _failed(rt: Runtime, driver: ComputeDriver, worker: str, op_id: int, exc: Exception) -> None:
+    """A run raised (and was rolled back): try again later, or give up. One line in the
+    log per run, not a traceback (that is at debug level)."""
+    reason = f"{type(exc).__name__}: {exc}"
+    log.debug("operation %s raised", op_id, exc_info=exc)
     with rt.db.write() as s:
         op = s.get(Operation, op_id, with_for_update=True)
         if op is None or op.state != RUNNING or op.claimed_by != worker:
             return
-        op.error = f"{type(exc).__name__}: {exc}"[:2000]
+        op.error = reason[:ERROR_CHARS]
         op.claimed_by = op.claimed_at = None
-        if op.attempts < MAX_ATTEMPTS:
+        limit = rt.settings.operation_max_attempts
+        if op.attempts < limit:
+            delay = 2**op.attempts
             op.state = PENDING
-            op.due_at = rt.clock.now() + timedelta(seconds=2**op.attempts)
-        else:
-            op.state, op.finished_at = FAILED, rt.clock.now()
+            op.due_at = rt.clock.now() + timedelta(seconds=delay)
+            log.warning(
+                "operation %s (%s) failed, attempt %d of %d, again in %d s: %s",
+                op.id, describe(op), op.attempts, limit, delay, _line(reason),
+            )  # fmt: skip
+            return
+        op.state, op.finished_at = FAILED, rt.clock.now()
+        log.error(
+            "operation %s (%s) gave up after %d attempts: %s",
+            op.id, describe(op), op.attempts, _line(reason),
+        )  # fmt: skip
+        settle = GIVE_UP.get(op.kind)
+        if settle is None:
+            return
+        try:
+            with s.begin_nested():  # a settle that fails must not keep the operation running
+                settle(Job(rt, s, op, driver, json.loads(op.payload or "{}")))
+        except Exception:
+            log.exception("operation %s (%s): could not settle after giving up", op.id, op.kind)
+
+
+def _line(reason: str) -> str:
+    """A reason on one log line (libvirt and QEMU messages may span several)."""
+    return " ".join(reason.split())[:LINE_CHARS]
 
 
 # --- recovery --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`aiiro host`: prepare this machine as a compute host for the libvirt driver."""
+"""`aiiro host`: prepare this machine as a compute host for the libvirt driver, or check it."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def host_setup(
     ] = True,
 ) -> None:
     """Install and start what a host needs where it is missing (idempotent; no systemd
-    needed), then say what was done. Settings come from AIIRO_* (storage dir, networks)."""
+    needed), prove that a machine starts on each region's network, then say "ready".
+    Settings come from AIIRO_* (storage dir, networks)."""
     from aiiro.config import Settings
     from aiiro.host.setup import setup
     from aiiro.images.store import ImageStore
@@ -37,7 +38,7 @@ def host_setup(
     store = ImageStore(settings.libvirt_storage_dir / "images")
     images = store.all()
     if images:
-        typer.echo(f"ok    images: {', '.join(i.name for i in images)}")
+        typer.echo(f"ok       images: {', '.join(i.name for i in images)}")
     elif build_image:
         from aiiro.images.store import ANY_OS
         from aiiro.images.tiny import build_tiny
@@ -45,6 +46,25 @@ def host_setup(
         image = build_tiny(store, log=typer.echo)
         if ANY_OS not in store.os_map():
             store.map_os(ANY_OS, image.name)
-        typer.echo(f"done  images: built {image.name}, for every OS without its own image")
+        typer.echo(f"done     images: built {image.name}, for every OS without its own image")
     else:
-        typer.echo("note  images: none yet; run `aiiro images build`")
+        typer.echo("note     images: none yet; run `aiiro images build tiny`")
+        return
+    typer.echo("ready: this host runs instances (aiiro serve --driver libvirt)")
+
+
+@host_app.command("check")
+def host_check() -> None:
+    """Look at every requirement without changing anything and print one line each: ok,
+    or missing and the command that fixes it. Exit status 1 when something is missing."""
+    from aiiro.config import Settings
+    from aiiro.host.setup import check
+
+    findings = check(Settings())
+    for finding in findings:
+        typer.echo(str(finding))
+    missing = [f for f in findings if f.status == "missing"]
+    if missing:
+        typer.echo(f"not ready: {len(missing)} missing")
+        raise typer.Exit(1)
+    typer.echo("ready: this host runs instances")

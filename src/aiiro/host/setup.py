@@ -1,32 +1,38 @@
-"""`aiiro host setup`: make this machine a compute host for the libvirt driver.
+"""`aiiro host setup` and `aiiro host check`: make this machine a compute host for the
+libvirt driver, and say whether it is one.
 
-Each step looks first and acts only where something is missing, then says which it was,
-so running it twice changes nothing. It works on machines without systemd (containers,
-CI): the daemons are then started by hand.
+Each requirement is looked at in one place, here; `check` only looks and prints one line per
+requirement (ok, or missing and the command that fixes it); `setup` looks, makes what is
+missing, and says which it was (`ok` / `done`), so running it twice changes nothing. Neither
+relies on systemd or on what a package's post-install script may have left behind.
 
 1. Debian packages: QEMU, libvirt, the tools the driver and the image builder use.
-2. Daemons: virtlogd and libvirtd (systemctl where systemd runs, else `-d` by hand).
-3. Storage: <storage>/images and <storage>/instances, searchable by QEMU's user.
-4. Networks: one isolated libvirt network per region, carrying the region's IPv4 pool
-   with the host on its first address (the gateway aiiro never hands out).
+2. Directories libvirt and QEMU write to (DIRECTORIES), before the daemons start.
+3. Daemons: virtlogd and libvirtd (systemctl where systemd runs, else `-d` by hand).
+4. libvirt answers on the local URI.
+5. Storage: <storage>/images and <storage>/instances, searchable by QEMU's user.
+6. Networks: one isolated libvirt network per region (host/networks.py).
+7. The proof: a throwaway machine starts on each region's network (host/probe.py).
+8. An image to install instances from (`aiiro host setup` builds the tiny one; host/cli.py).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shutil
 import subprocess
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from aiiro.compute.libvirt.hosts import region_gateway
+from aiiro.compute.libvirt.hosts import local_kvm_usable
 from aiiro.config import Settings
-from aiiro.domain.catalog import Catalog, load_catalog
+from aiiro.domain.catalog import load_catalog
+from aiiro.host import networks, probe
+from aiiro.images.store import ImageStore
 
 PACKAGES = [
     "qemu-system-x86",
@@ -48,46 +54,97 @@ PACKAGES = [
 DAEMONS = ["virtlogd", "libvirtd"]
 CONNECT_TIMEOUT_S = 60.0
 
+
+@dataclass(frozen=True)
+class Directory:
+    path: Path
+    mode: int
+    why: str
+
+
+# What libvirt and QEMU write to on a host that runs aiiro's instances. The packages ship
+# some, the daemons make most others when they start, but not all, and /run is emptied at
+# every boot: each is made here (with the package's mode) before the daemons start.
+DIRECTORIES = (
+    Directory(
+        Path("/var/log/libvirt"),
+        0o755,
+        "the daemons' logs: libvirtd and virtlogd started by hand exit at once without it",
+    ),
+    Directory(Path("/var/log/libvirt/qemu"), 0o755, "each machine's QEMU log, written by virtlogd"),
+    Directory(
+        Path("/var/lib/libvirt/dnsmasq"),
+        0o755,
+        "each network's MAC map, written when a machine joins it; libvirt makes the directory"
+        " only when it starts a dnsmasq, which aiiro's networks (no DHCP, no DNS) never do",
+    ),
+    Directory(
+        Path("/var/lib/libvirt/qemu"),
+        0o750,
+        "the QEMU driver's state (libvirtd hands it to QEMU's user when it starts)",
+    ),
+    Directory(Path("/var/cache/libvirt/qemu"), 0o711, "QEMU's capabilities, probed once"),
+    Directory(Path("/run/libvirt"), 0o755, "the daemons' sockets and runtime state"),
+)
+
 Say = Callable[[str], None]
+Status = Literal["ok", "done", "missing"]
 
 
-@dataclass
-class Step:
+@dataclass(frozen=True)
+class Finding:
+    """One requirement: in place (`ok`), made by setup (`done`), or `missing` with the
+    command that fixes it."""
+
     name: str
-    changed: bool
+    status: Status
     detail: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.status:<8} {self.name}: {self.detail}"
+        return f"{text}; fix: {self.fix}" if self.status == "missing" and self.fix else text
 
 
-def setup(
-    settings: Settings,
-    install: bool = True,
-    networks: bool = True,
-    say: Say = print,
-) -> list[Step]:
-    steps: list[Step] = []
+# --- setup -------------------------------------------------------------------------------
 
-    def record(step: Step) -> None:
-        steps.append(step)
-        say(f"{'done' if step.changed else 'ok  '}  {step.name}: {step.detail}")
 
-    record(ensure_packages(install))
+def setup(settings: Settings, install: bool = True, say: Say = print) -> list[Finding]:
+    """Make what is missing, then prove the host runs a machine; RuntimeError (with the
+    reason and the fix) where something cannot be made or the proof fails."""
+    findings: list[Finding] = []
+
+    def record(finding: Finding) -> None:
+        findings.append(finding)
+        say(str(finding))
+
+    for finding in ensure_packages(install):
+        record(finding)
+    for directory in DIRECTORIES:
+        record(ensure_directory(directory))
     for daemon in DAEMONS:
         record(ensure_daemon(daemon))
-    uri = _local_uri(settings)
+    uri = local_uri(settings)
     record(wait_for_libvirt(uri))
     record(ensure_storage(Path(settings.libvirt_storage_dir)))
-    if networks:
-        for step in ensure_networks(uri, settings, load_catalog(settings.catalog_file)):
-            record(step)
-    return steps
+    nets = networks.region_networks(settings, load_catalog(settings.catalog_file).regions)
+    for net in nets:
+        done = networks.ensure(uri, net)
+        record(_network_finding(uri, net, "done" if done else "ok", ", ".join(done) or "ready"))
+    for net in nets:
+        proof = prove(uri, settings, net)
+        if proof.status == "missing":
+            raise RuntimeError(f"{proof.name}: {proof.detail}; fix: {proof.fix}")
+        record(proof)
+    return findings
 
 
-def ensure_packages(install: bool) -> Step:
+def ensure_packages(install: bool) -> list[Finding]:
     missing = [p for p in PACKAGES if not _installed(p)]
     if not missing:
-        return Step("packages", False, "all installed")
+        return [Finding("packages", "ok", "all installed")]
     if not install:
-        return Step("packages", False, f"missing (not installing): {' '.join(missing)}")
+        return [_package(p) for p in PACKAGES]
     if shutil.which("apt-get") is None:
         raise RuntimeError(f"no apt-get: install {' '.join(missing)} by hand")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -95,119 +152,185 @@ def ensure_packages(install: bool) -> Step:
     subprocess.run(
         ["apt-get", "install", "-y", "-qq", *missing], check=True, env=env, capture_output=True
     )
-    return Step("packages", True, f"installed {' '.join(missing)}")
+    return [Finding("packages", "done", f"installed {' '.join(missing)}")]
 
 
-def ensure_daemon(name: str) -> Step:
-    if _running(name):
-        return Step(name, False, "running")
+def ensure_directory(directory: Directory) -> Finding:
+    seen = look_directory(directory)
+    if seen.status == "ok":
+        return seen
+    directory.path.mkdir(parents=True, exist_ok=True)
+    directory.path.chmod(directory.mode)
+    return Finding(seen.name, "done", f"created: {directory.why}")
+
+
+def ensure_daemon(name: str) -> Finding:
+    seen = look_daemon(name)
+    if seen.status == "ok":
+        return seen
     if Path("/run/systemd/system").is_dir() and shutil.which("systemctl"):
         subprocess.run(["systemctl", "enable", "--now", name], check=True, capture_output=True)
-        return Step(name, True, "started with systemctl")
+        return Finding(seen.name, "done", "started with systemctl")
     # No systemd: daemonise by hand (`libvirtd -d -l` fails on such machines; -d works).
-    subprocess.run([name, "-d"], check=True)
-    for _ in range(50):
-        if _running(name):
-            return Step(name, True, f"started by hand ({name} -d)")
-        time.sleep(0.1)
-    raise RuntimeError(f"{name} did not start")
+    # The daemon keeps our stderr, so it goes to a file, not to a pipe we would wait on.
+    with tempfile.TemporaryFile("w+") as err:
+        subprocess.run([name, "-d"], stdout=subprocess.DEVNULL, stderr=err, check=False)
+        for _ in range(50):
+            if _running(name):
+                return Finding(seen.name, "done", f"started by hand ({name} -d)")
+            time.sleep(0.1)
+        err.seek(0)
+        why = " ".join(err.read().split())
+    raise RuntimeError(f"{name} did not start: {why or 'it printed nothing'}")
 
 
-def wait_for_libvirt(uri: str) -> Step:
+def wait_for_libvirt(uri: str) -> Finding:
     """The first connection after a start takes seconds (libvirtd probes QEMU)."""
     deadline = time.monotonic() + CONNECT_TIMEOUT_S
     while True:
-        done = subprocess.run(["virsh", "-c", uri, "version"], capture_output=True, text=True)
-        if done.returncode == 0:
-            return Step("libvirt", False, f"{uri} answers")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{uri} does not answer: {done.stderr.strip()}")
+        seen = look_libvirt(uri)
+        if seen.status == "ok" or time.monotonic() > deadline:
+            if seen.status != "ok":
+                raise RuntimeError(f"{uri} does not answer: {seen.detail}")
+            return seen
         time.sleep(1)
 
 
-def ensure_storage(root: Path) -> Step:
+def ensure_storage(root: Path) -> Finding:
     made = []
-    for path in (root, root / "images", root / "instances"):
+    for path in _storage_dirs(root):
         if not path.is_dir():
             path.mkdir(parents=True)
             made.append(str(path))
         # QEMU runs as its own user and must reach the disks below.
         path.chmod(0o755)
     if made:
-        return Step("storage", True, f"created {', '.join(made)}")
-    return Step("storage", False, f"{root} ready")
+        return Finding("storage", "done", f"created {', '.join(made)}")
+    return Finding("storage", "ok", f"{root} ready")
 
 
-def network_xml(
-    name: str, bridge: str, pool: ipaddress.IPv4Network, gateway: ipaddress.IPv4Address
-) -> str:
-    """An isolated network (no forwarding, no NAT, no DHCP, no DNS): guests get their addresses
-    from aiiro (kernel command line or cloud-init); the host is the region's gateway."""
-    net = ET.Element("network")
-    ET.SubElement(net, "name").text = name
-    ET.SubElement(net, "bridge", name=bridge, stp="off", delay="0")
-    # No DNS either: without it libvirt runs no dnsmasq for this network.
-    ET.SubElement(net, "dns", enable="no")
-    ET.SubElement(net, "ip", address=str(gateway), prefix=str(pool.prefixlen))
-    ET.indent(net)
-    return ET.tostring(net, encoding="unicode")
+# --- check -------------------------------------------------------------------------------
 
 
-def ensure_networks(uri: str, settings: Settings, catalog: Catalog) -> list[Step]:
-    steps = []
-    for region in catalog.regions:
-        name = settings.libvirt_network.format(region_id=region.id)
-        bridge = f"aiirobr{region.id}"[:15]
-        info = subprocess.run(
-            ["virsh", "-c", uri, "net-info", name], capture_output=True, text=True
-        )
-        changed = []
-        if info.returncode != 0:
-            with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
-                f.write(network_xml(name, bridge, region.ipv4_pool, region_gateway(region)))
-                f.flush()
-                _virsh(uri, "net-define", f.name)
-            changed.append("defined")
-            info = subprocess.run(
-                ["virsh", "-c", uri, "net-info", name], capture_output=True, text=True
+def check(settings: Settings) -> list[Finding]:
+    """Every requirement, looked at without changing anything (the proof's machine is
+    transient and destroyed at once)."""
+    findings = [_package(p) for p in PACKAGES]
+    findings += [look_directory(d) for d in DIRECTORIES]
+    findings += [look_daemon(d) for d in DAEMONS]
+    uri = local_uri(settings)
+    answers = look_libvirt(uri)
+    findings.append(answers)
+    root = Path(settings.libvirt_storage_dir)
+    missing = [str(p) for p in _storage_dirs(root) if not p.is_dir()]
+    findings.append(
+        Finding("storage", "missing", f"no {', '.join(missing)}", "aiiro host setup")
+        if missing
+        else Finding("storage", "ok", f"{root} ready")
+    )
+    for net in networks.region_networks(settings, load_catalog(settings.catalog_file).regions):
+        if answers.status != "ok":
+            findings.append(
+                Finding(
+                    f"network {net.name}", "missing", "libvirt does not answer", "aiiro host setup"
+                )
             )
-        if _field(info.stdout, "Active") != "yes":
-            _virsh(uri, "net-start", name)
-            changed.append("started")
-        if _field(info.stdout, "Autostart") != "yes":
-            _virsh(uri, "net-autostart", name)
-            changed.append("autostart on")
-        detail = f"{region.name}: {region.ipv4_pool} on bridge {_bridge(uri, name)}"
-        steps.append(
-            Step(f"network {name}", bool(changed), f"{detail} ({', '.join(changed) or 'ready'})")
+            continue
+        seen = networks.look(uri, net.name)
+        if not seen.ready:
+            findings.append(
+                _network_finding(uri, net, "missing", ", ".join(seen.lacking), "aiiro host setup")
+            )
+            continue
+        findings.append(_network_finding(uri, net, "ok", "ready"))
+        findings.append(prove(uri, settings, net))
+    findings.append(look_images(settings))
+    return findings
+
+
+# --- looking ------------------------------------------------------------------------------
+
+
+def look_directory(directory: Directory) -> Finding:
+    name = f"directory {directory.path}"
+    if directory.path.is_dir():
+        return Finding(name, "ok", "present")
+    return Finding(
+        name,
+        "missing",
+        directory.why,
+        f"mkdir -p {directory.path} && chmod {directory.mode:o} {directory.path}",
+    )
+
+
+def look_daemon(name: str) -> Finding:
+    if _running(name):
+        return Finding(name, "ok", "running")
+    return Finding(name, "missing", "not running", f"{name} -d (or: aiiro host setup)")
+
+
+def look_libvirt(uri: str) -> Finding:
+    try:
+        done = subprocess.run(
+            ["virsh", "-c", uri, "version"],
+            capture_output=True,
+            text=True,
+            timeout=CONNECT_TIMEOUT_S,
         )
-    return steps
+    except FileNotFoundError:
+        return Finding("libvirt", "missing", "no virsh", "aiiro host setup")
+    except subprocess.TimeoutExpired:
+        return Finding("libvirt", "missing", f"{uri} did not answer in time", "aiiro host setup")
+    if done.returncode != 0:
+        return Finding("libvirt", "missing", " ".join(done.stderr.split()), "aiiro host setup")
+    return Finding("libvirt", "ok", f"{uri} answers")
 
 
-def _local_uri(settings: Settings) -> str:
+def look_images(settings: Settings) -> Finding:
+    images = ImageStore(Path(settings.libvirt_storage_dir) / "images").all()
+    if images:
+        return Finding("images", "ok", ", ".join(i.name for i in images))
+    return Finding("images", "missing", "none to install instances from", "aiiro images build tiny")
+
+
+def prove(uri: str, settings: Settings, net: networks.RegionNetwork) -> Finding:
+    """Start and destroy a throwaway machine on the region's network."""
+    name = probe.probe_name(settings.libvirt_name_prefix)
+    kind = settings.libvirt_domain_type
+    if kind == "auto":
+        kind = "kvm" if local_kvm_usable() else "qemu"
+    what = f"machine on {net.name}"
+    failure = probe.run_probe(uri, name, kind, net.name)
+    if failure is None:
+        return Finding(what, "ok", f"a {kind} machine started and was destroyed")
+    return Finding(what, "missing", f"did not start: {failure}", probe.fix_for(failure, name))
+
+
+def local_uri(settings: Settings) -> str:
     for uri in settings.libvirt_uris.replace(",", " ").split():
         if uri.startswith("qemu:///"):
             return uri
     return "qemu:///system"
 
 
-def _virsh(uri: str, *args: str) -> None:
-    done = subprocess.run(["virsh", "-c", uri, *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"virsh {' '.join(args)}: {done.stderr.strip()}")
+def _network_finding(
+    uri: str, net: networks.RegionNetwork, status: Status, state: str, fix: str = ""
+) -> Finding:
+    bridge = networks.look(uri, net.name).bridge or net.bridge
+    detail = f"{net.region.name}: {net.region.ipv4_pool} on bridge {bridge} ({state})"
+    return Finding(f"network {net.name}", status, detail, fix)
 
 
-def _field(text: str, name: str) -> str:
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == name:
-            return value.strip()
-    return ""
+def _package(package: str) -> Finding:
+    if _installed(package):
+        return Finding(f"package {package}", "ok", "installed")
+    return Finding(
+        f"package {package}", "missing", "not installed", f"apt-get install -y {package}"
+    )
 
 
-def _bridge(uri: str, name: str) -> str:
-    info = subprocess.run(["virsh", "-c", uri, "net-info", name], capture_output=True, text=True)
-    return _field(info.stdout, "Bridge") or "?"
+def _storage_dirs(root: Path) -> tuple[Path, ...]:
+    return (root, root / "images", root / "instances")
 
 
 def _installed(package: str) -> bool:
@@ -218,5 +341,14 @@ def _installed(package: str) -> bool:
 
 
 def _running(name: str) -> bool:
-    done = subprocess.run(["pgrep", "-x", name], capture_output=True)
-    return done.returncode == 0
+    """A live process of that name (pgrep also lists zombies: a daemon killed under a
+    parent that does not reap it looks alive to pgrep, and nothing would start it)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # gone meanwhile
+        comm, _, rest = text.partition(" (")[2].rpartition(")")
+        if comm == name and rest.split()[:1] != ["Z"]:
+            return True
+    return False

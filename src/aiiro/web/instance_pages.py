@@ -16,6 +16,7 @@ from aiiro.domain import firewalls, instances, lifecycle, snapshots, sshkeys
 from aiiro.domain.catalog import IMPORT_OS_ID
 from aiiro.domain.errors import IndigoError
 from aiiro.domain.lifecycle import Command, Power
+from aiiro.engine import operations
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance, Snapshot
 from aiiro.web import i18n
@@ -72,25 +73,33 @@ class Shown:
 
     text: str  # the API's instancestatus, in the visitor's language where known
     badge: str  # running / stopped / busy / failed
-    note: str  # what is under way, or ""
+    note: str  # what is under way, or what failed last, or ""
     ip: str
     allowed: list[str]  # the commands the lifecycle would take now
 
 
-def shown(lang: str, inst: Instance) -> Shown:
+def shown(lang: str, inst: Instance, failed: str | None = None) -> Shown:
+    """`failed`: the kind of the instance's last operation when it failed (the engine gave
+    up on it); the panel says which, not why: the reason is the operator's (/_aiiro/)."""
     power = Power(inst.power)
     text = lifecycle.instancestatus(inst.power, inst.os_id == IMPORT_OS_ID, inst.progress)
+    note = ""
     if power is Power.INSTALL_FAILED:
         badge = "failed"
     elif power in UNDER_WAY or power is Power.INSTALLING:
         badge = "busy"
+        note = i18n.translate(lang, UNDER_WAY[power]) if power in UNDER_WAY else ""
+    elif failed is not None:
+        badge = "failed"
+        note = i18n.translate(lang, f"instances.failed.{failed}")
+        if note == f"instances.failed.{failed}":
+            note = i18n.translate(lang, "instances.failed.other")
     elif text == lifecycle.RUNNING_TEXT:
         badge = "running"
     else:
         badge = "stopped"
     key = f"instancestatus.{text}"
     label = i18n.translate(lang, key)
-    note = i18n.translate(lang, UNDER_WAY[power]) if power in UNDER_WAY else ""
     open_ = lifecycle.status_of(inst.power) == lifecycle.OPEN
     return Shown(
         text=text if label == key else label,
@@ -105,8 +114,8 @@ def shown(lang: str, inst: Instance) -> Shown:
     )
 
 
-def status_json(lang: str, inst: Instance) -> dict[str, Any]:
-    view = shown(lang, inst)
+def status_json(lang: str, inst: Instance, failed: str | None = None) -> dict[str, Any]:
+    view = shown(lang, inst, failed)
     return {
         "id": inst.id,
         "status": lifecycle.status_of(inst.power),
@@ -130,10 +139,11 @@ async def instances_page(request: Request, user: PanelUser = Depends(signed_in))
     lang = i18n.choose(request)
     with rt.db.read() as s:
         rows = instances.listed(s, user.account_id)
+        failed = _failed(s, rows)
     return render(
         request,
         "instances.html",
-        rows=[(i, shown(lang, i), _plan_name(rt, i)) for i in rows],
+        rows=[(i, shown(lang, i, failed.get(i.id)), _plan_name(rt, i)) for i in rows],
         region_names={r.id: r.name for r in rt.catalog.regions},
         nav="instances",
     )
@@ -146,9 +156,16 @@ async def instances_status(request: Request, user: PanelUser = Depends(signed_in
     lang = i18n.choose(request)
     with rt.db.read() as s:
         rows = instances.listed(s, user.account_id)
+        failed = _failed(s, rows)
     return JSONResponse(
-        {"instances": [status_json(lang, i) for i in rows]}, headers=SECURITY_HEADERS
+        {"instances": [status_json(lang, i, failed.get(i.id)) for i in rows]},
+        headers=SECURITY_HEADERS,
     )
+
+
+def _failed(s: Session, rows: list[Instance]) -> dict[int, str]:
+    """The kind of each instance's last operation, where it failed."""
+    return {i: op.kind for i, op in operations.latest_failures(s, [r.id for r in rows]).items()}
 
 
 def _plan_name(rt: Runtime, inst: Instance) -> str:
@@ -279,11 +296,12 @@ async def instance_page(
         templates = firewalls.list_templates(s, user.account_id)
         current = next((f for f in templates if f.id == inst.firewall_id), None)
         snaps = snapshots.list_for(s, user.account_id, inst.id)
+        failed = _failed(s, [inst]).get(inst.id)
     return render(
         request,
         "instance.html",
         inst=inst,
-        view=shown(lang, inst),
+        view=shown(lang, inst, failed),
         plan=rt.catalog.plan(inst.plan_id),
         image=rt.catalog.image(inst.os_id),
         region=rt.catalog.region(inst.region_id),

@@ -131,6 +131,21 @@ def test_destroy_removes_domain_disk_and_files(
     assert tiny.disk.exists()  # the base image stays
 
 
+def test_destroy_finds_what_a_provision_left_without_a_record(
+    driver: LibvirtDriver, tiny: Image, make_spec: Any
+) -> None:
+    # A provision that raised after it made the machine (a host that cannot start it):
+    # the engine rolled its record back and gave up; destroy must still clean up.
+    spec = make_spec()
+    driver.provision(spec)
+    workdir, name = Path(spec.state["dir"]), spec.state["domain"]
+    spec.state = {}
+    driver.destroy(spec)
+    assert not workdir.exists()
+    assert name not in [d.name() for d in driver.hosts.conn(TEST_URI).listAllDomains()]
+    assert spec.state["phase"] == "destroyed"
+
+
 def test_snapshot_restore_delete(driver: LibvirtDriver, tiny: Image, make_spec: Any) -> None:
     spec = make_spec()
     _installed(driver, spec)

@@ -132,6 +132,8 @@ class LibvirtDriver:
         import libvirt
 
         st = spec.state
+        if "host" not in st:
+            self._find_leftovers(spec)
         if "host" in st:
             dom = self._domain(spec)
             if dom is not None:
@@ -239,6 +241,27 @@ class LibvirtDriver:
         """Choose the instance's host once; it stays there."""
         if "host" not in spec.state:
             spec.state["host"] = self.hosts.place(self._memory_mb(spec))
+
+    def _find_leftovers(self, spec: InstanceSpec) -> None:
+        """A provision that raised part-way (and that the engine gave up on) stored no
+        record, but may have made a directory, a filter and a machine under the names it
+        always gives them: find them, so that destroy removes them."""
+        import libvirt
+
+        name = f"{self.settings.libvirt_name_prefix}{spec.id}"
+        if (self.instances_dir / name).is_dir():
+            spec.state["dir"] = str(self.instances_dir / name)
+        for uri in self.hosts.uris:
+            try:
+                conn = self.hosts.conn(uri)
+                found = name in {d.name() for d in conn.listAllDomains()}
+                if not found and conn.getType() != "TEST":
+                    found = self._filter_name(spec) in conn.listNWFilters()
+            except libvirt.libvirtError:
+                continue  # a host that cannot be reached made nothing we can remove now
+            if found:
+                spec.state.update(host=uri, domain=name)
+                return
 
     def _conn(self, spec: InstanceSpec) -> Any:
         return self.hosts.conn(spec.state["host"])
