@@ -449,6 +449,19 @@ def test_probe_needs_the_admin_token_and_a_valid_packet(
     assert r.status_code == 200 and r.json()["admitted"] is True
 
 
+def test_assignments_are_an_admin_view(
+    client: TestClient, admin_headers: dict[str, str], alice: Account, running: int
+) -> None:
+    """What the Indigo API never returns (facts §5.2), for the CLI's `firewall list`."""
+    assert client.get("/_aiiro/firewalls/assignments").status_code == 401
+    assert client.get("/_aiiro/firewalls/assignments", headers=alice.auth).status_code == 401
+    r = client.get("/_aiiro/firewalls/assignments", headers=admin_headers)
+    assert r.status_code == 200 and r.json() == []
+    fw_id = create(alice, instances=[running])
+    r = client.get("/_aiiro/firewalls/assignments", headers=admin_headers)
+    assert r.json() == [{"instanceId": running, "templateId": fw_id}]
+
+
 @pytest.mark.both_databases
 def test_firewall_flow_on_both_databases(
     client: TestClient, admin_headers: dict[str, str], alice: Account, running: int

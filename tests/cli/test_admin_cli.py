@@ -102,9 +102,16 @@ def test_account_create_prints_a_working_key(data_dir: Path, server: TestClient)
 def test_account_list_shows_every_account(data_dir: Path) -> None:
     ids = [ok_json(admin(data_dir, "account", "create", "--name", n))["account"]["id"]
            for n in ("A", "B")]  # fmt: skip
-    listed = ok_json(admin(data_dir, "account", "list"))
+    listed = ok_json(admin(data_dir, "account", "list", "-o", "json"))
     assert [a["id"] for a in listed] == ids
     assert [a["name"] for a in listed] == ["A", "B"]
+    # A table by default, as the client's lists.
+    table = admin(data_dir, "account", "list").stdout.splitlines()
+    assert table[0].split() == ["ID", "NAME", "EMAIL", "STATUS", "CREATED"]
+    assert [line.split()[:4] for line in table[1:]] == [
+        [str(ids[0]), "A", "-", "active"],
+        [str(ids[1]), "B", "-", "active"],
+    ]
 
 
 def test_a_duplicate_email_is_refused_clearly(data_dir: Path) -> None:

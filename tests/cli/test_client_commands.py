@@ -12,6 +12,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
+from aiiro.client.core import Http, Reply
 from aiiro.runtime import Runtime
 from tests.cli.client_env import ENDPOINT, Cli, make_cli
 from tests.conftest import Account
@@ -163,6 +164,25 @@ def test_instance_ssh(cli: Cli, web1: dict[str, Any]) -> None:
         return 0
 
     cli.env.exec_ssh = fake_ssh
+    # This server runs the sim driver: nothing would answer ssh, and the command says so.
+    sim = cli("instance", "ssh", "web1")
+    assert sim.exit_code == 1 and ran == []
+    assert sim.stderr == (
+        "error: web1 is an instance of aiiro's simulator (`aiiro serve --driver sim`, the "
+        f"default): no machine runs behind {web1['ip']}, so ssh cannot connect\n"
+        "hint: to log in to instances, run the server with `aiiro serve --driver libvirt` "
+        "(real VMs; docs/operating-a-host.md), or use the real Indigo service\n"
+    )
+    # An endpoint that is no aiiro server (the real service has no /_aiiro/health): ssh runs.
+    inner = cli.env.transport
+    assert inner is not None
+
+    def without_health(h: Http) -> Reply:
+        if h.url.endswith("/_aiiro/health"):
+            return Reply(404, {}, b"")
+        return inner(h)
+
+    cli.env.transport = without_health
     cli.ok("instance", "ssh", "web1", "-l", "root", "-i", "/k", "--", "uptime")
     assert ran == [["ssh", "-i", "/k", f"root@{web1['ip']}", "uptime"]]
 

@@ -40,7 +40,11 @@ def test_configure_writes_a_private_profile(cli: Cli, alice: Account) -> None:
     shown = cli.ok("profile", "show").stdout
     assert "[local] (default)" in shown and f"api_key = {alice.api_key}" in shown
     assert alice.api_secret not in shown and "ssh_user = me" in shown
-    assert cli.ok("profile", "list").stdout.strip() == f"* local   {ENDPOINT}"
+    assert cli.ok("profile", "list").stdout.splitlines() == [
+        "NAME    ENDPOINT            DEFAULT",
+        f"local   {ENDPOINT}   yes",
+    ]
+    assert cli.json("profile", "list") == [{"name": "local", "endpoint": ENDPOINT, "default": True}]
 
 
 def test_configure_check_and_missing_values(cli: Cli, alice: Account) -> None:

@@ -78,7 +78,7 @@ def test_environment_beats_the_default_profile(
         "http://e:2",
         "ek",
         "es",
-        "environment",
+        f"{key_var} in the environment",
     )
 
 
@@ -204,4 +204,46 @@ def test_without_places_the_process_environment_is_read(
 
     assert seen(resolve(profile=named)) == seen(
         resolve(profile=named, places=Places.from_environ())
+    )
+
+
+def test_the_secret_file_carries_its_endpoint(places: Places) -> None:
+    """What `aiiro serve --write-secret` writes: read (not sourced), the file's endpoint
+    comes with its key and secret."""
+    with open(os.path.join(places.home, ".webarena_secret"), "w") as f:
+        f.write(
+            "export IndigoApiKey=fk\nexport IndigoApiPrivateKey=fs\n"
+            "export AIIRO_ENDPOINT=http://127.0.0.1:18092\n"
+        )
+    s = resolve(places=places)
+    assert (s.endpoint, s.api_key) == ("http://127.0.0.1:18092", "fk")
+    path = os.path.join(places.home, ".webarena_secret")
+    assert s.where() == f"http://127.0.0.1:18092 (from {path})"
+    # The endpoint comes from where the credentials came from, not from a variable that
+    # names another server.
+    s = resolve(places=with_env(places, AIIRO_ENDPOINT="http://elsewhere:1"))
+    assert (s.endpoint, s.api_key) == ("http://127.0.0.1:18092", "fk")
+    # An explicit endpoint still wins.
+    s = resolve(endpoint="http://given:2", places=places)
+    assert (s.endpoint, s.endpoint_source) == ("http://given:2", "arguments")
+
+
+def test_where_the_endpoint_came_from(places: Places) -> None:
+    assert resolve(places=places).where() == (
+        "https://api.customer.jp (the default: the real Indigo service)"
+    )
+    profiles(places, "work", work={"endpoint": "http://w:1", "api_key": "pk", "api_secret": "ps"})
+    assert resolve(places=places).where() == "http://w:1 (from profile 'work')"
+    env = with_env(places, IndigoApiKey="ek", IndigoApiPrivateKey="es", AIIRO_ENDPOINT="http://e")
+    assert resolve(places=env).where() == "http://e (from AIIRO_ENDPOINT in the environment)"
+
+
+def test_a_half_given_pair_says_where_the_other_half_is(places: Places) -> None:
+    profiles(places, "work", work={"endpoint": "http://w:1", "api_key": "pk", "api_secret": "ps"})
+    with pytest.raises(ConfigError) as caught:
+        resolve(api_secret="wrong", places=places)
+    assert caught.value.message == "an API secret was given without its key"
+    assert caught.value.hint == (
+        "give the API key too (--api-key) (the credentials in force come from profile "
+        "'work'): a key and its secret always come from one place"
     )

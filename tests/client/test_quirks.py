@@ -63,7 +63,8 @@ PROVISIONING_ELEMENT = (
 def test_create_and_list_shapes_give_the_same_instance(fake: FakeIndigo, places: Places) -> None:
     """§4.3/§4.4, quirk 4: vps_kind "10" vs 10, created_at PHP DateTime vs string."""
     fake.on("POST", f"{VM}/createinstance", (201, CREATE_ANSWER))
-    fake.on("GET", f"{VM}/getinstancelist", (200, f"[{LIST_ELEMENT}]"))
+    # Before the create (the check for a name in use), then after it.
+    fake.on("GET", f"{VM}/getinstancelist", (200, "[]"), (200, f"[{LIST_ELEMENT}]"))
     indigo = fake.client(places)
     created = indigo.instances.create("APItest", os=22, plan=13, region=1, ssh_key=21633)
     [listed] = indigo.instances.list()
@@ -203,6 +204,7 @@ def test_state_errors_carry_code_message_and_hint(fake: FakeIndigo, places: Plac
 
 
 def test_out_of_stock_is_an_invalid_request(fake: FakeIndigo, places: Places) -> None:
+    fake.on("GET", f"{VM}/getinstancelist", (200, "[]"))
     fake.on(
         "POST",
         f"{VM}/createinstance",

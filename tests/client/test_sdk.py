@@ -17,6 +17,8 @@ from aiiro.client import (
     AsyncIndigo,
     BootFailed,
     Indigo,
+    IndigoError,
+    IndigoWarning,
     LookupFailed,
     Rule,
     StateError,
@@ -138,6 +140,18 @@ def test_forcestop_and_reset(indigo: Indigo, web1: int) -> None:
     assert indigo.instances.wait_until(web1, "Stopped", poll=1).stopped
 
 
+def test_a_name_in_use_is_warned_about_not_refused(indigo: Indigo, web1: int) -> None:
+    """The API allows two instances of one name; the SDK creates the second, with a
+    warning, since the name then stops naming one instance."""
+    with pytest.warns(IndigoWarning) as caught:
+        again = indigo.instances.create("web1", os="Debian12", plan="1CR768MB", ssh_key="mykey")
+    assert str(caught[0].message) == (
+        f"an instance named 'web1' already exists (id {web1}); the API allows another, but "
+        "then 'web1' names more than one: use ids, or another name"
+    )
+    assert again.id != web1
+
+
 def test_lookups_by_name_or_id(indigo: Indigo, rsa_key: str) -> None:
     indigo.sshkeys.create("twin", rsa_key)
     indigo.sshkeys.create("twin", rsa_key)
@@ -238,6 +252,17 @@ class TestQuota:
         assert wire.count("GET", "/webarenaIndigo/v1/vm/getinstancelist", 429) == 0
         assert "quota used up" in caplog.text
 
+    def test_each_wait_is_told(self, indigo: Indigo, rt: Runtime) -> None:
+        """The CLI shows these (a minute's wait would look like a hang)."""
+        told: list[str] = []
+        indigo.engine.on_quota_wait = told.append
+        for _ in range(7):
+            indigo.instances.list()
+        assert len(told) == 1
+        assert told[0].startswith("waiting ") and told[0].endswith(
+            " s for the API quota (6 requests a minute)"
+        )
+
     def test_a_429_from_elsewhere_is_waited_out(
         self, indigo: Indigo, alice: Account, rt: Runtime, wire: Recorder
     ) -> None:
@@ -267,6 +292,24 @@ def test_snapshots(indigo: Indigo, web1: int, client: TestClient) -> None:
     assert indigo.snapshots.wait_until(web1, "doomed", poll=1).created
     assert indigo.snapshots.delete("doomed", instance="web1").success
     assert [s.name for s in indigo.snapshots.list(web1)] == ["before-upgrade"]
+
+
+def test_take_uses_the_lowest_free_slot(indigo: Indigo, web1: int) -> None:
+    """As the control panel does; a full instance is an error that says what to do."""
+    for name in ("s0", "s1", "s2"):
+        indigo.snapshots.take(web1, name, wait=True, poll=1)
+    indigo.snapshots.delete("s1", instance=web1)
+    assert indigo.snapshots.take(web1, "again", poll=1).slot_number == 1
+    for name in ("s3", "s4"):
+        indigo.snapshots.take(web1, name, poll=1)
+    slots = {s.name: s.slot_number for s in indigo.snapshots.list(web1)}
+    assert slots == {"s0": 0, "again": 1, "s2": 2, "s3": 3, "s4": 4}
+    with pytest.raises(IndigoError) as caught:
+        indigo.snapshots.take(web1, "one-too-many")
+    assert caught.value.message == (
+        f"every snapshot slot of instance {web1} is used (0-4: s0, again, s2, s3, s4)"
+    )
+    assert caught.value.hint == f"delete one first: `aiiro snapshot delete {web1} NAME`"
 
 
 def test_restore_cures_a_boot_stuck_at_grub(

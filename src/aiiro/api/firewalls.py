@@ -251,6 +251,17 @@ def _probe(request: Request, raw_id: str, p: Probe) -> Response:
     return JSONResponse({**out, "admitted": decision.admitted, "reason": decision.reason})
 
 
+@admin_router.get(
+    "/firewalls/assignments",
+    summary="Which template each instance carries (the Indigo API never says)",
+)
+async def firewall_assignments(request: Request) -> Response:
+    rt = runtime(request)
+    with rt.db.read() as s:
+        held = firewalls.assignments(s)
+    return JSONResponse([{"instanceId": i, "templateId": t} for i, t in held])
+
+
 router = APIRouter()
 router.include_router(indigo)
 router.include_router(admin_router)

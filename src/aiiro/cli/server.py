@@ -237,14 +237,21 @@ def account_create(
 
 
 @account_app.command("list")
-def account_list(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+def account_list(
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="table, json or yaml")] = "table",
+) -> None:
     """List accounts."""
     from aiiro.api.admin import account_json
+    from aiiro.cli.client.output import FORMATS, render
     from aiiro.domain import accounts
 
+    if output not in FORMATS:
+        raise typer.BadParameter(f"{output!r}: choose table, json or yaml", param_hint="'-o'")
     rt = _runtime(data_dir, database_url)
     with rt.db.read() as s:
-        _print([account_json(a) for a in accounts.list_accounts(s)])
+        typer.echo(render([account_json(a) for a in accounts.list_accounts(s)], output, "account"))
 
 
 def _set_status(

@@ -7,9 +7,12 @@ Precedence, first match wins:
    tools'); endpoint AIIRO_ENDPOINT, then WEBARENA_INDIGO_ENDPOINT;
 3. a profile from the profile file: the one named by AIIRO_CLIENT_PROFILE, else the file's
    default; (AIIRO_PROFILE is the server's timing profile, hence the longer name)
-4. the seed's ~/.webarena_secret (`export IndigoApiKey=...` lines).
-A key and its secret always come from the same place. The endpoint defaults to the real
-service, https://api.customer.jp.
+4. the seed's ~/.webarena_secret (`export IndigoApiKey=...` lines, and the AIIRO_ENDPOINT
+   line `aiiro serve --write-secret` adds).
+A key and its secret always come from the same place, and the endpoint comes with them:
+an explicit endpoint argument, else the endpoint of the place the credentials came from,
+else the first place above that names one, else the real service, https://api.customer.jp.
+`Settings` says where each came from, for error messages.
 
 Where these are read (variables, config dir, home) is a `Places` (aiiro.client.places);
 without one, `resolve` reads the process's own, making none: stdlib only, no dataclasses
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from aiiro.client.places import Places as Places  # (its old home; see __getattr__)
 
 DEFAULT_ENDPOINT = "https://api.customer.jp"
+DEFAULT_SOURCE = "default"  # Settings.endpoint_source when nothing named an endpoint
 PROFILE_FILE = "config.toml"
 SECRET_FILE = ".webarena_secret"
 
@@ -102,6 +106,7 @@ class Settings:
         "api_key",
         "api_secret",
         "endpoint",
+        "endpoint_source",
         "profile",
         "source",
         "ssh_user",
@@ -116,8 +121,10 @@ class Settings:
         source: str = "none",
         admin_token: str | None = None,
         ssh_user: str | None = None,
+        endpoint_source: str = DEFAULT_SOURCE,
     ) -> None:
         self.endpoint = endpoint
+        self.endpoint_source = endpoint_source  # where the endpoint came from
         self.api_key = api_key
         self.api_secret = api_secret
         self.profile = profile
@@ -128,12 +135,24 @@ class Settings:
     def __repr__(self) -> str:  # (no secrets)
         return f"Settings({self.endpoint!r}, profile={self.profile!r}, source={self.source!r})"
 
+    @property
+    def defaulted(self) -> bool:
+        """Whether nothing named an endpoint (so it is the real service)."""
+        return self.endpoint_source == DEFAULT_SOURCE
+
+    def where(self) -> str:
+        """The endpoint and where it came from: `http://127.0.0.1:8080 (from profile 'local')`."""
+        if self.defaulted:
+            return f"{self.endpoint} (the default: the real Indigo service)"
+        return f"{self.endpoint} (from {self.endpoint_source})"
+
     def require_credentials(self) -> tuple[str, str]:
         if not self.api_key or not self.api_secret:
             raise ConfigError(
                 "no API key and secret found",
                 hint="run `aiiro configure`, or export IndigoApiKey and IndigoApiPrivateKey "
-                "(or AIIRO_API_KEY/AIIRO_API_SECRET)",
+                "(or AIIRO_API_KEY/AIIRO_API_SECRET), or `source ~/.webarena_secret` "
+                "(`aiiro serve --write-secret` writes it)",
             )
         return self.api_key, self.api_secret
 
@@ -212,14 +231,31 @@ def read_secret_file(path: str) -> dict[str, str]:
     return values
 
 
-def _pair(values: Mapping[str, str], where: str) -> tuple[str, str] | None:
+def _pair(values: Mapping[str, str], where: str) -> tuple[str, str, str] | None:
+    """(key, secret, where) from the first variable pair set in `values`: the environment
+    ("IndigoApiKey in the environment") or a file (its path)."""
     for key_var, secret_var in ENV_CREDENTIALS:
         key = values.get(key_var)
         if key:
             secret = values.get(secret_var)
             if not secret:
-                raise ConfigError(f"{key_var} is set in {where} but {secret_var} is not")
-            return key, secret
+                raise ConfigError(
+                    f"{key_var} is set in {where} but {secret_var} is not",
+                    hint="set both, or neither (a key and its secret come from one place)",
+                )
+            return key, secret, _label(key_var, where)
+    return None
+
+
+def _label(var: str, where: str) -> str:
+    return f"{var} in the environment" if where == "the environment" else where
+
+
+def _endpoint(values: Mapping[str, str], where: str) -> tuple[str, str] | None:
+    """(endpoint, where) from the first endpoint variable set in `values`."""
+    for var in ENV_ENDPOINTS:
+        if values.get(var):
+            return values[var], _label(var, where)
     return None
 
 
@@ -239,8 +275,6 @@ def resolve(
         secret_file = secret_path(env, home_dir(env))
     else:
         env, profile_file, secret_file = places.environ, places.profile_file, places.secret_file
-    if bool(api_key) != bool(api_secret):
-        raise ConfigError("give both the API key and the API secret")
 
     pf = read_profiles(profile_file)
     named = profile or env.get(ENV_PROFILE)
@@ -253,38 +287,55 @@ def resolve(
     if profile_name is None and "default" in pf.profiles:
         profile_name = "default"
     prof = pf.profiles.get(profile_name or "", {})
-    prof_pair = (
-        (prof["api_key"], prof["api_secret"])
+    prof_where = f"profile {profile_name!r}"
+    prof_place = (
+        (prof["api_key"], prof["api_secret"], prof_where)
         if prof.get("api_key") and prof.get("api_secret")
-        else None
+        else None,
+        (prof["endpoint"], prof_where) if prof.get("endpoint") else None,
     )
+    secrets = read_secret_file(secret_file)
 
+    # The places in precedence order: (credentials, endpoint) each with where they are.
     # A profile named on the command line counts as arguments.
-    candidates: list[tuple[tuple[str, str] | None, str]] = [
-        ((api_key, api_secret) if api_key and api_secret else None, "arguments"),
-    ]
+    places_in_order: list[tuple[tuple[str, str, str] | None, tuple[str, str] | None]] = []
     if profile:
-        candidates.append((prof_pair, f"profile {profile_name!r}"))
-    candidates.append((_pair(env, "the environment"), "environment"))
+        places_in_order.append(prof_place)
+    places_in_order.append((_pair(env, "the environment"), _endpoint(env, "the environment")))
     if not profile:
-        candidates.append((prof_pair, f"profile {profile_name!r}"))
-    candidates.append((_pair(read_secret_file(secret_file), secret_file), secret_file))
-    key, secret, source = None, None, "none"
-    for pair, where in candidates:
-        if pair is not None:
-            (key, secret), source = pair, where
-            break
+        places_in_order.append(prof_place)
+    places_in_order.append((_pair(secrets, secret_file), _endpoint(secrets, secret_file)))
 
-    env_endpoint = next((env[v] for v in ENV_ENDPOINTS if env.get(v)), None)
-    ordered = [endpoint, prof.get("endpoint") if profile else None, env_endpoint]
-    ordered += [prof.get("endpoint"), DEFAULT_ENDPOINT]
-    chosen = next(e for e in ordered if e)
+    found = next(((c, e) for c, e in places_in_order if c is not None), None)
+    if bool(api_key) != bool(api_secret):
+        given, missing = ("key", "secret") if api_key else ("secret", "key")
+        in_force = f" (the credentials in force come from {found[0][2]})" if found else ""
+        raise ConfigError(
+            f"an API {given} was given without its {missing}",
+            hint=f"give the API {missing} too (--api-{missing}){in_force}: a key and its "
+            "secret always come from one place",
+        )
+    key: str | None = None
+    secret: str | None = None
+    source = "none"
+    place_endpoint: tuple[str, str] | None = None
+    if api_key and api_secret:
+        key, secret, source = api_key, api_secret, "arguments"
+    elif found is not None:
+        (key, secret, source), place_endpoint = found
+
+    # The endpoint comes with the credentials (module doc).
+    chosen = (endpoint, "arguments") if endpoint else place_endpoint
+    if chosen is None:
+        chosen = next((e for _, e in places_in_order if e is not None), None)
+    url, url_source = chosen or (DEFAULT_ENDPOINT, DEFAULT_SOURCE)
     return Settings(
-        endpoint=chosen.rstrip("/"),
+        endpoint=url.rstrip("/"),
         api_key=key,
         api_secret=secret,
         profile=profile_name,
         source=source,
         admin_token=admin_token or env.get("AIIRO_ADMIN_TOKEN") or prof.get("admin_token"),
         ssh_user=prof.get("ssh_user"),
+        endpoint_source=url_source,
     )

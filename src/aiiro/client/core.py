@@ -29,7 +29,14 @@ from collections.abc import Awaitable, Callable
 
 from aiiro import __version__
 from aiiro.client import jsontext
-from aiiro.client.errors import APIError, AuthError, NetworkError, error_class
+from aiiro.client.errors import (
+    APIError,
+    AuthError,
+    NetworkError,
+    auth_hint,
+    error_class,
+    network_hint,
+)
 from aiiro.client.tokens import MemoryTokens, Token
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
@@ -276,6 +283,10 @@ class Engine:
         self.quota_wait = quota_wait
         # (requests left, reset time in seconds) from the last answer that said so.
         self.quota: tuple[int, float] | None = None
+        self.quota_allowed: int | None = None  # X-Quota-Allowed: requests per minute
+        # Told of each quota wait before it starts ("waiting 34 s for the API quota (6
+        # requests a minute)"): the CLI shows it, as a wait of a minute looks like a hang.
+        self.on_quota_wait: Callable[[str], None] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -321,15 +332,18 @@ class Engine:
         if reply.status == 401:
             body = _json_or_none(reply)
             err = api_error(401, body, req, reply)
-            raise AuthError(
+            settings = self.settings
+            failed = AuthError(
                 401,
                 err.code,
-                f"{err.message} (credentials from {self.settings.source})",
+                f"{err.message} Endpoint {settings.where()}; credentials from {settings.source}.",
                 body=body,
                 method="POST",
                 path=TOKEN_PATH,
                 request_id=err.request_id,
             )
+            failed.hint = auth_hint(settings.defaulted)
+            raise failed
         data = decode(req, reply)
         if not isinstance(data, dict) or "accessToken" not in data:
             raise APIError(reply.status, None, "no accessToken in the answer", body=data)
@@ -365,7 +379,7 @@ class Engine:
                 reply: Reply = yield Http(req.method, self.url(req), headers, content, self.timeout)
             except NetworkError as exc:
                 if not req.safe or attempt >= self.max_retries:
-                    raise
+                    raise self._unreachable(exc) from exc
                 attempt += 1
                 delay = self._backoff(attempt)
                 debug(
@@ -390,6 +404,7 @@ class Engine:
                     req.path,
                     wait,
                 )
+                self._tell_quota_wait(wait)
                 quota_waited += wait
                 attempt += 1
                 self.quota = None  # this wait covers it
@@ -410,9 +425,27 @@ class Engine:
                 continue
             return reply
 
+    def _unreachable(self, exc: NetworkError) -> NetworkError:
+        """The transport's error, naming the endpoint, where it came from, and a hint."""
+        settings = self.settings
+        cause = exc.__cause__ or exc
+        return NetworkError(
+            f"{exc.message}. Endpoint {settings.where()}.",
+            hint=network_hint(cause, settings.defaulted),
+        )
+
     # -- quota and backoff -------------------------------------------------------------------
 
+    def _tell_quota_wait(self, seconds: float) -> None:
+        if self.on_quota_wait is None:
+            return
+        per_minute = f" ({self.quota_allowed} requests a minute)" if self.quota_allowed else ""
+        self.on_quota_wait(f"waiting {seconds:.0f} s for the API quota{per_minute}")
+
     def _note_quota(self, reply: Reply) -> None:
+        allowed = reply.headers.get("x-quota-allowed")
+        if allowed is not None and allowed.strip().isdigit():
+            self.quota_allowed = int(allowed)
         available = reply.headers.get("x-quota-available")
         reset = reply.headers.get("x-quota-reset")
         if available is None or reset is None:
@@ -434,6 +467,7 @@ class Engine:
         if wait > self.quota_wait:
             return 0.0  # let the request draw the 429, which reports the error
         debug("quota used up; waiting %.1f s for the reset before the next request", wait)
+        self._tell_quota_wait(wait)
         self.quota = None
         yield Sleep(wait)
         return wait

@@ -38,9 +38,9 @@ STATE_CODES = {
 
 HINTS: dict[str, str] = {
     ALREADY_RUNNING: "the instance is already running; nothing to do "
-    "(`ensure_running` treats this as success)",
+    "(with --wait the command treats this as success, as the SDK's `ensure_running` does)",
     ALREADY_STOPPED: "the instance is already stopped; nothing to do "
-    "(`ensure_stopped` treats this as success)",
+    "(with --wait the command treats this as success, as the SDK's `ensure_stopped` does)",
     STOP_BEFORE_DESTROY: "stop the instance first: `aiiro instance stop NAME --wait` "
     "(or `aiiro instance destroy NAME --stop`)",
     STOP_BEFORE_RESTORE: "stop the instance first; `aiiro snapshot restore` does it for you",
@@ -48,10 +48,48 @@ HINTS: dict[str, str] = {
     "first (Indigo has no unassign)",
     "I10034": "the key was refused: Indigo takes RSA keys without a comment (ed25519 is refused)",
     "I10059": "the region is out of stock; try another plan or try again later",
-    "401": "check the API key and secret (`aiiro configure`), or the endpoint",
+    # aiiro's: a snapshot slot that holds a snapshot (Indigo's answer is unknown).
+    "A4030": "leave --slot out to take the lowest free slot, or delete the snapshot in that "
+    "slot first (`aiiro snapshot list` shows the slots)",
+    "401": "check the API key and secret (`aiiro configure`), and that they belong to "
+    "this endpoint",
     "429": "the quota (6 requests per minute per key) is used up; wait for the next minute "
     "or allow a longer wait",
 }
+
+
+# For an error against the real service when nothing named an endpoint: the user most
+# likely meant a local aiiro, whose credentials mean nothing there.
+DEFAULT_ENDPOINT_HINT = (
+    "no endpoint was named, so the client tried the real Indigo service; for an aiiro "
+    "server `source ~/.webarena_secret` (`aiiro serve --write-secret` writes its endpoint "
+    "there), export AIIRO_ENDPOINT, or pass --endpoint"
+)
+
+
+def auth_hint(defaulted: bool) -> str:
+    """What to check when the token request was refused (401)."""
+    if defaulted:
+        return DEFAULT_ENDPOINT_HINT
+    return (
+        "check that the API key and secret belong to this endpoint "
+        "(`aiiro profile show`, `aiiro configure`)"
+    )
+
+
+def network_hint(cause: BaseException, defaulted: bool) -> str:
+    """What to check when the endpoint could not be reached, by what went wrong. (httpx
+    and the socket transport word their errors alike: "[Errno 111] Connection refused".)"""
+    text = str(cause)
+    if isinstance(cause, ConnectionRefusedError) or "refused" in text.lower():
+        hint = "nothing listens there: is `aiiro serve` running? check --endpoint / the profile"
+    elif isinstance(cause, TimeoutError) or "timed out" in text.lower():
+        hint = "no answer in time: check the endpoint (--endpoint / the profile) and the network"
+    elif any(w in text.lower() for w in ("name or service", "name resolution", "nodename")):
+        hint = "the host name does not resolve: check --endpoint / the profile"
+    else:
+        hint = "check --endpoint / the profile, and the network"
+    return f"{hint}; {DEFAULT_ENDPOINT_HINT}" if defaulted else hint
 
 
 class IndigoError(Exception):
@@ -65,6 +103,11 @@ class IndigoError(Exception):
 
 class ConfigError(IndigoError):
     pass
+
+
+class IndigoWarning(UserWarning):
+    """Something worth knowing that is not an error: e.g. a new instance takes a name
+    another instance already has (the API allows it, but names then stop naming one)."""
 
 
 class NetworkError(IndigoError):

@@ -18,14 +18,21 @@ from aiiro.client.ops import AsyncResource, Call, Op, Resource
 from aiiro.client.shapes import FIREWALLS
 
 BASE = "/webarenaIndigo/v1/nw"
-# Rule types with a fixed protocol and port.
-NAMED = {"http": ("HTTP", "TCP", "80"), "https": ("HTTPS", "TCP", "443")}
+# Shorthands with a fixed protocol and port, and the rule type sent. ssh and rdp go as
+# Custom rules: HTTP, HTTPS and Custom are the types Indigo was seen to take (facts §5).
+NAMED = {
+    "http": ("HTTP", "TCP", "80"),
+    "https": ("HTTPS", "TCP", "443"),
+    "ssh": ("Custom", "TCP", "22"),
+    "rdp": ("Custom", "TCP", "3389"),
+}
 
 
 def parse_rule(spec: str | dict[str, Any]) -> Rule:
     """A rule from a short spec or from the API's own object.
 
-    Specs: `tcp:22`, `udp:123`, `tcp:8000-8100`, `icmp`, `http`, `https`, each optionally
+    Specs: `tcp:22`, `udp:123`, `tcp:8000-8100`, `icmp`, `http`, `https`, `ssh` (tcp:22),
+    `rdp` (tcp:3389), each optionally
     followed by `@SOURCE` (an address or CIDR; default 0.0.0.0, anywhere):
     `tcp:22@203.0.113.5`, `https@198.51.100.0/24`.
     """
@@ -44,7 +51,7 @@ def parse_rule(spec: str | dict[str, Any]) -> Rule:
     if key in ("tcp", "udp") and port.strip():
         return Rule(key.upper(), port.strip(), source)
     raise ValueError(
-        f"bad rule {spec!r}: use tcp:PORT, udp:PORT, icmp, http or https, "
+        f"bad rule {spec!r}: use tcp:PORT, udp:PORT, icmp, http, https, ssh or rdp, "
         "optionally followed by @SOURCE"
     )
 

@@ -7,6 +7,7 @@ An instance has two state axes: `status` READY -> OPEN (provisioning) and `insta
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from aiiro.client.errors import (
     ALREADY_RUNNING,
     ALREADY_STOPPED,
     IndigoError,
+    IndigoWarning,
     LookupFailed,
     StateError,
     WaitTimeout,
@@ -92,7 +94,9 @@ def create_body(
     snapshot: int | None = None,
     instance_type: int = catalog.KVM,
 ) -> Op[dict[str, Any]]:
-    """The createinstance body for one of its four variants, names resolved to ids."""
+    """The createinstance body for one of its four variants, names resolved to ids (and a
+    warning when the name is taken)."""
+    yield from warn_if_taken(e, name)
     body: dict[str, Any] = {}
     if ssh_key is not None:
         key_id = as_id(ssh_key)
@@ -122,6 +126,21 @@ def create_body(
     body["instancePlan"] = plan_id
     body["instanceName"] = name
     return body
+
+
+def warn_if_taken(e: Engine, name: str) -> Op[None]:
+    """An IndigoWarning when an instance already has this name: the API allows it, but
+    the name then stops naming one instance (lookups by it fail with LookupFailed)."""
+    taken = [i.id for i in (yield from e.run(list_call())) if i.instance_name == name]
+    if taken:
+        ids = ", ".join(str(i) for i in taken)
+        warnings.warn(
+            IndigoWarning(
+                f"an instance named {name!r} already exists (id {ids}); the API allows "
+                f"another, but then {name!r} names more than one: use ids, or another name"
+            ),
+            stacklevel=2,
+        )
 
 
 def create(e: Engine, name: str, **kw: Any) -> Op[Instance]:
@@ -242,13 +261,27 @@ def ensure_stopped(
             raise
     if not wait:
         return inst
+    return (yield from wait_stopped(e, inst.id, timeout, poll, on_poll, force_after))
+
+
+def wait_stopped(
+    e: Engine,
+    ref: Ref,
+    timeout: float = DEFAULT_TIMEOUT,
+    poll: float = DEFAULT_POLL,
+    on_poll: OnPoll | None = None,
+    force_after: float | None = None,
+) -> Op[Instance]:
+    """Wait for a stop that was sent; with `force_after`, one that has not finished after
+    that many seconds is finished with forcestop."""
     if force_after is None:
-        return (yield from wait_until(e, inst.id, STOPPED, timeout, poll, on_poll))
+        return (yield from wait_until(e, ref, STOPPED, timeout, poll, on_poll))
     try:
-        return (yield from wait_until(e, inst.id, STOPPED, force_after, poll, on_poll))
+        return (yield from wait_until(e, ref, STOPPED, force_after, poll, on_poll))
     except WaitTimeout:
-        yield from e.run(status_call(inst.id, "forcestop"))
-        return (yield from wait_until(e, inst.id, STOPPED, timeout, poll, on_poll))
+        iid = yield from instance_id(e, ref)
+        yield from e.run(status_call(iid, "forcestop"))
+        return (yield from wait_until(e, iid, STOPPED, timeout, poll, on_poll))
 
 
 def create_and_start(

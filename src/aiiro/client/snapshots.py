@@ -32,11 +32,15 @@ from aiiro.client.ops import AsyncResource, Call, Op, Resource
 from aiiro.client.shapes import elements
 
 BASE = "/webarenaIndigo/v1/disk"
+# Slots 0-4, one snapshot each: aiiro's rule (A4030 for a used slot); Indigo documents no
+# limit and every observed snapshot is in slot 0.
+SLOTS = 5
 DEFAULT_BOOT_TIMEOUT = 180.0
 # How long a graceful stop may take before the workflow forces it.
 DEFAULT_FORCE_AFTER = 300.0
 
 OnStep = Callable[[str], None]
+OnSnapshotPoll = Callable[[Snapshot, float], None]
 
 
 def list_call(instance_id: int) -> Call[list[Snapshot]]:
@@ -44,6 +48,20 @@ def list_call(instance_id: int) -> Call[list[Snapshot]]:
         Request("GET", f"{BASE}/snapshotlist/{instance_id}"),
         lambda b: [Snapshot.from_api(x, instance_id) for x in elements(b)],
     )
+
+
+def free_slot(snaps: list[Snapshot], instance: Ref) -> int:
+    """The lowest slot no snapshot of the instance holds; an error naming the fix when
+    every slot is used."""
+    used = {s.slot_number for s in snaps}
+    free = next((slot for slot in range(SLOTS) if slot not in used), None)
+    if free is None:
+        names = ", ".join(s.name for s in sorted(snaps, key=lambda s: s.slot_number or 0))
+        raise IndigoError(
+            f"every snapshot slot of instance {instance} is used (0-{SLOTS - 1}: {names})",
+            hint=f"delete one first: `aiiro snapshot delete {instance} NAME`",
+        )
+    return free
 
 
 def take_call(instance_id: int, name: str, slot: int = 0) -> Call[Outcome]:
@@ -85,11 +103,14 @@ def wait_until(
     status: str = "created",
     timeout: float = DEFAULT_TIMEOUT,
     poll: float = DEFAULT_POLL,
+    on_poll: OnSnapshotPoll | None = None,
 ) -> Op[Snapshot]:
     iid = yield from instances.instance_id(e, instance)
     start = e.clock()
     while True:
         snap = yield from find(e, iid, snapshot)
+        if on_poll is not None:
+            on_poll(snap, e.clock() - start)
         if snap.status.lower() == status.lower():
             return snap
         if snap.failed:
@@ -106,19 +127,30 @@ def wait_until(
         yield Sleep(min(poll, left))
 
 
+def take_request(e: Engine, instance: Ref, name: str, slot: int | None = None) -> Op[Call[Outcome]]:
+    """The takesnapshot call, into `slot` or else the lowest free one."""
+    iid = yield from instances.instance_id(e, instance)
+    if slot is None:
+        slot = free_slot((yield from e.run(list_call(iid))), instance)
+    return take_call(iid, name, slot)
+
+
 def take(
     e: Engine,
     instance: Ref,
     name: str,
-    slot: int = 0,
+    slot: int | None = None,
     wait: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     poll: float = DEFAULT_POLL,
+    on_poll: OnSnapshotPoll | None = None,
 ) -> Op[Snapshot]:
-    """Take a snapshot and return it (found in the list: the answer carries no id)."""
+    """Take a snapshot into `slot`, by default the lowest free one, and return it (found
+    in the list: the answer carries no id)."""
     iid = yield from instances.instance_id(e, instance)
-    before = {s.id for s in (yield from e.run(list_call(iid)))}
-    yield from e.run(take_call(iid, name, slot))
+    snaps = yield from e.run(list_call(iid))
+    before = {s.id for s in snaps}
+    yield from e.run(take_call(iid, name, free_slot(snaps, instance) if slot is None else slot))
     start = e.clock()
     while True:
         snaps = yield from e.run(list_call(iid))
@@ -131,7 +163,7 @@ def take(
             raise WaitTimeout(f"snapshot {name} did not appear after {timeout:g} s")
         yield Sleep(poll)
     if wait and not snap.created:
-        snap = yield from wait_until(e, iid, snap.id, "created", timeout, poll)
+        snap = yield from wait_until(e, iid, snap.id, "created", timeout, poll, on_poll)
     return snap
 
 
@@ -251,11 +283,12 @@ class Snapshots(Resource):
         self,
         instance: Ref,
         name: str,
-        slot: int = 0,
+        slot: int | None = None,
         wait: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
         poll: float = DEFAULT_POLL,
     ) -> Snapshot:
+        """Take a snapshot into `slot`, by default the lowest free one."""
         return self._run(take(self._e, instance, name, slot, wait, timeout, poll))
 
     def wait_until(
@@ -290,7 +323,7 @@ class AsyncSnapshots(AsyncResource):
         self,
         instance: Ref,
         name: str,
-        slot: int = 0,
+        slot: int | None = None,
         wait: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
         poll: float = DEFAULT_POLL,

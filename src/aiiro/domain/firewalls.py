@@ -211,6 +211,13 @@ def _assign(rt: Runtime, s: Session, fw: Firewall, targets: list[Instance]) -> N
     enforce.schedule(rt, s, [i.id for i in targets])
 
 
+def assignments(s: Session) -> list[tuple[int, int]]:
+    """(instance id, template id) for every instance, not destroyed, that carries a
+    template: what the control panel shows and the Indigo API never returns."""
+    held = s.scalars(select(Instance).where(Instance.firewall_id.is_not(None)))
+    return [(i.id, i.firewall_id) for i in held if i.firewall_id and not _destroyed(i)]
+
+
 def _holders(s: Session, firewall_id: int) -> list[Instance]:
     return list(s.scalars(select(Instance).where(Instance.firewall_id == firewall_id)))
 

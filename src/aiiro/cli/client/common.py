@@ -3,6 +3,9 @@ waiting), the environment it runs in, the SDK client, error reporting and exit c
 
 `command(app)` registers a function `fn(ctx, ...own options...)` as a typer command and
 adds the shared options to its signature, so each command declares only its own.
+`root_options(app)` adds the same options to `aiiro` itself, so that they also work
+before the sub-command (`aiiro --profile local instance list`); an option given after
+the sub-command wins.
 Tests (and embedders) pass an `Environment` as the root context's `obj` to choose the
 environment variables, config dir, HTTP transport and clock the commands see.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +29,7 @@ from aiiro.cli.client.output import FORMATS, render
 from aiiro.client import errors
 from aiiro.client.config import Settings, resolve
 from aiiro.client.core import Request
-from aiiro.client.models import to_dict
+from aiiro.client.models import RUNNING, STOPPED, to_dict
 from aiiro.client.ops import Call, Op
 
 if TYPE_CHECKING:
@@ -54,7 +58,10 @@ COMMON = [
         Annotated[
             str | None,
             typer.Option(
-                help="Named profile from `aiiro configure` [env AIIRO_CLIENT_PROFILE].",
+                "--profile",
+                "--context",
+                help="Credentials profile from `aiiro configure` (not `aiiro serve --profile`, "
+                "the server's timing profile) [env AIIRO_CLIENT_PROFILE].",
                 rich_help_panel=PANEL,
             ),
         ],
@@ -109,7 +116,8 @@ COMMON = [
         Annotated[
             str | None,
             typer.Option(
-                help="Table columns, comma-separated field names (e.g. id,instance_name,os.name).",
+                help="Table columns, comma-separated: the table's headers (NAME,STATUS) or "
+                "fields of the JSON output (instance_name,os.name), any case.",
                 rich_help_panel=PANEL,
             ),
         ],
@@ -218,6 +226,7 @@ class Ctx:
         self.env = env
         self._settings: Settings | None = None
         self._indigo: Indigo | None = None
+        self._progress: Progress | None = None
 
     @property
     def settings(self) -> Settings:
@@ -236,7 +245,13 @@ class Ctx:
     def indigo(self) -> Indigo:
         if self._indigo is None:
             self._indigo = make_client(self.settings, self.env)
+            self._indigo.engine.on_quota_wait = self._quota_wait
         return self._indigo
+
+    def _quota_wait(self, text: str) -> None:
+        if self._progress is not None and self._progress.note(text):
+            return
+        typer.echo(text, err=True)
 
     # -- running -------------------------------------------------------------------------
 
@@ -269,24 +284,44 @@ class Ctx:
         typer.echo(text, err=self.opts.output != "table")
 
     @contextmanager
-    def progress(self, title: str) -> Iterator[Progress]:
-        bar = Progress(title, self.opts.wait)
-        with bar:
-            yield bar
+    def progress(
+        self, doing: str, name: str, target: str | None = None, show: bool = False
+    ) -> Iterator[Progress]:
+        """Progress of `doing name` ("stopping web1") towards the state `target`: shown
+        with --wait (or `show`), as a spinner in a terminal and as lines elsewhere."""
+        shown = self.opts.wait or show
+        bar = Progress(doing, name, target, shown, self.env.stderr_is_terminal())
+        self._progress = bar
+        try:
+            with bar:
+                yield bar
+        finally:
+            self._progress = None
 
 
 class Progress:
-    """A Rich spinner on stderr while waiting; step lines stay printed."""
+    """What a wait shows on stderr. In a terminal: a Rich spinner with the phase, the state
+    and the time, and quota waits in its text. Elsewhere (a CI log): one line per change of
+    state, and each quota wait. Step lines ("• starting web1") stay printed in both."""
 
-    def __init__(self, title: str, enabled: bool) -> None:
-        self.title = title
+    def __init__(
+        self, doing: str, name: str, target: str | None, enabled: bool, terminal: bool
+    ) -> None:
+        self.doing, self.name, self.target = doing, name, target
         self.enabled = enabled
+        self.terminal = terminal
+        self.state = ""
+        self._shown = ""  # the last line printed (lines mode)
         self._live: Any = None
         self._task: Any = None
         self._console: Any = None
 
+    @property
+    def title(self) -> str:
+        return f"{self.doing} {self.name}".strip()
+
     def __enter__(self) -> Progress:
-        if not self.enabled:
+        if not self.enabled or not self.terminal:
             return self
         from rich.console import Console
         from rich.progress import Progress as Bar
@@ -308,18 +343,58 @@ class Progress:
         if self._live is not None:
             self._live.__exit__(None, None, None)
 
+    def phase(self, doing: str, target: str | None = None) -> None:
+        """The wait moves on to another phase: installing → starting."""
+        self.doing, self.target, self.state = doing, target, ""
+        self._show(self.title)
+
+    def shown_state(self, state: str) -> str:
+        """An instance's state, and the action in progress while the API still shows the
+        state before it: "Running (stopping)", as the control panel says 「起動中 (停止処理中)」."""
+        settled = state.lower() in (RUNNING.lower(), STOPPED.lower())
+        if self.target and settled and state.lower() != self.target.lower():
+            return f"{state} ({self.doing})"
+        return state
+
     def poll(self, inst: Instance | None, elapsed: float) -> None:
-        if self._live is None:
-            return
+        """An instance as polled (an `on_poll` of the SDK's instance waiters)."""
         state = "gone" if inst is None else (inst.instancestatus or inst.status)
-        self._live.update(self._task, description=f"{self.title}: {state}")
+        self.show_state(self.shown_state(state))
+
+    def show_state(self, state: str) -> None:
+        self.state = state
+        self._show(f"{self.title}: {state}")
+
+    def note(self, text: str) -> bool:
+        """Show a passing notice (a quota wait) in the progress display; False when there
+        is no display to show it in."""
+        if not self.enabled:
+            return False
+        if self._live is not None:
+            current = f"{self.title}: {self.state}" if self.state else self.title
+            self._live.update(self._task, description=f"{current} — {text}")
+        else:
+            typer.echo(text, err=True)
+        return True
 
     def step(self, text: str) -> None:
+        """A step of a workflow ("starting web1"): printed, and the phase from now on."""
+        self.doing, self.name, self.target, self.state = text, "", None, ""
         if self._console is not None:
             self._console.print(f"• {text}")
             self._live.update(self._task, description=text)
         else:
             typer.echo(f"• {text}", err=True)
+            self._shown = text
+
+    def _show(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self._live is not None:
+            self._live.update(self._task, description=text)
+        elif text != self._shown:
+            typer.echo(text, err=True)
+        self._shown = text
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -333,13 +408,28 @@ def fail(err: errors.IndigoError) -> typer.Exit:
 
 @contextmanager
 def reporting() -> Iterator[None]:
-    try:
-        yield
-    except errors.IndigoError as err:
-        raise fail(err) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise typer.Exit(INTERRUPTED) from None
+    """Errors as `error:`/`hint:` lines with their exit code; the SDK's warnings (a name
+    taken twice) as `warning:` lines, when they happen."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", errors.IndigoWarning)
+        warnings.showwarning = _warning(warnings.showwarning)
+        try:
+            yield
+        except errors.IndigoError as err:
+            raise fail(err) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(INTERRUPTED) from None
+
+
+def _warning(others: Callable[..., None]) -> Callable[..., None]:
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if issubclass(category, errors.IndigoWarning):
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            others(message, category, *args, **kw)
+
+    return show
 
 
 def _verbose() -> None:
@@ -351,6 +441,64 @@ def _verbose() -> None:
 
 
 # --- registering commands ------------------------------------------------------------------
+
+GLOBALS = "aiiro.client-options"  # root context's meta: shared options given before the command
+
+
+def _given(click_ctx: typer.Context, name: str) -> bool:
+    """Whether option `name` was given on the command line (not left at its default)."""
+    source = click_ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def inherit(click_ctx: typer.Context, name: str, value: T) -> T:
+    """An option's value: as given after the command, else as given before it
+    (`aiiro -o json profile list`), else its default."""
+    before = click_ctx.find_root().meta.get(GLOBALS, {})
+    if name in before and not _given(click_ctx, name):
+        return before[name]  # type: ignore[no-any-return]
+    return value
+
+
+def root_options(app: typer.Typer, client_commands: tuple[str, ...], version: str) -> None:
+    """The shared options on `aiiro` itself, for the client commands, and `--version`."""
+
+    def show_version(value: bool) -> None:
+        if value:
+            typer.echo(f"aiiro {version}")
+            raise typer.Exit()
+
+    version_option = _option(
+        "version",
+        Annotated[
+            bool,
+            typer.Option(
+                "--version", help="Print aiiro's version.", is_eager=True, callback=show_version
+            ),
+        ],
+        False,
+    )
+    context = inspect.Parameter(
+        "click_ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+    )
+    params = [context, *COMMON, version_option]
+
+    def callback(click_ctx: typer.Context, **kwargs: Any) -> None:
+        kwargs.pop("version")
+        given = {k: v for k, v in kwargs.items() if _given(click_ctx, k)}
+        command = click_ctx.invoked_subcommand
+        if given and command not in client_commands:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            click_ctx.fail(
+                f"{flags} given before `{command}`: options before a command are the client "
+                f"commands'; give `{command}` its own after it (`aiiro serve --profile "
+                "faithful` is serve's timing profile)"
+            )
+        click_ctx.meta[GLOBALS] = given
+
+    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    callback.__annotations__ = {p.name: p.annotation for p in params}
+    app.callback()(callback)
 
 
 def command(
@@ -374,7 +522,7 @@ def command(
         params = [context, *own, *shared]
 
         def wrapper(click_ctx: typer.Context, **kwargs: Any) -> None:
-            opts = Options(**{k: kwargs.pop(k) for k in shared_names})
+            opts = Options(**{k: inherit(click_ctx, k, kwargs.pop(k)) for k in shared_names})
             if opts.verbose:
                 _verbose()
             with reporting():

@@ -17,7 +17,8 @@ from typing import Annotated
 
 import typer
 
-from aiiro.cli.client.common import environment, reporting
+from aiiro.cli.client.common import environment, inherit, reporting
+from aiiro.cli.client.output import FORMATS, render
 from aiiro.client.config import (
     DEFAULT_ENDPOINT,
     PROFILE_KEYS,
@@ -32,7 +33,9 @@ profile_app = typer.Typer(help="Named profiles: list, show, use, delete.", no_ar
 
 def configure(
     click_ctx: typer.Context,
-    profile: Annotated[str, typer.Option(help="Profile name.")] = "default",
+    profile: Annotated[
+        str, typer.Option("--profile", "--context", help="Name of the credentials profile.")
+    ] = "default",
     endpoint: Annotated[
         str | None,
         typer.Option(
@@ -60,6 +63,11 @@ def configure(
 ) -> None:
     """Create or change a profile; asks for what is not given when run in a terminal."""
     env = environment(click_ctx)
+    # Also as given before the command: `aiiro --profile local configure ...`.
+    profile = inherit(click_ctx, "profile", profile)
+    endpoint = inherit(click_ctx, "endpoint", endpoint)
+    api_key = inherit(click_ctx, "api_key", api_key)
+    api_secret = inherit(click_ctx, "api_secret", api_secret)
     with reporting():
         places = env.where()
         pf = read_profiles(places.profile_file)
@@ -119,16 +127,33 @@ def _load(click_ctx: typer.Context) -> tuple[ProfileFile, str]:
 
 
 @profile_app.command("list")
-def profile_list(click_ctx: typer.Context) -> None:
-    """List profiles (* marks the default)."""
+def profile_list(
+    click_ctx: typer.Context,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", help="table, json or yaml.", autocompletion=lambda: list(FORMATS)
+        ),
+    ] = "table",
+) -> None:
+    """List the credentials profiles (secrets are not shown)."""
+    output = inherit(click_ctx, "output", output)
+    if output not in FORMATS:
+        raise typer.BadParameter(f"{output!r}: choose table, json or yaml", param_hint="'--output'")
     with reporting():
         pf, path = _load(click_ctx)
-        if not pf.profiles:
+        if not pf.profiles and output == "table":
             typer.echo(f"no profiles in {path}; `aiiro configure` creates one")
             return
-        for name, values in pf.profiles.items():
-            mark = "*" if name == pf.default else " "
-            typer.echo(f"{mark} {name}   {values.get('endpoint', DEFAULT_ENDPOINT)}")
+        rows = [
+            {
+                "name": name,
+                "endpoint": values.get("endpoint", DEFAULT_ENDPOINT),
+                "default": name == pf.default,
+            }
+            for name, values in pf.profiles.items()
+        ]
+        typer.echo(render(rows, output, "profile"))
 
 
 @profile_app.command("show")

@@ -32,6 +32,7 @@ class Environment:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
     interactive: bool | None = None  # None: whether stdin is a terminal
+    terminal: bool | None = None  # None: whether stderr is a terminal (progress display)
     exec_ssh: Callable[[list[str]], int] | None = None  # None: replace the process with ssh
 
     def where(self) -> Places:
@@ -39,6 +40,9 @@ class Environment:
 
     def is_interactive(self) -> bool:
         return sys.stdin.isatty() if self.interactive is None else self.interactive
+
+    def stderr_is_terminal(self) -> bool:
+        return sys.stderr.isatty() if self.terminal is None else self.terminal
 
 
 def transport_for(settings: Settings, env: Environment) -> SyncSend:

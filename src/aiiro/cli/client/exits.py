@@ -5,6 +5,7 @@ Stdlib only, no typing at run time: the fast path (cli/client/fast.py) reports w
 
 from __future__ import annotations
 
+from aiiro.cli.client.output import ColumnError
 from aiiro.client import errors
 
 OK = 0
@@ -21,6 +22,7 @@ BOOT = 10  # the instance never answered after start (snapshot restore)
 INTERRUPTED = 130
 
 _CODES: list[tuple[type[errors.IndigoError], int]] = [
+    (ColumnError, USAGE),
     (errors.ConfigError, CONFIG),
     (errors.AuthError, AUTH),
     (errors.NotFoundError, NOT_FOUND),

@@ -34,6 +34,7 @@ VALUE_OPTIONS = {
     "--output": "output",
     "--columns": "columns",
     "--profile": "profile",
+    "--context": "profile",
     "--endpoint": "endpoint",
     "--api-key": "api_key",
     "--api-secret": "api_secret",
@@ -42,27 +43,40 @@ FLAG_OPTIONS = {"--no-header": "no_header"}
 
 
 def parse(argv: Sequence[str]) -> tuple[str, dict[str, Any]] | None:
-    """(kind, options) when argv is a list command this path serves, else None."""
-    if len(argv) < 2 or argv[1] != "list" or argv[0] not in LISTS:
-        return None
+    """(kind, options) when argv is a list command this path serves, else None. The
+    options may also come before the command (`aiiro -o json instance list`)."""
     opts: dict[str, Any] = {"output": "table"}
-    rest = list(argv[2:])
+    rest = list(argv)
+    while rest and rest[0].startswith("-"):
+        if not _option(rest, opts):
+            return None
+    if len(rest) < 2 or rest[1] != "list" or rest[0] not in LISTS:
+        return None
+    kind, rest = rest[0], rest[2:]
     while rest:
-        arg = rest.pop(0)
-        name, eq, value = arg.partition("=")
-        if arg in FLAG_OPTIONS:
-            opts[FLAG_OPTIONS[arg]] = True
-        elif name in VALUE_OPTIONS and eq and name.startswith("--"):
-            opts[VALUE_OPTIONS[name]] = value
-        elif arg in VALUE_OPTIONS and rest:
-            opts[VALUE_OPTIONS[arg]] = rest.pop(0)
-        elif arg.startswith("-o") and len(arg) > 2:
-            opts["output"] = arg[2:]
-        else:
+        if not _option(rest, opts):
             return None
     if opts["output"] not in FORMATS:
         return None  # the full CLI reports the usage error
-    return argv[0], opts
+    return kind, opts
+
+
+def _option(rest: list[str], opts: dict[str, Any]) -> bool:
+    """Take the option at the front of `rest` into `opts`; False if this path does not
+    know it."""
+    arg = rest.pop(0)
+    name, eq, value = arg.partition("=")
+    if arg in FLAG_OPTIONS:
+        opts[FLAG_OPTIONS[arg]] = True
+    elif name in VALUE_OPTIONS and eq and name.startswith("--"):
+        opts[VALUE_OPTIONS[name]] = value
+    elif arg in VALUE_OPTIONS and rest:
+        opts[VALUE_OPTIONS[arg]] = rest.pop(0)
+    elif arg.startswith("-o") and len(arg) > 2:
+        opts["output"] = arg[2:]
+    else:
+        return False
+    return True
 
 
 def run_fast(argv: Sequence[str], env: Environment | None = None) -> int | None:
@@ -100,12 +114,16 @@ def run_fast(argv: Sequence[str], env: Environment | None = None) -> int | None:
             profile=opts.get("profile"),
             places=places,
         )
+        if kind == "firewall" and settings.admin_token:
+            return None  # the full command adds the assignments an aiiro server knows
         cache = places.cache_dir if places is not None else cache_dir(environ)
         engine = Engine(settings, tokens=DiskTokens.in_cache(cache), clock=clock)
+        engine.on_quota_wait = _say  # as the full command says it (no progress display here)
         send = given or for_endpoint(settings.endpoint, environ)
         request = Request("GET", listing.path)
         reply = run_sync(engine.send(request), send, sleep)
         rows = [listing.shape(x) for x in listing.elements(decode(request, reply))]
+        text = render(rows, opts["output"], kind, opts.get("columns"), not opts.get("no_header"))
     except IndigoError as err:
         from aiiro.cli.client.exits import describe_error, exit_code
 
@@ -116,7 +134,11 @@ def run_fast(argv: Sequence[str], env: Environment | None = None) -> int | None:
 
         sys.stderr.write("interrupted\n")
         return INTERRUPTED
-    text = render(rows, opts["output"], kind, opts.get("columns"), not opts.get("no_header"))
     if text:
         sys.stdout.write(text + "\n")
     return 0
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()

@@ -19,16 +19,16 @@ from typing import Annotated, Any
 import typer
 
 from aiiro.cli.client.common import Ctx, command
-from aiiro.client import firewalls, instances
+from aiiro.client import firewalls, instances, server
 from aiiro.client.errors import ConfigError
-from aiiro.client.models import Rule
+from aiiro.client.models import Rule, to_dict
 
 app = typer.Typer(
     help="Firewall templates: create, update, list, show, assign, delete.", no_args_is_help=True
 )
 
 TemplateArg = Annotated[str, typer.Argument(help="Template name or id.", show_default=False)]
-RULE_HELP = "tcp:PORT, udp:PORT, icmp, http or https, optionally @SOURCE; repeatable."
+RULE_HELP = "tcp:PORT, udp:PORT, icmp, http, https, ssh or rdp, optionally @SOURCE; repeatable."
 InboundOpt = Annotated[list[str] | None, typer.Option("--in", help=f"Inbound rule: {RULE_HELP}")]
 OutboundOpt = Annotated[list[str] | None, typer.Option("--out", help=f"Outbound rule: {RULE_HELP}")]
 InstancesOpt = Annotated[
@@ -104,10 +104,27 @@ def _say(ctx: Ctx, what: str, message: str | None, data: Any) -> None:
 
 @command(app, "list")
 def list_(ctx: Ctx) -> None:
-    """List templates."""
+    """List templates (and the instances they are assigned to, where the server says)."""
     found = ctx.call(firewalls.list_call())
-    if found is not None:
+    if found is None:
+        return
+    e = ctx.indigo.engine
+    held = ctx.run(server.assignments(e))
+    if held is None:  # the Indigo API never says (docs/client.md)
         ctx.emit(found, "firewall")
+        return
+    rows = to_dict(found)
+    names = {}
+    if ctx.opts.output == "table" and held:
+        names = {i.id: i.instance_name for i in ctx.run(e.run(instances.list_call()))}
+    for row in rows:
+        ids = sorted(i for i, t in held.items() if t == row["id"])
+        row["instances"] = (
+            ", ".join(names.get(i, str(i)) for i in ids) or "none"
+            if ctx.opts.output == "table"
+            else ids
+        )
+    ctx.emit(rows, "assigned-firewall")
 
 
 @command(app)

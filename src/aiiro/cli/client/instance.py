@@ -9,9 +9,16 @@ from typing import Annotated
 import typer
 
 from aiiro.cli.client.common import Ctx, command
-from aiiro.client import instances
-from aiiro.client.errors import ConfigError, LookupFailed
-from aiiro.client.models import RUNNING, STOPPED, Instance, Outcome
+from aiiro.client import firewalls, instances, server
+from aiiro.client.errors import (
+    ALREADY_RUNNING,
+    ALREADY_STOPPED,
+    ConfigError,
+    IndigoError,
+    LookupFailed,
+    StateError,
+)
+from aiiro.client.models import RUNNING, STOPPED, Instance, Outcome, to_dict
 
 app = typer.Typer(
     help="Instances: list, show, create, start, stop, destroy, wait, ssh.", no_args_is_help=True
@@ -31,6 +38,22 @@ SSH_USERS = {
     "kusanagi": "kusanagi",
 }
 
+# What each action is called while it goes on, and the state it leads to (None: gone).
+DOING = {
+    "start": "starting",
+    "stop": "stopping",
+    "forcestop": "stopping",
+    "reset": "resetting",
+    "destroy": "destroying",
+}
+LEADS_TO = {"start": "Running", "stop": "Stopped", "forcestop": "Stopped", "reset": "Running"}
+# With --wait, the refusals that mean the instance is already where the action leads.
+ALREADY = {
+    "start": (ALREADY_RUNNING, "already running"),
+    "stop": (ALREADY_STOPPED, "already stopped"),
+    "forcestop": (ALREADY_STOPPED, "already stopped"),
+}
+
 
 @command(app, "list")
 def list_(ctx: Ctx) -> None:
@@ -43,8 +66,24 @@ def list_(ctx: Ctx) -> None:
 
 @command(app)
 def show(ctx: Ctx, instance: InstanceArg) -> None:
-    """Show one instance (every field)."""
-    ctx.emit(ctx.run(instances.get(ctx.indigo.engine, instance)), "instance", detail=True)
+    """Show one instance (every field, and its firewall template where that is known)."""
+    e = ctx.indigo.engine
+    inst = ctx.run(instances.get(e, instance))
+    data = to_dict(inst)
+    held = ctx.run(server.assignments(e))
+    if ctx.opts.output != "table":
+        if held is not None:
+            data["firewall_id"] = held.get(inst.id)
+    elif held is None:
+        data["firewall"] = (
+            "unknown: the Indigo API does not say (an aiiro server does, to its admin token)"
+        )
+    elif inst.id in held:
+        template = ctx.run(firewalls.find(e, held[inst.id]))
+        data["firewall"] = f"{template.name} (id {template.id})"
+    else:
+        data["firewall"] = "none"
+    ctx.emit(data, "instance", detail=True)
 
 
 @command(app, waits=True)
@@ -95,56 +134,87 @@ def create(
     if inst is None:
         return
     o = ctx.opts
-    if o.wait or start:
-        with ctx.progress(f"installing {name}") as p:
-            inst = ctx.run(instances.wait_until(e, inst.id, STOPPED, o.timeout, o.poll, p.poll))
-            if start:
-                p.step(f"starting {name}")
-                inst = ctx.run(
-                    instances.ensure_running(e, inst.id, o.wait, o.timeout, o.poll, p.poll)
-                )
+    if not (o.wait or start):
+        if o.output != "table":
+            ctx.emit(inst)
+        else:
+            typer.echo(
+                f"{name}: created (id {inst.id}); it installs its OS, then stays Stopped. "
+                "Use --wait to wait for that (with --start: until Running)."
+            )
+        return
+    # --start waits for the installation even without --wait: only then can it start.
+    with ctx.progress("installing", name, STOPPED, show=True) as p:
+        inst = ctx.run(instances.wait_until(e, inst.id, STOPPED, o.timeout, o.poll, p.poll))
+        if start:
+            p.phase("starting", RUNNING if o.wait else None)
+            inst = ctx.run(instances.ensure_running(e, inst.id, o.wait, o.timeout, o.poll, p.poll))
+    if start and not o.wait and o.output == "table":
+        typer.echo(f"{name}: installed; start requested. Use --wait to wait until Running.")
+        return
     ctx.emit(inst, "instance")
 
 
 def _act(
-    ctx: Ctx, ref: str, cmd: str, target: str | None, force_after: float | None = None
+    ctx: Ctx,
+    ref: str,
+    cmd: str,
+    force_after: float | None = None,
+    name: str | None = None,
 ) -> None:
+    """Send `cmd` to the instance `ref` (called `name` in messages), and with --wait wait
+    until the state it leads to."""
     e = ctx.indigo.engine
+    o = ctx.opts
+    name = name or ref
     iid = ctx.run(instances.instance_id(e, ref))
-    outcome = ctx.call(instances.status_call(iid, cmd))
+    try:
+        outcome = ctx.call(instances.status_call(iid, cmd))
+    except StateError as err:
+        code, already = ALREADY.get(cmd, (None, ""))
+        if not o.wait or err.code != code:
+            raise
+        # The instance is where the action leads: what a --wait caller wants.
+        ctx.say(f"{name}: {already}")
+        ctx.emit(ctx.run(instances.get(e, iid)), "instance")
+        return
     if outcome is None:
         return
-    o = ctx.opts
     if not o.wait:
-        _report(ctx, ref, cmd, outcome)
+        _report(ctx, name, cmd, outcome)
         return
-    with ctx.progress(f"{cmd} {ref}") as p:
+    target = LEADS_TO.get(cmd)
+    with ctx.progress(DOING[cmd], name, target) as p:
         if target is None:
             ctx.run(instances.wait_gone(e, iid, o.timeout, o.poll, p.poll))
-            _report(ctx, ref, cmd, outcome)
-            return
-        if force_after is not None and target == STOPPED:
-            inst = ctx.run(
-                instances.ensure_stopped(e, iid, True, o.timeout, o.poll, p.poll, force_after)
-            )
+        elif target == STOPPED:
+            inst = ctx.run(instances.wait_stopped(e, iid, o.timeout, o.poll, p.poll, force_after))
         else:
             inst = ctx.run(instances.wait_until(e, iid, target, o.timeout, o.poll, p.poll))
+    if target is None:
+        ctx.say(f"{name}: destroyed")
+        return
     ctx.emit(inst, "instance")
 
 
-def _report(ctx: Ctx, ref: str, cmd: str, outcome: Outcome) -> None:
+def _report(ctx: Ctx, name: str, cmd: str, outcome: Outcome) -> None:
+    """An action sent without --wait: it has been requested, not done."""
     if ctx.opts.output != "table":
         ctx.emit(outcome)
         return
-    state = "accepted, in progress" if outcome.pending else "done"
     detail = " ".join(x for x in (outcome.code, (outcome.message or "").strip()) if x)
-    typer.echo(f"{ref}: {cmd} {state}" + (f" ({detail})" if detail else ""))
+    target = LEADS_TO.get(cmd)
+    until = f"until it is {target}" if target else "until it is gone"
+    typer.echo(
+        f"{name}: {cmd} requested" + (f" ({detail})" if detail else "") + f". Use --wait "
+        f"to wait {until}."
+    )
 
 
 @command(app, waits=True)
 def start(ctx: Ctx, instance: InstanceArg) -> None:
     """Start an instance (--wait: until Running)."""
-    _act(ctx, instance, "start", RUNNING)
+    _act(ctx, instance, "start")
 
 
 @command(app, waits=True)
@@ -160,19 +230,19 @@ def stop(
     ] = None,
 ) -> None:
     """Stop an instance gracefully (--wait: until Stopped)."""
-    _act(ctx, instance, "stop", STOPPED, force_after)
+    _act(ctx, instance, "stop", force_after)
 
 
 @command(app, waits=True)
 def forcestop(ctx: Ctx, instance: InstanceArg) -> None:
     """Power an instance off at once."""
-    _act(ctx, instance, "forcestop", STOPPED)
+    _act(ctx, instance, "forcestop")
 
 
 @command(app, waits=True)
 def reset(ctx: Ctx, instance: InstanceArg) -> None:
     """Hard-reset a running instance."""
-    _act(ctx, instance, "reset", RUNNING)
+    _act(ctx, instance, "reset")
 
 
 @command(app, waits=True)
@@ -196,9 +266,9 @@ def destroy(
     forced = stop_first and not inst.stopped
     if forced and ctx.call(instances.status_call(inst.id, "forcestop")) is not None:
         o = ctx.opts
-        with ctx.progress(f"stopping {inst.instance_name}") as p:
+        with ctx.progress("stopping", inst.instance_name, STOPPED) as p:
             ctx.run(instances.wait_until(e, inst.id, STOPPED, o.timeout, o.poll, p.poll))
-    _act(ctx, str(inst.id), "destroy", None)
+    _act(ctx, str(inst.id), "destroy", name=inst.instance_name)
 
 
 @command(app, waits=True)
@@ -213,7 +283,7 @@ def wait(
     e = ctx.indigo.engine
     o = ctx.opts
     ctx.opts.wait = True
-    with ctx.progress(f"{instance} → {status}") as p:
+    with ctx.progress("waiting for", f"{instance} to be {status}") as p:
         if status.lower() == "gone":
             ctx.run(instances.wait_gone(e, instance, o.timeout, o.poll, p.poll))
             ctx.say(f"{instance}: gone")
@@ -250,9 +320,18 @@ def ssh(
     ] = None,
 ) -> None:
     """Open ssh to the instance's address with the login user of its OS."""
-    inst = ctx.run(instances.get(ctx.indigo.engine, instance))
+    e = ctx.indigo.engine
+    inst = ctx.run(instances.get(e, instance))
     if not inst.ip:
         raise LookupFailed(f"{inst.instance_name} has no address yet ({inst.instancestatus})")
+    if not ctx.opts.dry_run and ctx.run(server.driver(e)) == "sim":
+        raise IndigoError(
+            f"{inst.instance_name} is an instance of aiiro's simulator (`aiiro serve "
+            f"--driver sim`, the default): no machine runs behind {inst.ip}, so ssh "
+            "cannot connect",
+            hint="to log in to instances, run the server with `aiiro serve --driver "
+            "libvirt` (real VMs; docs/operating-a-host.md), or use the real Indigo service",
+        )
     argv = ["ssh"]
     if identity:
         argv += ["-i", identity]

@@ -8,6 +8,7 @@ on every CLI start.
 from __future__ import annotations
 
 from aiiro.client import jsontext
+from aiiro.client.errors import IndigoError
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
 if TYPE_CHECKING:
@@ -40,6 +41,21 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("IP", "ipaddress_type"),
     ],
     "firewall": [("ID", "id"), ("NAME", "name"), ("CREATED", "created_at")],
+    # With an aiiro server's admin token the client knows the assignments too.
+    "assigned-firewall": [
+        ("ID", "id"),
+        ("NAME", "name"),
+        ("INSTANCES", "instances"),
+        ("CREATED", "created_at"),
+    ],
+    "profile": [("NAME", "name"), ("ENDPOINT", "endpoint"), ("DEFAULT", "default")],
+    "account": [
+        ("ID", "id"),
+        ("NAME", "name"),
+        ("EMAIL", "email"),
+        ("STATUS", "status"),
+        ("CREATED", "created_at"),
+    ],
     "rule": [
         ("DIRECTION", "direction"),
         ("TYPE", "type"),
@@ -50,11 +66,42 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
     "snapshot": [
         ("ID", "id"),
         ("NAME", "name"),
+        ("SLOT", "slot_number"),
         ("STATUS", "status"),
         ("SIZE", "size"),
         ("COMPLETED", "completed_at"),
     ],
 }
+
+
+class ColumnError(IndigoError):
+    """`--columns` names a column that is neither a header nor a field (exit code 2)."""
+
+
+def _fields(kind: str) -> list[str] | None:
+    """The fields of the JSON output of a kind (its shape's keys), None when unknown."""
+    from aiiro.client import shapes
+
+    shape = {
+        "instance": shapes.instance,
+        "sshkey": shapes.sshkey,
+        "apikey": shapes.apikey,
+        "type": shapes.instance_type,
+        "region": shapes.region,
+        "os": shapes.os_image,
+        "plan": shapes.plan,
+        "firewall": shapes.firewall,
+        "snapshot": shapes.snapshot,
+    }.get(kind)
+    if shape is not None:
+        return list(shape({}))
+    if kind == "assigned-firewall":
+        return [*shapes.firewall({}), "instances"]
+    return [path for _, path in COLUMNS[kind]] if kind in COLUMNS else None
+
+
+def _fold(text: str) -> str:
+    return text.lower().replace(" ", "").replace("_", "")
 
 
 def field(row: Any, path: str) -> Any:
@@ -89,9 +136,38 @@ def table(rows: Sequence[Any], columns: Sequence[tuple[str, str]], header: bool 
 
 
 def pick_columns(kind: str, wanted: str | None) -> list[tuple[str, str]]:
+    """The (header, field path) of each column of `--columns`: a header of the kind's
+    table (NAME, STATUS ...) or a field of its JSON output (instance_name, os.name ...),
+    in any case; a header wins where both name something (an instance's STATUS is its
+    instancestatus). An unknown column is a ColumnError listing the known ones."""
+    headers = COLUMNS.get(kind, [])
     if not wanted:
-        return COLUMNS.get(kind, [])
-    return [(p.strip().upper(), p.strip()) for p in wanted.split(",") if p.strip()]
+        return headers
+    fields = _fields(kind)
+    picked = []
+    for token in (t.strip() for t in wanted.split(",")):
+        if not token:
+            continue
+        header = next((c for c in headers if _fold(c[0]) == _fold(token)), None)
+        if header is not None:
+            picked.append(header)
+            continue
+        first, dot, rest = token.partition(".")
+        known = (
+            first
+            if fields is None
+            else next((f for f in fields if f.lower() == first.lower()), None)
+        )
+        if known is None:
+            names = ", ".join(h for h, _ in headers)
+            raise ColumnError(
+                f"--columns: no column {token!r} in {kind} output",
+                hint=f"use the table's headers ({names}) or the fields of `-o json` "
+                f"({', '.join(fields or [])}), in any case",
+            )
+        path = known + dot + rest
+        picked.append((path.upper(), path))
+    return picked
 
 
 def render(

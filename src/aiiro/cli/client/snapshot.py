@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import typer
 
-from aiiro.cli.client.common import Ctx, command
-from aiiro.client import instances, snapshots
+from aiiro.cli.client.common import Ctx, Progress, command
+from aiiro.client import instances, server, snapshots
 from aiiro.client.boot import BootCheck, aiiro_probe, tcp_check
 from aiiro.client.core import Request
 from aiiro.client.errors import ConfigError
@@ -17,7 +16,10 @@ app = typer.Typer(help="Snapshots: take, list, retake, restore, delete.", no_arg
 
 InstanceArg = Annotated[str, typer.Argument(help="Instance name or id.", show_default=False)]
 SnapshotArg = Annotated[str, typer.Argument(help="Snapshot name or id.", show_default=False)]
-REAL_HOST = "api.customer.jp"
+
+
+def _polled(p: Progress) -> snapshots.OnSnapshotPoll:
+    return lambda snap, elapsed: p.show_state(snap.status)
 
 
 @command(app, "list")
@@ -34,16 +36,23 @@ def take(
     ctx: Ctx,
     instance: InstanceArg,
     name: Annotated[str, typer.Option(help="Snapshot name.", show_default=False)],
-    slot: Annotated[int, typer.Option(help="Slot number.")] = 0,
+    slot: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Slot number, 0-{snapshots.SLOTS - 1} (default: the lowest free one).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Take a snapshot (--wait: until created). Works on a running instance."""
     e = ctx.indigo.engine
     iid = ctx.run(instances.instance_id(e, instance))
-    if ctx.dry(snapshots.take_call(iid, name, slot).request):
-        return
     o = ctx.opts
-    with ctx.progress(f"snapshot {name} of {instance}"):
-        snap = ctx.run(snapshots.take(e, iid, name, slot, o.wait, o.timeout, o.poll))
+    if o.dry_run:
+        ctx.dry(ctx.run(snapshots.take_request(e, iid, name, slot)).request)
+        return
+    with ctx.progress("taking snapshot", f"{name} of {instance}") as p:
+        snap = ctx.run(snapshots.take(e, iid, name, slot, o.wait, o.timeout, o.poll, _polled(p)))
     ctx.emit(snap, "snapshot")
 
 
@@ -58,9 +67,11 @@ def retake(ctx: Ctx, instance: InstanceArg, snapshot: SnapshotArg) -> None:
         return
     o = ctx.opts
     if o.wait:
-        with ctx.progress(f"snapshot {snap.name}"):
+        with ctx.progress("taking snapshot", snap.name) as p:
             snap = ctx.run(
-                snapshots.wait_until(e, snap.instance_id, snap.id, "created", o.timeout, o.poll)
+                snapshots.wait_until(
+                    e, snap.instance_id, snap.id, "created", o.timeout, o.poll, _polled(p)
+                )
             )
     ctx.emit(snap, "snapshot")
 
@@ -87,8 +98,7 @@ def boot_check(ctx: Ctx, spec: str) -> BootCheck | None:
     if kind == "auto":
         if token:
             return aiiro_probe(token, port)
-        host = urlsplit(ctx.settings.endpoint).hostname or ""
-        return tcp_check(port) if host == REAL_HOST else None
+        return tcp_check(port) if server.is_real_service(ctx.settings.endpoint) else None
     if kind == "none":
         return None
     if kind == "tcp":
@@ -144,7 +154,7 @@ def restore(
     probe = boot_check(ctx, check) if start else None
     o = ctx.opts
     o.wait = True
-    with ctx.progress(f"restore {snap.name} on {inst.instance_name}") as p:
+    with ctx.progress("restoring", f"{snap.name} on {inst.instance_name}") as p:
         result = ctx.run(
             snapshots.restore(
                 e,
@@ -161,4 +171,10 @@ def restore(
                 on_step=p.step,
             )
         )
+        if start and probe is None and check.strip().lower() == "auto":
+            # Say so: with nothing to check by, "Running" is all there is to go on.
+            p.step(
+                f"not checking that {inst.instance_name} answers: an aiiro server needs its "
+                "admin token for that (`aiiro configure --admin-token`, or AIIRO_ADMIN_TOKEN)"
+            )
     ctx.emit(result, "instance")
