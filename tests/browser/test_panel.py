@@ -115,7 +115,7 @@ def test_sign_up_create_an_api_key_and_use_it_with_curl(page: Any, server: Aiiro
     screenshot(page, "apikeys")
 
 
-def test_create_start_an_instance_and_read_the_boot_log(page: Any) -> None:
+def test_create_start_an_instance_and_read_the_boot_log(page: Any, server: AiiroServer) -> None:
     sign_up(page)
     add_ssh_key(page)
     screenshot(page, "sshkeys")
@@ -132,6 +132,11 @@ def test_create_start_an_instance_and_read_the_boot_log(page: Any) -> None:
     page.locator("#console").click()
     page.keyboard.type("root\n")
     console_shows(page, "Password:")
+    # The server logs the socket, but not the session's CSRF token (it goes in a header).
+    token = page.locator("#console").get_attribute("data-csrf")
+    path = re.sub(r"^https?://[^/]+", "", page.url) + "/console"
+    assert f'"WebSocket {path}" [accepted]' in server.output()
+    assert token and token not in server.output()
     screenshot(page, "instance")
     screenshot(page, "console", show="#console")
     page.get_by_role("link", name="インスタンスの一覧").click()
@@ -225,7 +230,7 @@ def test_another_account_sees_none_of_it(
         assert "owner-key" not in intruder.content()
         response = intruder.goto(private_url)
         assert response.status == 404
-        assert "Instance not found." in intruder.content()
+        assert "インスタンスが見つかりません。" in intruder.content()
         status = intruder.goto("/panel/instances/status.json")
         assert json.loads(status.text()) == {"instances": []}
     finally:

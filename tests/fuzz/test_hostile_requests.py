@@ -180,7 +180,7 @@ def percent(text: str) -> str:
     UTF-8-like bytes: what a hostile client can send)."""
     raw = text.encode("utf-8", "surrogatepass")
     return "".join(
-        chr(b) if chr(b).isalnum() and b < 128 or b in b"-._~" else f"%{b:02X}" for b in raw
+        chr(b) if (chr(b).isalnum() and b < 128) or b in b"-._~" else f"%{b:02X}" for b in raw
     )
 
 

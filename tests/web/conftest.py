@@ -41,10 +41,16 @@ class Visitor:
             fields["csrf"] = self.csrf
         return self.http.post(path, data=fields)
 
-    def websocket(self, path: str) -> Any:
-        """A websocket to this host (so the session cookie goes with it)."""
-        base = str(self.http.base_url).replace("http", "ws", 1).rstrip("/")
-        return self.http.websocket_connect(base + path)
+    def websocket(self, path: str, token: str | None = None, origin: str | None = "same") -> Any:
+        """A websocket to this host (so the session cookie goes with it), opened as the
+        panel's page opens it: from this origin, the CSRF token (by default the one the
+        last page carried) offered after the "aiiro.console" subprotocol."""
+        base = str(self.http.base_url).rstrip("/")
+        offered = ["aiiro.console", self.csrf if token is None else token]
+        headers = {} if origin is None else {"origin": base if origin == "same" else origin}
+        return self.http.websocket_connect(
+            base.replace("http", "ws", 1) + path, subprotocols=offered, headers=headers
+        )
 
     def follow(self, r: httpx.Response) -> httpx.Response:
         assert r.status_code in (302, 303), (r.status_code, r.text[:500])

@@ -98,7 +98,11 @@ def test_a_bad_rule_shows_the_indigo_message_and_keeps_the_input(alice_web: Visi
     alice_web.get("/panel/firewalls/new")
     r = editor_post(alice_web, "/panel/firewalls", "bad", [("Custom", "TCP", "99999", "0.0.0.0")])
     assert r.status_code == 400
-    assert "Invalid firewall rule inbound[0]: port must be" in r.text
+    # The Japanese panel says it in Japanese and quotes the API's words for the detail.
+    assert (
+        "ファイアウォールのルールが正しくありません(Invalid firewall rule inbound[0]: port"
+        in r.text
+    )
     assert "A4020" in r.text
     assert 'value="99999"' in r.text and 'value="bad"' in r.text
 
@@ -126,13 +130,17 @@ def test_a_template_on_an_active_instance_cannot_be_deleted(
         editor_post(alice_web, "/panel/firewalls", "held", [("SSH", "TCP", "", "0.0.0.0")])
     )
     alice_web.get(f"/panel/instances/{running}")
-    page = alice_web.follow(
-        alice_web.post(f"/panel/instances/{running}/firewall", {"templateid": str(fw_id)})
-    )
-    assert "ファイアウォールテンプレートを割り当てました。" in page.text
+    r = alice_web.post(f"/panel/instances/{running}/firewall", {"templateid": str(fw_id)})
+    assert r.headers["location"] == f"/panel/instances/{running}#firewall"
+    page = alice_web.follow(r)
+    card = page.text[page.text.index('id="firewall"') : page.text.index('id="snapshots"')]
+    assert "ファイアウォールテンプレートを割り当てました。" in card
     assert f'href="/panel/firewalls/{fw_id}">held<' in page.text
     page = alice_web.follow(alice_web.post(f"/panel/firewalls/{fw_id}/delete"))
-    assert "This firewall template has already been assigned to an active instance." in page.text
+    assert (
+        "このファイアウォールテンプレートは稼働中のインスタンスに割り当てられているため削除できません。"
+        in page.text
+    )
     assert "F60009" in page.text
 
 
@@ -145,11 +153,11 @@ def test_another_account_cannot_see_or_use_the_template(
     )
     assert "secret-fw" not in bob_web.get("/panel/firewalls").text
     page = bob_web.get(f"/panel/firewalls/{fw_id}")
-    assert page.status_code == 404 and "Firewall template not found." in page.text
+    assert page.status_code == 404 and "ファイアウォールテンプレートが見つかりません。" in page.text
     page = bob_web.follow(bob_web.post(f"/panel/firewalls/{fw_id}/delete"))
-    assert "Firewall template not found." in page.text
+    assert "ファイアウォールテンプレートが見つかりません。" in page.text
     page = bob_web.follow(
         bob_web.post(f"/panel/instances/{running}/firewall", {"templateid": str(fw_id)})
     )
-    assert "not found" in page.text
+    assert "見つかりません" in page.text
     assert "secret-fw" in alice_web.get("/panel/firewalls").text

@@ -3,11 +3,19 @@ the real dashboard where they are known."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
+import pkgutil
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+import aiiro.domain
+import aiiro.emulator
+from aiiro.domain import errors, instances
 from aiiro.web import i18n
 from tests.web.conftest import Visitor
 
@@ -81,3 +89,74 @@ def test_messages_with_values_and_missing_keys() -> None:
     assert i18n.translate("en", "sshkeys.added", name="k1") == 'SSH key "k1" was added.'
     assert i18n.translate("ja", "sshkeys.added", name="k1") == "SSH鍵「k1」を登録しました。"
     assert i18n.translate("ja", "no.such.key") == "no.such.key"
+
+
+# --- Indigo's error messages in the Japanese panel ------------------------------------------
+
+# Raised by the domain, but only behind the operator's admin API, never on a panel page.
+PANEL_NEVER_MEETS = {"A4090"}  # an account with that e-mail exists (POST /_aiiro/accounts)
+
+
+def _domain_modules() -> list[Any]:
+    packages = (aiiro.domain, aiiro.emulator)
+    names = [m.name for p in packages for m in pkgutil.iter_modules(p.__path__, f"{p.__name__}.")]
+    return [importlib.import_module(n) for n in names if n != "aiiro.domain.errors"]
+
+
+def _raised(module: Any) -> tuple[set[str], set[str]]:
+    """The error codes a module raises and the fields it names in missing() / invalid():
+    the code argument of bad_request(), not_found() and IndigoError(), read from its
+    source and resolved against the module (a literal, a constant, module.CONSTANT)."""
+    codes: set[str] = set()
+    fields: set[str] = set()
+    for node in ast.walk(ast.parse(Path(module.__file__).read_text("utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        position = {"bad_request": 0, "not_found": 0, "IndigoError": 1}.get(str(name))
+        if name in ("missing", "invalid"):
+            codes.add(errors.MISSING_FIELD if name == "missing" else errors.INVALID_FIELD)
+            if node.args and isinstance(node.args[0], ast.Constant):
+                fields.add(node.args[0].value)
+        if position is None or len(node.args) <= position:
+            continue
+        arg = node.args[position]
+        if isinstance(arg, ast.Constant):
+            codes.add(arg.value)
+        elif isinstance(arg, ast.Name) and isinstance(getattr(module, arg.id, None), str):
+            codes.add(getattr(module, arg.id))
+        elif isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name):
+            value = getattr(getattr(module, arg.value.id, None), arg.attr, None)
+            if isinstance(value, str):
+                codes.add(value)
+    return codes, fields
+
+
+def test_every_error_the_panel_can_meet_has_japanese_words() -> None:
+    codes: set[str] = set(instances.REFUSALS)  # raised as bad_request(decision.code, ...)
+    fields: set[str] = set()
+    for module in _domain_modules():
+        more_codes, more_fields = _raised(module)
+        codes |= more_codes
+        if module.__name__.startswith("aiiro.domain."):  # the emulator's are its admin API's
+            fields |= more_fields
+    table = i18n.error_table("ja")
+    assert {"I10034", "S10002", "A4001", "I10016", "F60009", "A4060"} <= codes  # the scan works
+    assert sorted(codes - PANEL_NEVER_MEETS - set(table["codes"])) == []
+    assert {"sshKeyId", "instanceName", "sshName"} <= fields
+    assert sorted(fields - set(table["fields"])) == []
+    for text in table["codes"].values():
+        text.format(field="F", message="M")  # only the two placeholders the panel fills
+
+
+def test_japanese_words_with_the_field_and_english_as_the_api_says_it() -> None:
+    err = errors.missing("sshKeyId")
+    assert i18n.error_text("ja", err) == "SSH鍵を指定してください。"
+    assert i18n.error_text("en", err) == "The sshKeyId field is required."
+    err = errors.IndigoError(400, "I10016", "This instance is already running.")
+    assert i18n.error_text("ja", err) == "インスタンスは既に起動しています。"
+    assert i18n.error_text("en", err) == "This instance is already running."
+    # A code the table does not know keeps the API's words.
+    err = errors.IndigoError(500, "A5001", "Injected fault.")
+    assert i18n.error_text("ja", err) == "Injected fault."

@@ -31,11 +31,11 @@ def test_keys_of_one_account_are_invisible_and_untouchable_for_another(
 
     r = bob_web.post(f"/panel/apikeys/{key.id}/delete")
     assert r.status_code == 303
-    assert "API key not found." in bob_web.follow(r).text
+    assert "API鍵が見つかりません。" in bob_web.follow(r).text
     r = bob_web.post(f"/panel/sshkeys/{ssh.id}/delete")
-    assert "SSH key not found." in bob_web.follow(r).text
+    assert "SSH鍵が見つかりません。" in bob_web.follow(r).text
     r = bob_web.post(f"/panel/sshkeys/{ssh.id}/status", {"status": "DEACTIVE"})
-    assert "SSH key not found." in bob_web.follow(r).text
+    assert "SSH鍵が見つかりません。" in bob_web.follow(r).text
 
     with rt.db.read() as s:
         assert s.get(ApiKey, key.id) is not None

@@ -28,9 +28,14 @@ def test_take_on_a_running_instance_then_restore_only_when_stopped(
     page = alice_web.get(f"/panel/instances/{running}")
     assert "before-upgrade" in page.text and "作成済み" in page.text
     base = f"/panel/instances/{running}/snapshots/{snap}"
-    page = alice_web.follow(alice_web.post(f"{base}/restore"))
-    assert "Please turn-off Instance before restoring a snapshot" in page.text
-    assert "S10002" in page.text
+    r = alice_web.post(f"{base}/restore")
+    # Back to the snapshot card, where the refusal is shown next to the button.
+    assert r.headers["location"] == f"/panel/instances/{running}#snapshots"
+    page = alice_web.follow(r)
+    card = page.text[page.text.index('id="snapshots"') : page.text.index('id="console-title"')]
+    assert "スナップショットを復元する前にインスタンスを停止してください。" in card
+    assert 'role="alert"' in card
+    assert page.text.count("S10002") == 1
     power(alice_web, running, "forcestop")
     page = alice_web.follow(alice_web.post(f"{base}/restore"))
     assert "スナップショットを復元しました。インスタンスを起動してください。" in page.text
@@ -50,13 +55,13 @@ def test_a_boot_stuck_at_grub_after_restore_is_cured_by_forcestop_and_start(
     assert fault.status_code in (200, 201), fault.text
     alice_web.follow(alice_web.post(f"/panel/instances/{running}/snapshots/{snap}/restore"))
     power(alice_web, running, "start")
-    console = f"/panel/instances/{running}/console?csrf={alice_web.csrf}"
+    console = f"/panel/instances/{running}/console"
     with alice_web.websocket(console) as ws:
         assert b"grub> " in read_until(ws, b"grub> ")
     power(alice_web, running, "forcestop")
     power(alice_web, running, "start")
     alice_web.get(f"/panel/instances/{running}")
-    with alice_web.websocket(f"/panel/instances/{running}/console?csrf={alice_web.csrf}") as ws:
+    with alice_web.websocket(console) as ws:
         assert b"web1 login: " in read_until(ws, b"web1 login: ")
 
 
@@ -87,7 +92,7 @@ def test_another_account_cannot_touch_the_snapshots(
     bob_web.get("/panel/instances")
     for action in ("restore", "retake", "delete"):
         page = bob_web.follow(bob_web.post(f"/panel/instances/{running}/snapshots/{snap}/{action}"))
-        assert "not found" in page.text, action
+        assert "見つかりません。" in page.text, action
     page = bob_web.follow(bob_web.post(f"/panel/instances/{running}/snapshots", {"name": "x"}))
-    assert "Instance not found." in page.text
+    assert "インスタンスが見つかりません。" in page.text
     assert "mine" in alice_web.get(f"/panel/instances/{running}").text

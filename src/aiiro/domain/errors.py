@@ -9,13 +9,16 @@ from __future__ import annotations
 
 
 class IndigoError(Exception):
-    """An application error, rendered {"success":false,"errorMessage":..,"errorCode":..}."""
+    """An application error, rendered {"success":false,"errorMessage":..,"errorCode":..}.
+    `field` names the request field at fault where there is one (missing(), invalid()),
+    so that the control panel can name it in the visitor's language."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.field = field
 
 
 class GatewayError(Exception):
@@ -80,8 +83,8 @@ def not_found(code: str, message: str) -> IndigoError:
 
 
 def missing(field: str) -> IndigoError:
-    return IndigoError(400, MISSING_FIELD, f"The {field} field is required.")
+    return IndigoError(400, MISSING_FIELD, f"The {field} field is required.", field)
 
 
 def invalid(field: str, why: str) -> IndigoError:
-    return IndigoError(400, INVALID_FIELD, f"The {field} field {why}.")
+    return IndigoError(400, INVALID_FIELD, f"The {field} field {why}.", field)

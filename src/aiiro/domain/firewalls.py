@@ -33,6 +33,7 @@ from aiiro.domain.errors import (
     INSTANCE_NOT_READY,
     IndigoError,
     bad_request,
+    invalid,
     not_found,
 )
 from aiiro.domain.firewall_rules import Protocol, TemplateRule
@@ -164,9 +165,9 @@ def as_template_rule(row: FirewallRule) -> TemplateRule:
 def _name(name: str) -> str:
     text = name.strip()
     if not text:
-        raise bad_request("A4002", "The name field must not be empty.")
+        raise invalid("name", "must not be empty")
     if len(text) > MAX_NAME:
-        raise bad_request("A4002", f"The name field must be at most {MAX_NAME} characters.")
+        raise invalid("name", f"must be at most {MAX_NAME} characters")
     return text
 
 

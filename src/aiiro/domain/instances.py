@@ -22,7 +22,6 @@ from aiiro.domain.catalog import OsImage, Plan, Region
 from aiiro.domain.errors import (
     IMPORT_URL_REQUIRED,
     INSTANCE_NOT_FOUND,
-    INVALID_FIELD,
     OS_NOT_FOUND,
     PLAN_NOT_FOUND,
     PLAN_NOT_OFFERED,
@@ -34,6 +33,7 @@ from aiiro.domain.errors import (
     WIN_PASSWORD_POLICY,
     IndigoError,
     bad_request,
+    invalid,
     missing,
     not_found,
 )
@@ -171,13 +171,11 @@ def check_name(name: str | None) -> str:
         raise missing("instanceName")
     text = name.strip()
     if not text:
-        raise bad_request(INVALID_FIELD, "The instanceName field must not be empty.")
+        raise invalid("instanceName", "must not be empty")
     if len(text) > MAX_NAME:
-        raise bad_request(
-            INVALID_FIELD, f"The instanceName field must be at most {MAX_NAME} characters."
-        )
+        raise invalid("instanceName", f"must be at most {MAX_NAME} characters")
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise bad_request(INVALID_FIELD, "The instanceName field must not hold control characters.")
+        raise invalid("instanceName", "must not hold control characters")
     return text
 
 

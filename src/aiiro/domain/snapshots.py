@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 from aiiro.domain import instances, lifecycle
 from aiiro.domain.errors import (
     INSTANCE_NOT_FOUND,
-    INVALID_FIELD,
     SNAPSHOT_BUSY,
     SNAPSHOT_NOT_FAILED,
     SNAPSHOT_NOT_FOUND,
     SNAPSHOT_NOT_READY,
     SNAPSHOT_SLOT_IN_USE,
     bad_request,
+    invalid,
     not_found,
 )
 from aiiro.domain.lifecycle import Power
@@ -60,7 +60,7 @@ def take(
 ) -> Snapshot:
     inst = _usable_instance(s, account_id, instance_id)
     if not 0 <= slot < SLOTS:
-        raise bad_request(INVALID_FIELD, f"The slotnum field must be 0 to {SLOTS - 1}.")
+        raise invalid("slotnum", f"must be 0 to {SLOTS - 1}")
     taken = s.scalar(
         select(Snapshot.id).where(
             Snapshot.instance_id == inst.id,
@@ -178,9 +178,9 @@ def resolve_source(rt: Runtime, s: Session, account_id: int, snapshot_id: int) -
 def _name(name: str) -> str:
     text = name.strip()
     if not text:
-        raise bad_request(INVALID_FIELD, "The name field must not be empty.")
+        raise invalid("name", "must not be empty")
     if len(text) > MAX_NAME:
-        raise bad_request(INVALID_FIELD, f"The name field must be at most {MAX_NAME} characters.")
+        raise invalid("name", f"must be at most {MAX_NAME} characters")
     return text
 
 

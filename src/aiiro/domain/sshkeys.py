@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aiiro.domain.errors import (
-    INVALID_FIELD,
     MISSING_FIELD,
     SSHKEY_NOT_FOUND,
     IndigoError,
     bad_request,
+    invalid,
     not_found,
 )
 from aiiro.runtime import Runtime
@@ -33,33 +33,52 @@ def invalid_key() -> IndigoError:
     return bad_request(INVALID_SSH_KEY, "Invalid SSH key.")
 
 
+def split_comment(text: str) -> tuple[str, str]:
+    """A public key's `type base64` and the comment after it ("" when it has none)."""
+    parts = text.split()
+    return " ".join(parts[:2]), " ".join(parts[2:])
+
+
+def comments_refused(rt: Runtime) -> bool:
+    return rt.settings.sshkey_comments == "reject"
+
+
+def without_refused_comment(rt: Runtime, text: str) -> tuple[str, str]:
+    """What a client should send for `text`, and the comment it took off ("" if none).
+    When the server refuses comments (as Indigo does), the key without its comment, as
+    `aiiro sshkey create` sends it; otherwise the text as given. The API itself never
+    does this: it answers I10034, as Indigo would."""
+    key, comment = split_comment(text)
+    if comment and comments_refused(rt):
+        return key, comment
+    return text, ""
+
+
 def normalise_public_key(rt: Runtime, text: str) -> str:
     """The key as stored, or I10034. RSA is accepted; ed25519/ECDSA only when configured;
     a trailing comment as `sshkey_comments` says."""
-    parts = text.strip().split()
-    if len(parts) < 2:
+    key, comment = split_comment(text)
+    if " " not in key or (comment and comments_refused(rt)):
         raise invalid_key()
-    kind, blob, comment = parts[0], parts[1], parts[2:]
-    if comment and rt.settings.sshkey_comments == "reject":
-        raise invalid_key()
+    kind, blob = key.split(" ")
     if kind != "ssh-rsa" and not (rt.settings.accept_ed25519 and kind in MODERN_TYPES):
         raise invalid_key()
     try:
         raw = base64.b64decode(blob, validate=True)
-        key = load_ssh_public_key(f"{kind} {blob}".encode())
+        public = load_ssh_public_key(key.encode())
     except (ValueError, binascii.Error, TypeError) as exc:
         raise invalid_key() from exc
-    if not raw or (isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS):
+    if not raw or (isinstance(public, rsa.RSAPublicKey) and public.key_size < MIN_RSA_BITS):
         raise invalid_key()
-    return " ".join([kind, blob, *comment])
+    return f"{key} {comment}" if comment else key
 
 
 def _name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise bad_request(INVALID_FIELD, "The sshName field must not be empty.")
+        raise invalid("sshName", "must not be empty")
     if len(name) > 255:
-        raise bad_request(INVALID_FIELD, "The sshName field must be at most 255 characters.")
+        raise invalid("sshName", "must be at most 255 characters")
     return name
 
 
@@ -107,7 +126,7 @@ def update(
     if name is None and public_key is None and status is None:
         raise bad_request(MISSING_FIELD, "One of sshName, sshKey or sshKeyStatus is required.")
     if status is not None and status not in STATUSES:
-        raise bad_request(INVALID_FIELD, "The sshKeyStatus field must be ACTIVE or DEACTIVE.")
+        raise invalid("sshKeyStatus", "must be ACTIVE or DEACTIVE")
     if name is not None:
         row.name = _name(name)
     if public_key is not None:

@@ -1,16 +1,24 @@
 """The instance console in the browser: a websocket to the compute driver's console stream
 (the sim's simulated serial console, the libvirt driver's real one).
 
-The socket opens only for a signed-in session that owns the instance and that sends its
-CSRF token in the URL: a page on another site cannot open it with the visitor's cookie.
-The session is checked again while the console is open, so signing out or an account
-being disabled closes it.
+The socket opens only for a signed-in session that owns the instance, from a page of
+this panel: the Origin header must name the host the socket was opened on, and the
+session's CSRF token must come as the second subprotocol the page offers
+(`new WebSocket(url, ["aiiro.console", token])`), not in the URL, which servers and
+proxies write to their logs. A page on another site can neither pass the Origin check
+nor know the token. The session is checked again while the console is open, so signing
+out or an account being disabled closes it.
+
+A refusal is the handshake accepted, then closed at once with 4403 (not signed in, bad
+token, another origin, session ended while open) or 4404 (no such instance of this
+account): a refused handshake would reach the page only as 1006, with no reason.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 import anyio
 from fastapi import APIRouter
@@ -28,9 +36,33 @@ router = APIRouter()
 READ_WAIT_S = 0.25
 RECHECK_S = 30.0
 MAX_INPUT = 4096
+PROTOCOL = "aiiro.console"
 # Close codes in the application range (4000-4999), so the page can tell why.
 DENIED = 4403
 GONE = 4404
+
+
+def same_origin(websocket: WebSocket) -> bool:
+    """The page that opened the socket is on the host the socket was opened on."""
+    origin = websocket.headers.get("origin")
+    host = websocket.headers.get("host")
+    if not origin or not host:
+        return False
+    return urlsplit(origin).netloc.lower() == host.lower()
+
+
+def offered_token(websocket: WebSocket) -> str | None:
+    """The CSRF token the page offered after PROTOCOL, if it offered PROTOCOL first."""
+    offered = websocket.scope.get("subprotocols") or []
+    if len(offered) == 2 and offered[0] == PROTOCOL:
+        return str(offered[1])
+    return None
+
+
+async def refuse(websocket: WebSocket, code: int) -> None:
+    subprotocol = PROTOCOL if PROTOCOL in (websocket.scope.get("subprotocols") or []) else None
+    await websocket.accept(subprotocol=subprotocol)
+    await websocket.close(code=code)
 
 
 @router.websocket(PREFIX + "/instances/{instance_id:int}/console")
@@ -38,19 +70,23 @@ async def console(websocket: WebSocket, instance_id: int) -> None:
     rt = runtime(websocket)
     token = websocket.cookies.get(sessions.SESSION_COOKIE)
     user = sessions.lookup(rt, token)
-    if user is None or not sessions.csrf_matches(rt, token, websocket.query_params.get("csrf")):
-        await websocket.close(code=DENIED)
+    if (
+        user is None
+        or not same_origin(websocket)
+        or not sessions.csrf_matches(rt, token, offered_token(websocket))
+    ):
+        await refuse(websocket, DENIED)
         return
     try:
         with rt.db.read() as s:
             inst = instances.get(s, user.account_id, instance_id)
             spec = spec_of(rt, s, inst)
     except IndigoError:
-        await websocket.close(code=GONE)
+        await refuse(websocket, GONE)
         return
     driver: ComputeDriver = rt.extras["driver"]
     stream = driver.console(spec)
-    await websocket.accept()
+    await websocket.accept(subprotocol=PROTOCOL)
     try:
         async with anyio.create_task_group() as tasks:
 

@@ -183,7 +183,11 @@ async def assign_firewall(
 ) -> Response:
     rt = runtime(request)
     template = act.form.id("templateid")
-    with outcome(request, act.user, "firewalls.assigned_ok"), rt.db.write() as s:
+    # Answered in the instance page's firewall card, next to the form.
+    with (
+        outcome(request, act.user, "firewalls.assigned_ok", at="firewall"),
+        rt.db.write() as s,
+    ):
         firewalls.assign(rt, s, act.user.account_id, instance_id, template or 0)
     enforce.after_change(rt)
-    return see_other(f"{PREFIX}/instances/{instance_id}")
+    return see_other(f"{PREFIX}/instances/{instance_id}#firewall")

@@ -3,6 +3,7 @@ page, through domain/instances.py, the same services /webarenaIndigo/v1/vm/... u
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,13 +106,25 @@ def shown(lang: str, inst: Instance, failed: str | None = None) -> Shown:
         text=text if label == key else label,
         badge=badge,
         note=note,
-        ip=(inst.ipaddress or "") if open_ else "",
+        ip=readable_address(inst.ipaddress) if open_ else "",
         allowed=[
             c.value
             for c in Command
             if isinstance(lifecycle.decide(inst.power, c), lifecycle.Accept)
         ],
     )
+
+
+def readable_address(text: str | None) -> str:
+    """An address as the CLI and the SDK show it: IPv6 compressed and lower-case
+    ("2001:db8:100:a49b::1"). The API's own answers keep Indigo's upper-case, zero-padded
+    spelling (domain/addresses.py)."""
+    if not text:
+        return ""
+    try:
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        return text
 
 
 def status_json(lang: str, inst: Instance, failed: str | None = None) -> dict[str, Any]:
@@ -187,7 +200,9 @@ def create_form(
     cat = rt.catalog
     with rt.db.read() as s:
         keys = sshkeys.list_keys(s, user.account_id, sshkeys.ACTIVE)
-        snaps = _snapshot_choices(s, user.account_id)
+        snaps = [
+            (snap, _family(rt, os_id)) for snap, os_id in _snapshot_choices(s, user.account_id)
+        ]
     types = [(t, bool(cat.regions_for(t["id"]))) for t in cat.instance_types]
     os_groups = [
         (c["name"], [cat.images[o["id"]] for o in c["osLists"] if o["id"] in cat.images])
@@ -209,22 +224,28 @@ def create_form(
     )
 
 
-def _snapshot_choices(s: Session, account_id: int) -> list[Snapshot]:
-    """Finished snapshots of the account's listed instances: what an instance can be
-    made from (domain/snapshots.resolve_source has the final word)."""
-    return list(
-        s.scalars(
-            select(Snapshot)
-            .join(Instance, Instance.id == Snapshot.instance_id)
-            .where(
-                Snapshot.account_id == account_id,
-                Snapshot.deleted_at.is_(None),
-                Snapshot.status == snapshots.CREATED,
-                Instance.removed_at.is_(None),
-            )
-            .order_by(Snapshot.id)
+def _snapshot_choices(s: Session, account_id: int) -> list[tuple[Snapshot, int]]:
+    """Finished snapshots of the account's listed instances, each with its instance's OS:
+    what an instance can be made from (domain/snapshots.resolve_source has the final word)."""
+    rows = s.execute(
+        select(Snapshot, Instance.os_id)
+        .join(Instance, Instance.id == Snapshot.instance_id)
+        .where(
+            Snapshot.account_id == account_id,
+            Snapshot.deleted_at.is_(None),
+            Snapshot.status == snapshots.CREATED,
+            Instance.removed_at.is_(None),
         )
+        .order_by(Snapshot.id)
     )
+    return [(snap, os_id) for snap, os_id in rows]
+
+
+def _family(rt: Runtime, os_id: int) -> str:
+    """linux, windows or import: what an instance of this OS needs (an SSH key for
+    linux, a password for windows; domain/instances.check_create)."""
+    image = rt.catalog.image(os_id)
+    return image.family if image else "linux"
 
 
 def create_request(form: Form) -> instances.CreateRequest:
@@ -277,7 +298,7 @@ async def create_instance(request: Request, act: Acting = Depends(acting)) -> Re
     except IndigoError as err:
         return create_form(request, act.user, err.status, act.form, err)
     kick(rt)
-    flash_ok(request, act.user, "instances.created", name=name)
+    flash_ok(request, act.user, "instances.created", name=name, while_busy=True)
     return see_other(f"{PAGE}/{inst_id}")
 
 
@@ -307,6 +328,7 @@ async def instance_page(
         region=rt.catalog.region(inst.region_id),
         templates=templates,
         firewall=current,
+        secondary_ip=readable_address(inst.secondary_ip),
         snapshots=snaps,
         commands=[c.value for c in Command],
         console_ws=f"{PAGE}/{inst.id}/console",
@@ -325,7 +347,9 @@ async def instance_command(
     except ValueError:
         raise PanelProblem("instances.bad_command") from None
     settle(rt)
-    with outcome(request, act.user, f"instances.done.{cmd.value}") as done:
+    # The message tells of the command under way; it goes once the instance settles.
+    under_way = cmd is not Command.DESTROY
+    with outcome(request, act.user, f"instances.done.{cmd.value}", while_busy=under_way) as done:
         instances.command_with_retry(rt, act.user.account_id, instance_id, cmd)
     kick(rt)
     if cmd is Command.DESTROY and done.ok:

@@ -154,8 +154,12 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     def t(key: str, **values: Any) -> str:
         return i18n.translate(lang, key, **values)
 
+    def indigo(err: IndigoError) -> str:
+        return i18n.error_text(lang, err)
+
     html = templates.get_template(template).render(
         t=t,
+        indigo=indigo,
         lang=lang,
         user=user,
         csrf=csrf,
@@ -182,9 +186,11 @@ def see_other(target: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
 
 
-def flash_ok(request: Request, user: PanelUser, key: str, **values: Any) -> None:
+def flash_ok(
+    request: Request, user: PanelUser, key: str, *, while_busy: bool = False, **values: Any
+) -> None:
     text = i18n.translate(i18n.choose(request), key, **values)
-    sessions.set_flash(runtime(request), user.session_id, "ok", text)
+    sessions.set_flash(runtime(request), user.session_id, "ok", text, while_busy=while_busy)
 
 
 @dataclass
@@ -193,20 +199,34 @@ class Outcome:
 
 
 @contextmanager
-def outcome(request: Request, user: PanelUser, ok_key: str, **values: Any) -> Iterator[Outcome]:
+def outcome(
+    request: Request,
+    user: PanelUser,
+    ok_key: str,
+    *,
+    at: str = "",
+    while_busy: bool = False,
+    **values: Any,
+) -> Iterator[Outcome]:
     """Run an action: on success the next page says `ok_key`; a domain refusal shows the
-    Indigo message and code instead (the same words the API would answer)."""
+    Indigo message (in the visitor's language) and code instead. Both are shown `at` the
+    part of the next page the action's form is in (the redirect's #fragment), so that
+    the answer is next to the button that was pressed."""
+    rt = runtime(request)
+    lang = i18n.choose(request)
     result = Outcome()
     try:
         yield result
     except IndigoError as err:
-        sessions.set_flash(runtime(request), user.session_id, "error", err.message, err.code)
+        text = i18n.error_text(lang, err)
+        sessions.set_flash(rt, user.session_id, "error", text, err.code, at=at)
     except PanelProblem as problem:
-        text = i18n.translate(i18n.choose(request), problem.key)
-        sessions.set_flash(runtime(request), user.session_id, "error", text)
+        text = i18n.translate(lang, problem.key)
+        sessions.set_flash(rt, user.session_id, "error", text, at=at)
     else:
         result.ok = True
-        flash_ok(request, user, ok_key, **values)
+        text = i18n.translate(lang, ok_key, **values)
+        sessions.set_flash(rt, user.session_id, "ok", text, at=at, while_busy=while_busy)
 
 
 # --- the route class ------------------------------------------------------------------------
@@ -233,6 +253,6 @@ class PanelRoute(APIRoute):
             except PanelProblem as problem:
                 return render(request, "error.html", problem.status, message_key=problem.key)
             except IndigoError as err:
-                return render(request, "error.html", err.status, message=err.message, code=err.code)
+                return render(request, "error.html", err.status, error=err)
 
         return run

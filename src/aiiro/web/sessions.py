@@ -115,9 +115,22 @@ def end_all(rt: Runtime, account_id: int) -> None:
         s.execute(delete(WebSession).where(WebSession.account_id == account_id))
 
 
-def set_flash(rt: Runtime, session_id: int, kind: str, text: str, code: str = "") -> None:
-    """A message for the next page this session sees (after a redirect)."""
-    value = json.dumps({"kind": kind, "text": text, "code": code})
+def set_flash(
+    rt: Runtime,
+    session_id: int,
+    kind: str,
+    text: str,
+    code: str = "",
+    at: str = "",
+    while_busy: bool = False,
+) -> None:
+    """A message for the next page this session sees (after a redirect). `at` names the
+    part of that page it belongs to (shown there, next to the form that caused it; at
+    the top when empty). `while_busy`: it tells of a command under way, and goes once
+    the instance's live status is no longer busy."""
+    value = json.dumps(
+        {"kind": kind, "text": text, "code": code, "at": at, "while_busy": while_busy}
+    )
     with rt.db.write() as s:
         s.execute(update(WebSession).where(WebSession.id == session_id).values(flash=value))
 

@@ -15,8 +15,13 @@ router = APIRouter(route_class=PanelRoute)
 BASE = PREFIX + "/instances/{instance_id:int}/snapshots"
 
 
+# The snapshot card of the instance page: the answer to its forms is shown there, and
+# the redirect's fragment brings it into view.
+CARD = "snapshots"
+
+
 def back(instance_id: int) -> Response:
-    return see_other(f"{PREFIX}/instances/{instance_id}#snapshots")
+    return see_other(f"{PREFIX}/instances/{instance_id}#{CARD}")
 
 
 @router.post(BASE)
@@ -25,7 +30,7 @@ async def take_snapshot(
 ) -> Response:
     rt = runtime(request)
     settle(rt)
-    with outcome(request, act.user, "snapshots.taken"), rt.db.write() as s:
+    with outcome(request, act.user, "snapshots.taken", at=CARD), rt.db.write() as s:
         # The panel fills the lowest free slot (the API leaves the choice to the caller);
         # when all are taken the domain's own refusal (A4030) is shown.
         used = {x.slot_number for x in snapshots.list_for(s, act.user.account_id, instance_id)}
@@ -41,7 +46,7 @@ async def restore_snapshot(
 ) -> Response:
     rt = runtime(request)
     settle(rt)
-    with outcome(request, act.user, "snapshots.restored"), rt.db.write() as s:
+    with outcome(request, act.user, "snapshots.restored", at=CARD), rt.db.write() as s:
         snapshots.restore(rt, s, act.user.account_id, instance_id, snapshot_id)
     kick(rt)
     return back(instance_id)
@@ -53,7 +58,7 @@ async def retake_snapshot(
 ) -> Response:
     rt = runtime(request)
     settle(rt)
-    with outcome(request, act.user, "snapshots.retaken"), rt.db.write() as s:
+    with outcome(request, act.user, "snapshots.retaken", at=CARD), rt.db.write() as s:
         snapshots.retake(rt, s, act.user.account_id, instance_id, snapshot_id)
     kick(rt)
     return back(instance_id)
@@ -65,7 +70,7 @@ async def delete_snapshot(
 ) -> Response:
     rt = runtime(request)
     settle(rt)
-    with outcome(request, act.user, "snapshots.deleted"), rt.db.write() as s:
+    with outcome(request, act.user, "snapshots.deleted", at=CARD), rt.db.write() as s:
         snapshots.delete(rt, s, act.user.account_id, snapshot_id)
     kick(rt)
     return back(instance_id)

@@ -1,5 +1,9 @@
 """SSH鍵: add, activate/deactivate, delete, through domain/sshkeys.py (the same rules as
-/webarenaIndigo/v1/vm/sshkey: I10034 for a key the API would refuse)."""
+/webarenaIndigo/v1/vm/sshkey: I10034 for a key the API would refuse).
+
+A pasted key keeps its usual trailing comment (`ssh-rsa AAAA... root@vm`). Where the
+server refuses comments, as Indigo does, the panel takes it off before registering, as
+`aiiro sshkey create` does, and says so; the rule is domain/sshkeys.py's."""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aiiro.domain import sshkeys
+from aiiro.domain.errors import IndigoError
+from aiiro.web.forms import Form
 from aiiro.web.pages import (
     PREFIX,
     Acting,
     PanelRoute,
     acting,
+    flash_ok,
     outcome,
     render,
     runtime,
@@ -25,19 +32,54 @@ router = APIRouter(route_class=PanelRoute)
 PAGE = f"{PREFIX}/sshkeys"
 
 
+# A comment is quoted back to the visitor; a pasted page of text is not.
+COMMENT_SHOWN = 60
+
+
+def keys_page(
+    request: Request,
+    user: PanelUser,
+    status: int = 200,
+    form: Form | None = None,
+    error: IndigoError | None = None,
+) -> Response:
+    rt = runtime(request)
+    with rt.db.read() as s:
+        keys = sshkeys.list_keys(s, user.account_id)
+    return render(
+        request,
+        "sshkeys.html",
+        status,
+        keys=keys,
+        form=form,
+        error=error,
+        comments_refused=sshkeys.comments_refused(rt),
+        nav="sshkeys",
+    )
+
+
 @router.get(PAGE)
 async def sshkeys_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
-    with runtime(request).db.read() as s:
-        keys = sshkeys.list_keys(s, user.account_id)
-    return render(request, "sshkeys.html", keys=keys, nav="sshkeys")
+    return keys_page(request, user)
 
 
 @router.post(PAGE)
 async def add_sshkey(request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
     name = act.form.get("name")
-    with outcome(request, act.user, "sshkeys.added", name=name), rt.db.write() as s:
-        sshkeys.create(rt, s, act.user.account_id, name, act.form.get("sshkey"))
+    key, comment = sshkeys.without_refused_comment(rt, act.form.get("sshkey"))
+    try:
+        with rt.db.write() as s:
+            sshkeys.create(rt, s, act.user.account_id, name, key)
+    except IndigoError as err:
+        # Shown again with what was typed, the message next to the form.
+        return keys_page(request, act.user, err.status, act.form, err)
+    if comment:
+        if len(comment) > COMMENT_SHOWN:
+            comment = comment[: COMMENT_SHOWN - 1] + "…"
+        flash_ok(request, act.user, "sshkeys.added_without_comment", name=name, comment=comment)
+    else:
+        flash_ok(request, act.user, "sshkeys.added", name=name)
     return see_other(PAGE)
 
 

@@ -1,5 +1,9 @@
-"""The panel's own CSS and JavaScript and the vendored xterm.js, served from the package
-(no build step, nothing fetched from elsewhere)."""
+"""The panel's own CSS, JavaScript and icon and the vendored xterm.js, served from the
+package (no build step, nothing fetched from elsewhere).
+
+The icon (static/favicon.ico: 16, 32 and 48 px PNGs, "ai" in white on indigo) is also
+the answer to /favicon.ico, which browsers ask for on pages that name no icon (/docs).
+"""
 
 from __future__ import annotations
 
@@ -44,3 +48,8 @@ async def static(path: str, request: Request) -> Response:
         media_type=TYPES[suffix],
         headers={"cache-control": "public, max-age=86400", "x-content-type-options": "nosniff"},
     )
+
+
+@router.get("/favicon.ico")
+async def favicon(request: Request) -> Response:
+    return await static("favicon.ico", request)

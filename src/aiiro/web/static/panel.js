@@ -52,7 +52,13 @@
     if (!holder) return;
     var url = holder.getAttribute("data-poll");
     var every = parseInt(holder.getAttribute("data-poll-ms") || "2000", 10);
+    // On an instance's own page, a message about a command under way ("being created",
+    // "starting"...) goes once the instance is no longer busy.
+    var own = holder.getAttribute("data-instance-id");
     function apply(item) {
+      if (own === String(item.id) && item.state !== "busy") {
+        document.querySelectorAll("[data-while-busy]").forEach(function (box) { box.remove(); });
+      }
       var rows = document.querySelectorAll('[data-instance-id="' + item.id + '"]');
       rows.forEach(function (row) {
         row.setAttribute("data-state", item.state);
@@ -80,44 +86,70 @@
     setInterval(tick, every);
   }
 
-  // Create-instance form: offer the plans and fields that fit the chosen OS and source.
+  // Create-instance form: show the fields and plans that fit the chosen source and OS.
+  // Parts say when they apply: data-source (image / import / snapshot) and data-family
+  // (linux / windows / import: what the instance is, for a snapshot its instance's OS).
+  // Hidden parts are disabled too, so they are not sent.
   function createForm() {
     var form = document.getElementById("create-instance");
     if (!form) return;
     var os = form.querySelector("#os");
+    var snapshot = form.querySelector("#snapshot");
     var plan = form.querySelector("#plan");
-    var sources = form.querySelectorAll('input[name="source"]');
-    function family() {
+    var sshkey = form.querySelector("#sshkey");
+    function chosenFamily(select) {
+      var option = select && select.options[select.selectedIndex];
+      return (option && option.getAttribute("data-family")) || "linux";
+    }
+    function source() {
       var chosen = form.querySelector('input[name="source"]:checked');
-      var source = chosen ? chosen.value : "image";
-      if (source === "import") return "import";
-      if (source === "snapshot") return "snapshot";
-      var option = os && os.options[os.selectedIndex];
-      return option ? option.getAttribute("data-family") || "linux" : "linux";
+      return chosen ? chosen.value : "image";
+    }
+    function family(src) {
+      if (src === "import") return "import";
+      return chosenFamily(src === "snapshot" ? snapshot : os);
+    }
+    function applies(part, name, value) {
+      var wanted = part.getAttribute("data-" + name);
+      return wanted === null || wanted.split(" ").indexOf(value) >= 0;
+    }
+    function firstEnabled(select) {
+      if (select.selectedOptions.length && !select.selectedOptions[0].disabled) return;
+      var first = Array.prototype.find.call(select.options, function (o) { return !o.disabled; });
+      if (first) select.value = first.value;
+    }
+    function offer(option, fits) {
+      option.hidden = !fits;
+      option.disabled = !fits;
     }
     function update() {
-      var f = family();
-      var planFamily = f === "windows" ? "windows" : "linux";
+      var src = source();
+      var f = family(src);
       if (plan) {
+        var planFamily = f === "windows" ? "windows" : "linux";
         Array.prototype.forEach.call(plan.options, function (option) {
-          var fits = !option.getAttribute("data-family") || option.getAttribute("data-family") === planFamily;
-          option.hidden = !fits;
-          option.disabled = !fits;
+          var wanted = option.getAttribute("data-family");
+          offer(option, !wanted || wanted === planFamily);
         });
-        if (plan.selectedOptions.length && plan.selectedOptions[0].disabled) {
-          var first = Array.prototype.find.call(plan.options, function (o) { return !o.disabled; });
-          if (first) plan.value = first.value;
-        }
+        firstEnabled(plan);
       }
-      form.querySelectorAll("[data-for]").forEach(function (part) {
-        var wanted = part.getAttribute("data-for").split(" ");
-        var shown = wanted.indexOf(f) >= 0;
+      if (sshkey) {
+        // Linux needs a key: 「なし」 only where a key is optional, or when there is none
+        // to choose (the hint then links to the SSH key page).
+        var none = sshkey.querySelector("option[data-none]");
+        if (none) offer(none, f !== "linux" || sshkey.options.length === 1);
+        firstEnabled(sshkey);
+      }
+      form.querySelectorAll("[data-source], [data-family]").forEach(function (part) {
+        if (part.tagName === "OPTION") return;
+        var shown = applies(part, "source", src) && applies(part, "family", f);
         part.hidden = !shown;
         part.querySelectorAll("input, select, textarea").forEach(function (field) { field.disabled = !shown; });
       });
     }
-    if (os) os.addEventListener("change", update);
-    sources.forEach(function (radio) { radio.addEventListener("change", update); });
+    form.addEventListener("change", function (event) {
+      if (event.target === os || event.target === snapshot || event.target.name === "source") update();
+    });
     update();
   }
 
@@ -162,7 +194,10 @@
     }
     function connect() {
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      socket = new WebSocket(scheme + location.host + box.getAttribute("data-ws"));
+      // The CSRF token goes as the second offered subprotocol, not in the URL (servers and
+      // proxies log URLs); the server answers with the first, "aiiro.console".
+      socket = new WebSocket(scheme + location.host + box.getAttribute("data-ws"),
+        ["aiiro.console", box.getAttribute("data-csrf")]);
       socket.binaryType = "arraybuffer";
       say("connecting");
       socket.onopen = function () { say("connected"); term.focus(); };
@@ -170,7 +205,10 @@
         var text = typeof event.data === "string" ? event.data : decoder.decode(new Uint8Array(event.data), { stream: true });
         term.write(text);
       };
-      socket.onclose = function () { say("closed"); };
+      // 4403: not signed in (any more); 4404: no such instance (console.py).
+      socket.onclose = function (event) {
+        say(event.code === 4403 ? "denied" : event.code === 4404 ? "gone" : "closed");
+      };
     }
     term.onData(function (data) {
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(data);
