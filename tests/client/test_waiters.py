@@ -72,9 +72,12 @@ def test_wait_until_gives_up_on_the_clock(fake: FakeIndigo, places: Places) -> N
     assert "is Running, not Stopped, after 30 s" in caught.value.message
 
 
-def test_a_failed_import_ends_the_wait(fake: FakeIndigo, places: Places) -> None:
-    fake.on("GET", f"{VM}/getinstancelist", listing("The URL entered is invalid.", "READY"))
-    with pytest.raises(IndigoError, match=r"The URL entered is invalid\."):
+@pytest.mark.parametrize("shown", ["The URL entered is invalid.", "OS installation Failed"])
+def test_a_failed_import_or_installation_ends_the_wait(
+    fake: FakeIndigo, places: Places, shown: str
+) -> None:
+    fake.on("GET", f"{VM}/getinstancelist", listing(shown, "READY"))
+    with pytest.raises(IndigoError, match=shown):
         fake.client(places).instances.wait_until(7, "Stopped")
 
 

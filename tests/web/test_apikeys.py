@@ -25,6 +25,7 @@ def test_create_shows_the_secret_once_and_it_works_with_the_api(
     key, secret = created_pair(r.text)
     assert f"export IndigoApiKey={key}" in r.text
     assert f"export IndigoApiPrivateKey={secret}" in r.text
+    assert "export AIIRO_ENDPOINT=http://aiiro.test\n" in r.text  # the CLI goes here
     assert "chmod 600 ~/.webarena_secret" in r.text
 
     token = client.post(

@@ -31,7 +31,9 @@ BASE = "/webarenaIndigo/v1/vm"
 IMPORT_OS_ID = 3  # the hidden "Import VM" OS
 COMMANDS = ("start", "stop", "forcestop", "reset", "destroy")
 # instancestatus texts after which the instance will not reach another state by itself.
-FAILED_STATES = {"The URL entered is invalid."}
+# The texts of an instance that will never get where a waiter waits: a failed import (the
+# real service's text) and a failed installation (aiiro's, docs/decisions.md).
+FAILED_STATES = {"The URL entered is invalid.", "OS installation Failed"}
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_POLL = 2.0
 

@@ -48,7 +48,7 @@ async def create_apikey(request: Request, act: Acting = Depends(acting)) -> Resp
     )
 
 
-@router.post(PAGE + "/{key_id:int}/delete")
+@router.post(PAGE + "/{key_id:id}/delete")
 async def delete_apikey(key_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
     with outcome(request, act.user, "apikeys.deleted"), rt.db.write() as s:

@@ -65,7 +65,7 @@ async def refuse(websocket: WebSocket, code: int) -> None:
     await websocket.close(code=code)
 
 
-@router.websocket(PREFIX + "/instances/{instance_id:int}/console")
+@router.websocket(PREFIX + "/instances/{instance_id:id}/console")
 async def console(websocket: WebSocket, instance_id: int) -> None:
     rt = runtime(websocket)
     token = websocket.cookies.get(sessions.SESSION_COOKIE)

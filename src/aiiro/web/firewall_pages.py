@@ -133,14 +133,14 @@ async def create_firewall(request: Request, act: Acting = Depends(acting)) -> Re
     return see_other(f"{PAGE}/{fw_id}")
 
 
-@router.get(PAGE + "/{firewall_id:int}")
+@router.get(PAGE + "/{firewall_id:id}")
 async def edit_firewall(
     firewall_id: int, request: Request, user: PanelUser = Depends(signed_in)
 ) -> Response:
     return editor(request, user, firewall_id=firewall_id)
 
 
-@router.post(PAGE + "/{firewall_id:int}")
+@router.post(PAGE + "/{firewall_id:id}")
 async def update_firewall(
     firewall_id: int, request: Request, act: Acting = Depends(acting)
 ) -> Response:
@@ -167,7 +167,7 @@ async def update_firewall(
     return see_other(f"{PAGE}/{firewall_id}")
 
 
-@router.post(PAGE + "/{firewall_id:int}/delete")
+@router.post(PAGE + "/{firewall_id:id}/delete")
 async def delete_firewall(
     firewall_id: int, request: Request, act: Acting = Depends(acting)
 ) -> Response:
@@ -177,7 +177,7 @@ async def delete_firewall(
     return see_other(PAGE)
 
 
-@router.post(PREFIX + "/instances/{instance_id:int}/firewall")
+@router.post(PREFIX + "/instances/{instance_id:id}/firewall")
 async def assign_firewall(
     instance_id: int, request: Request, act: Acting = Depends(acting)
 ) -> Response:

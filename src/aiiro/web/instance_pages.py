@@ -305,7 +305,7 @@ async def create_instance(request: Request, act: Acting = Depends(acting)) -> Re
 # --- one instance -------------------------------------------------------------------------------
 
 
-@router.get(PAGE + "/{instance_id:int}")
+@router.get(PAGE + "/{instance_id:id}")
 async def instance_page(
     instance_id: int, request: Request, user: PanelUser = Depends(signed_in)
 ) -> Response:
@@ -336,7 +336,7 @@ async def instance_page(
     )
 
 
-@router.post(PAGE + "/{instance_id:int}/power")
+@router.post(PAGE + "/{instance_id:id}/power")
 async def instance_command(
     instance_id: int, request: Request, act: Acting = Depends(acting)
 ) -> Response:

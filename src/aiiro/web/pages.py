@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -24,6 +25,17 @@ from aiiro.web.sessions import PanelUser
 
 PREFIX = "/panel"
 HOME = f"{PREFIX}/instances"
+
+
+class IdConvertor(IntegerConvertor):
+    """`{name:id}` in a panel path: an id the store can hold (1 to 18 ASCII digits). A
+    longer number matches no route (404), where `:int` would reach the store and overflow
+    its integer column."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_url_convertor("id", IdConvertor())
 
 # Scripts and styles come from the panel's own static files only. Inline styles are
 # allowed because xterm.js sizes its rows with a generated <style> element.

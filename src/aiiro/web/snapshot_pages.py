@@ -12,7 +12,7 @@ from aiiro.web.instance_pages import kick, settle
 from aiiro.web.pages import PREFIX, Acting, PanelRoute, acting, outcome, runtime, see_other
 
 router = APIRouter(route_class=PanelRoute)
-BASE = PREFIX + "/instances/{instance_id:int}/snapshots"
+BASE = PREFIX + "/instances/{instance_id:id}/snapshots"
 
 
 # The snapshot card of the instance page: the answer to its forms is shown there, and
@@ -40,7 +40,7 @@ async def take_snapshot(
     return back(instance_id)
 
 
-@router.post(BASE + "/{snapshot_id:int}/restore")
+@router.post(BASE + "/{snapshot_id:id}/restore")
 async def restore_snapshot(
     instance_id: int, snapshot_id: int, request: Request, act: Acting = Depends(acting)
 ) -> Response:
@@ -52,7 +52,7 @@ async def restore_snapshot(
     return back(instance_id)
 
 
-@router.post(BASE + "/{snapshot_id:int}/retake")
+@router.post(BASE + "/{snapshot_id:id}/retake")
 async def retake_snapshot(
     instance_id: int, snapshot_id: int, request: Request, act: Acting = Depends(acting)
 ) -> Response:
@@ -64,7 +64,7 @@ async def retake_snapshot(
     return back(instance_id)
 
 
-@router.post(BASE + "/{snapshot_id:int}/delete")
+@router.post(BASE + "/{snapshot_id:id}/delete")
 async def delete_snapshot(
     instance_id: int, snapshot_id: int, request: Request, act: Acting = Depends(acting)
 ) -> Response:

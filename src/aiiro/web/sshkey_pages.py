@@ -83,7 +83,7 @@ async def add_sshkey(request: Request, act: Acting = Depends(acting)) -> Respons
     return see_other(PAGE)
 
 
-@router.post(PAGE + "/{key_id:int}/status")
+@router.post(PAGE + "/{key_id:id}/status")
 async def set_sshkey_status(
     key_id: int, request: Request, act: Acting = Depends(acting)
 ) -> Response:
@@ -94,7 +94,7 @@ async def set_sshkey_status(
     return see_other(PAGE)
 
 
-@router.post(PAGE + "/{key_id:int}/delete")
+@router.post(PAGE + "/{key_id:id}/delete")
 async def delete_sshkey(key_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
     with outcome(request, act.user, "sshkeys.deleted"), rt.db.write() as s:
