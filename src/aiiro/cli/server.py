@@ -59,7 +59,10 @@ def serve(
     database_url: DbUrl = None,
     profile: Annotated[
         str | None,
-        typer.Option(help="Timing profile: fast, faithful, instant [env AIIRO_PROFILE]"),
+        typer.Option(
+            help="Timing profile: fast, faithful, instant (not the client's credentials "
+            "profile) [env AIIRO_PROFILE]"
+        ),
     ] = None,
     driver: Annotated[
         str | None, typer.Option(help="Compute driver: sim or libvirt [env AIIRO_DRIVER]")
