@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     # The largest request body taken, in bytes, on every path (API, panel, admin): the
     # largest Indigo body, a firewall template of many rules, is a few kilobytes.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    # Seconds each chunk of a request body may take to arrive before the request ends.
-    body_timeout_s: float = Field(default=30.0, gt=0)
+    # Seconds a client may take to send a request's head, or each chunk of its body,
+    # before the server drops it (a stalled or slow client holds nothing for long).
+    client_timeout_s: float = Field(default=30.0, gt=0)
 
     # --- the libvirt driver (docs/operating-a-host.md) ------------------------------------
     # Compute hosts of the region, comma separated; an instance goes to the one with the

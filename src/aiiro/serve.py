@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from aiiro.config import Settings
 from aiiro.runtime import Runtime, build_runtime
@@ -31,10 +33,51 @@ def build_app(settings: Settings) -> FastAPI:
     from aiiro.api.app import create_app
     from aiiro.emulator.state import restore
 
+    BoundedHttp.head_timeout = settings.client_timeout_s
     rt = wire(build_runtime(settings))
     rt.db.upgrade()
     restore(rt)
     return create_app(rt)
+
+
+class BoundedHttp(HttpToolsProtocol):
+    """uvicorn's HTTP protocol with a deadline on each request's head: uvicorn times out
+    idle keep-alive connections but waits forever for a head that never ends, so a client
+    that opens connections and sends half a header would hold them all. (A body that
+    stalls is api/bounds.py's.) `head_timeout` is set from the settings by build_app."""
+
+    head_timeout = 30.0
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
+            self._arm()  # the first bytes of the next request on a kept-alive connection
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._head_timer = self.loop.call_later(self.head_timeout, self._expire)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _expire(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
 
 
 def app_from_env() -> FastAPI:

@@ -6,6 +6,7 @@ leaves the connection usable."""
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -92,7 +93,7 @@ def test_an_unexpected_failure_is_an_indigo_500_with_headers_logged_once(
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[AiiroServer]:
     with AiiroServer(tmp_path / "data") as srv:
-        srv.start(env={"AIIRO_BODY_TIMEOUT_S": "1"})
+        srv.start(env={"AIIRO_CLIENT_TIMEOUT_S": "1"})
         yield srv
 
 
@@ -130,3 +131,33 @@ def test_a_huge_declared_body_is_answered_before_it_is_sent(server: AiiroServer)
     )
     answer = raw_exchange(server.port, head)  # not one byte of the body was sent
     assert answer.startswith(b"HTTP/1.1 413 ")
+
+
+@pytest.mark.acceptance
+def test_a_stalled_head_is_dropped(server: AiiroServer) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        sock.sendall(b"GET /_aiiro/health HTTP/1.1\r\nHost: x\r\n")  # and never the end
+        assert sock.recv(100) == b""  # closed by the server, not by this test's timeout
+
+
+@pytest.mark.acceptance
+def test_a_kept_alive_connection_serves_the_next_request_in_time(server: AiiroServer) -> None:
+    request = b"GET /_aiiro/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        for _ in range(3):
+            sock.sendall(request)
+            assert read_response(sock).startswith(b"HTTP/1.1 200 ")
+            time.sleep(0.6)  # less than the timeout between requests
+        sock.sendall(b"GET /_aiiro/health HTTP/1.1\r\n")
+        assert sock.recv(100) == b""
+
+
+def read_response(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"content-length: (\d+)", head, re.I)[1])  # type: ignore[index]
+    while len(body) < length:
+        body += sock.recv(65536)
+    return data

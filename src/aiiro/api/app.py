@@ -96,7 +96,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.add_middleware(
         Bounds,
         max_body=rt.settings.max_body_bytes,
-        body_timeout=rt.settings.body_timeout_s,
+        client_timeout=rt.settings.client_timeout_s,
     )
     app.add_middleware(IndigoHeaders, request_log=request_log)
     openapi.install(app)

@@ -4,7 +4,7 @@
   unread; a body sent in chunks is counted as it streams in and cut off at the limit.
   Nothing ever holds more than the limit of one request in memory, with or without
   credentials.
-- Each chunk of the body arrives within `body_timeout` seconds, or the request ends:
+- Each chunk of the body arrives within `client_timeout` seconds, or the request ends:
   a client that stalls halfway holds nothing for long.
 - An exception that escapes the application is answered here with the Indigo-shaped 500
   (inside IndigoHeaders, so it keeps its request id and headers and reaches the request
@@ -51,10 +51,10 @@ def too_slow(seconds: float) -> GatewayError:
 
 
 class Bounds:
-    def __init__(self, app: ASGIApp, max_body: int, body_timeout: float) -> None:
+    def __init__(self, app: ASGIApp, max_body: int, client_timeout: float) -> None:
         self.app = app
         self.max_body = max_body
-        self.body_timeout = body_timeout
+        self.client_timeout = client_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +73,7 @@ class Bounds:
             if body_done:  # only a disconnect can come now: no deadline on waiting for it
                 return await receive()
             try:
-                async with asyncio.timeout(self.body_timeout):
+                async with asyncio.timeout(self.client_timeout):
                     message = await receive()
             except TimeoutError:
                 raise _BodyTooSlow from None
@@ -96,7 +96,7 @@ class Bounds:
                 await self._answer(scope, send, too_large(self.max_body))
         except _BodyTooSlow:
             if not started:
-                await self._answer(scope, send, too_slow(self.body_timeout))
+                await self._answer(scope, send, too_slow(self.client_timeout))
         except Exception as exc:
             request_id = scope.get("state", {}).get("request_id")
             log.error(

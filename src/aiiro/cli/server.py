@@ -118,26 +118,21 @@ def serve(
     _announce(settings, boot, secret_file, renewed)
     rt.db.dispose()
     os.environ.update(_settings_env(settings))
+    from aiiro.serve import BoundedHttp
+
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "http": BoundedHttp,
+    }
     if workers > 1:
-        uvicorn.run(
-            "aiiro.serve:app_from_env",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=workers,
-            log_level=settings.log_level,
-            access_log=False,
-        )
+        uvicorn.run("aiiro.serve:app_from_env", factory=True, workers=workers, **options)
     else:
         from aiiro.serve import app_from_env
 
-        uvicorn.run(
-            app_from_env(),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,
-        )
+        uvicorn.run(app_from_env(), **options)
 
 
 def _fail(message: str) -> None:
