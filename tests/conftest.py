@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from aiiro.config import Settings
 from aiiro.domain import accounts
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 from aiiro.serve import build_app
 
@@ -162,3 +163,10 @@ def bob(rt: Runtime, client: TestClient) -> Account:
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
     return {"Authorization": "Bearer test-admin-token"}
+
+
+@pytest.fixture
+def engine(app: Any) -> Engine:
+    """The app's engine (without a worker thread: each request runs what fell due)."""
+    found: Engine = app.state.engine
+    return found

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from aiiro.domain import accounts
 from aiiro.runtime import Runtime
-from aiiro.store.models import Account, KeyValue
+from aiiro.store.kv import kv_get, kv_set
+from aiiro.store.models import Account
 
 ADMIN_TOKEN_KEY = "admin_token_hash"
 FIRST_ACCOUNT_NAME = "aiiro user"
@@ -23,23 +24,12 @@ class Bootstrap:
     new_key: accounts.NewApiKey | None  # set only when the first account was created now
 
 
-def kv_get(rt: Runtime, key: str) -> str | None:
-    with rt.db.read() as s:
-        row = s.get(KeyValue, key)
-        return row.value if row else None
-
-
-def kv_set(rt: Runtime, key: str, value: str) -> None:
-    with rt.db.write() as s:
-        s.merge(KeyValue(key=key, value=value))
-
-
 def bootstrap(rt: Runtime) -> Bootstrap:
     rt.db.upgrade()
     admin_token = None
-    if rt.settings.admin_token is None and kv_get(rt, ADMIN_TOKEN_KEY) is None:
+    if rt.settings.admin_token is None and kv_get(rt.db, ADMIN_TOKEN_KEY) is None:
         admin_token = rt.rand.alnum(40)
-        kv_set(rt, ADMIN_TOKEN_KEY, rt.hasher.hash(admin_token))
+        kv_set(rt.db, ADMIN_TOKEN_KEY, rt.hasher.hash(admin_token))
     with rt.db.write() as s:
         first = s.scalars(select(Account).order_by(Account.id).limit(1)).first()
         new_key = None
@@ -53,7 +43,7 @@ def bootstrap(rt: Runtime) -> Bootstrap:
 def check_admin_token(rt: Runtime, token: str) -> bool:
     if rt.settings.admin_token is not None:
         return bool(token) and token == rt.settings.admin_token
-    digest = kv_get(rt, ADMIN_TOKEN_KEY)
+    digest = kv_get(rt.db, ADMIN_TOKEN_KEY)
     return digest is not None and rt.hasher.verify(token, digest)
 
 

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # The largest request body taken, in bytes, on every path (API, panel, admin): the
     # largest Indigo body, a firewall template of many rules, is a few kilobytes.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Seconds a write waits for the store's lock (held by another process, say) before the
+    # request is answered 503 "busy".
+    lock_wait_s: float = Field(default=5.0, gt=0)
     # Seconds a client may take to send a request's head, or each chunk of its body,
     # before the server drops it (a stalled or slow client holds nothing for long).
     client_timeout_s: float = Field(default=30.0, gt=0)

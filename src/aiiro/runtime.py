@@ -9,11 +9,12 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aiiro.clock import Clock
 from aiiro.config import Settings
-from aiiro.engine.clock import Clock
 from aiiro.randomness import Randomness
 from aiiro.security import SecretHasher, load_or_create_key
 from aiiro.store.db import Database
+from aiiro.store.fault_rules import RuleCache
 
 if TYPE_CHECKING:
     from aiiro.domain.catalog import Catalog
@@ -59,15 +60,16 @@ class Runtime:
     hasher: SecretHasher
     catalog: Catalog
     key_cache: TtlCache = field(default_factory=TtlCache)
-    # Filled in by the engine and compute packages when they are wired up.
-    extras: dict[str, Any] = field(default_factory=dict)
+    fault_rules: RuleCache = field(default_factory=RuleCache)
+    # The timing profile in force (timing.py); the emulator controls switch it.
+    profile: str = "fast"
 
 
 def build_runtime(settings: Settings, db: Database | None = None) -> Runtime:
     from aiiro.domain.catalog import load_catalog
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = db or Database(settings.effective_database_url)
+    db = db or Database(settings.effective_database_url, lock_wait_s=settings.lock_wait_s)
     return Runtime(
         settings=settings,
         db=db,
@@ -75,4 +77,5 @@ def build_runtime(settings: Settings, db: Database | None = None) -> Runtime:
         rand=Randomness(settings.seed),
         hasher=SecretHasher(load_or_create_key(settings.secret_key, settings.data_dir)),
         catalog=load_catalog(settings.catalog_file),
+        profile=settings.profile,
     )

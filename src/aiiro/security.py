@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 from pathlib import Path
 
 
@@ -40,17 +41,25 @@ def load_or_create_key(configured: str | None, data_dir: Path) -> bytes:
     return key
 
 
+# argon2id takes ~0.1 s of a core and 64 MiB a hash, by design: at most one at a time per
+# core, so that a burst of sign-ins (forty, a thousand) queues here instead of taking the
+# machine's memory and every core from the requests that need them.
+_PASSWORD_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+
 def hash_password(password: str) -> str:
     from argon2 import PasswordHasher
 
-    return str(PasswordHasher().hash(password))
+    with _PASSWORD_SLOTS:
+        return str(PasswordHasher().hash(password))
 
 
 def verify_password(password: str, digest: str) -> bool:
     from argon2 import PasswordHasher
     from argon2.exceptions import VerificationError
 
-    try:
-        return bool(PasswordHasher().verify(digest, password))
-    except VerificationError:
-        return False
+    with _PASSWORD_SLOTS:
+        try:
+            return bool(PasswordHasher().verify(digest, password))
+        except VerificationError:
+            return False

@@ -8,36 +8,42 @@ import logging
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from aiiro.compute.driver import ComputeDriver
 from aiiro.config import Settings
+from aiiro.engine.worker import Engine, Work
 from aiiro.runtime import Runtime, build_runtime
 
 
-def wire(rt: Runtime) -> Runtime:
-    """Attach the compute driver and the engine to a runtime. With `settings.worker` the
-    engine's worker thread runs while the app is up; without it, the API runs due
-    operations itself before answering (tests)."""
+def make_engine(rt: Runtime, driver: ComputeDriver | None = None) -> Engine:
+    """The engine with the compute driver the settings name, and the work it runs: the
+    domain's operation handlers and its reconciliation pass."""
     from aiiro.compute.factory import make_driver
-    from aiiro.engine.worker import Engine
+    from aiiro.domain import instance_ops, reconcile, snapshot_ops
 
-    driver = make_driver(rt)
-    engine = Engine(rt, driver)
-    rt.extras["driver"] = driver
-    rt.extras["engine"] = engine
-    if rt.settings.worker:
-        rt.extras.setdefault("on_start", []).append(lambda _rt: engine.start())
-        rt.extras.setdefault("on_stop", []).append(lambda _rt: engine.stop())
-    return rt
+    work = Work(
+        handlers={**instance_ops.HANDLERS, **snapshot_ops.HANDLERS},
+        give_up={**instance_ops.GIVE_UP, **snapshot_ops.GIVE_UP},
+        reconcile=reconcile.run_pass,
+        reconcile_batch=reconcile.BATCH,
+    )
+    return Engine(rt, driver if driver is not None else make_driver(rt), work)
 
 
 def build_app(settings: Settings) -> FastAPI:
-    from aiiro.api.app import create_app
+    """Settings -> store (upgraded) -> runtime (the emulator's state restored) -> driver
+    and engine -> the application with every router. With `settings.worker` the engine's
+    worker thread runs while the app is up; without it, each request runs what fell due
+    itself before answering (tests)."""
+    from aiiro import emulator
+    from aiiro.api import app
     from aiiro.emulator.state import restore
+    from aiiro.web.router import router as panel
 
     BoundedHttp.head_timeout = settings.client_timeout_s
-    rt = wire(build_runtime(settings))
+    rt = build_runtime(settings)
     rt.db.upgrade()
     restore(rt)
-    return create_app(rt)
+    return app.create_app(rt, make_engine(rt), [*app.routers(), *emulator.routers(), panel])
 
 
 class BoundedHttp(HttpToolsProtocol):

@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 
-from aiiro.emulator import profiles
+from aiiro import timing
+from aiiro.emulator import state
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 from tests.api.keygen import rsa_public
 from tests.conftest import Account
@@ -71,8 +73,9 @@ def command(acct: Account, instance_id: int | str, status: str) -> httpx.Respons
     return acct.post(STATUSUPDATE, {"instanceId": str(instance_id), "status": status})
 
 
-def use_profile(rt: Runtime, name: str) -> profiles.Timings:
-    return profiles.set_profile(rt, name)
+def use_profile(engine: Engine, name: str) -> timing.Timings:
+    """Switch the timing profile as the emulator control does (waiting steps re-timed)."""
+    return state.set_profile(engine.rt, engine, name)
 
 
 def advance(rt: Runtime, seconds: float) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from aiiro.domain import firewalls
-from aiiro.engine.worker import engine_of
+from aiiro.engine.worker import Engine
 from aiiro.store.models import Instance, Operation
 from tests.api import instance_helpers as ih
 from tests.conftest import Account
@@ -357,8 +357,8 @@ def test_delete_refused_while_assigned_to_an_active_instance_until_destroyed(
     assert r.status_code == 200 and r.json()["sucessCode"] == "F6005"
 
 
-def test_assign_while_provisioning_is_refused(alice: Account, rt: Any) -> None:
-    ih.use_profile(rt, "fast")
+def test_assign_while_provisioning_is_refused(alice: Account, rt: Any, engine: Engine) -> None:
+    ih.use_profile(engine, "fast")
     iid = ih.create_id(alice, ih.register_key(alice))
     assert ih.shown(alice, iid) == "OS installation In Progress"
     fw_id = create(alice)
@@ -396,7 +396,7 @@ def test_a_stopped_instance_admits_nothing(
 
 
 def test_apply_is_recorded_with_the_change_and_run_by_the_engine(
-    alice: Account, rt: Any, running: int
+    alice: Account, rt: Any, running: int, engine: Engine
 ) -> None:
     """Durable: the assignment and its apply_firewall operation commit together; the
     driver sees the rules only when the engine runs the operation."""
@@ -412,7 +412,7 @@ def test_apply_is_recorded_with_the_change_and_run_by_the_engine(
         assert [op.instance_id for op in pending] == [running]
         state = json.loads(s.get(Instance, running).driver_state)
         assert state.get("firewall") is None
-    assert engine_of(rt).run_due() >= 1
+    assert engine.run_due() >= 1
     with rt.db.read() as s:
         state = json.loads(s.get(Instance, running).driver_state)
     assert state["firewall"] == [

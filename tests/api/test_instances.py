@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, select
 from starlette.testclient import TestClient
 
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance, IpAddress
 from tests.api.instance_helpers import (
@@ -241,8 +242,10 @@ def test_import_without_url_says_import_ulr_required(alice: Account) -> None:
     assert r.json()["errorCode"] == "A4011"
 
 
-def test_import_shows_download_progress_then_stops(alice: Account, rt: Runtime) -> None:
-    t = use_profile(rt, "fast")
+def test_import_shows_download_progress_then_stops(
+    alice: Account, rt: Runtime, engine: Engine
+) -> None:
+    t = use_profile(engine, "fast")
     r = create(
         alice,
         None,
@@ -365,8 +368,8 @@ def test_empty_list_is_a_bare_array(alice: Account) -> None:
     assert r.status_code == 200 and r.text == "[]"
 
 
-def test_list_while_provisioning(alice: Account, key: int, rt: Runtime) -> None:
-    use_profile(rt, "fast")
+def test_list_while_provisioning(alice: Account, key: int, rt: Runtime, engine: Engine) -> None:
+    use_profile(engine, "fast")
     iid = create_id(alice, key)
     item = listed(alice, iid)
     assert item is not None
@@ -381,9 +384,9 @@ def test_list_while_provisioning(alice: Account, key: int, rt: Runtime) -> None:
 
 
 def test_list_after_provisioning_has_every_derived_field(
-    alice: Account, key: int, rt: Runtime
+    alice: Account, key: int, rt: Runtime, engine: Engine
 ) -> None:
-    t = use_profile(rt, "fast")
+    t = use_profile(engine, "fast")
     iid = create_id(alice, key, "APItest", instancePlan=PLAN_IPV6)
     advance(rt, t.install_s)
     item = listed(alice, iid)
@@ -479,8 +482,10 @@ def test_list_takes_a_fixed_number_of_queries(alice: Account, key: int, rt: Runt
 # --- statusupdate -----------------------------------------------------------------------------
 
 
-def test_the_whole_lifecycle_on_the_clock(alice: Account, key: int, rt: Runtime) -> None:
-    t = use_profile(rt, "fast")
+def test_the_whole_lifecycle_on_the_clock(
+    alice: Account, key: int, rt: Runtime, engine: Engine
+) -> None:
+    t = use_profile(engine, "fast")
     iid = create_id(alice, key)
     assert shown(alice, iid) == "OS installation In Progress"
     for cmd in ("start", "stop", "forcestop", "reset", "destroy"):
@@ -576,8 +581,10 @@ def test_forcestop_and_reset_answers(alice: Account, key: int) -> None:
     assert shown(alice, iid) == "Stopped"
 
 
-def test_commands_while_a_stop_is_under_way(alice: Account, key: int, rt: Runtime) -> None:
-    t = use_profile(rt, "fast")
+def test_commands_while_a_stop_is_under_way(
+    alice: Account, key: int, rt: Runtime, engine: Engine
+) -> None:
+    t = use_profile(engine, "fast")
     iid = create_id(alice, key)
     advance(rt, t.install_s)
     command(alice, iid, "start")

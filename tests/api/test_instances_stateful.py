@@ -19,13 +19,12 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from aiiro.clock import Clock
 from aiiro.config import Settings
 from aiiro.domain import lifecycle
 from aiiro.domain.lifecycle import Accept, Command, Power
-from aiiro.emulator.profiles import set_profile
 from aiiro.emulator.reset import reset_state
-from aiiro.engine.clock import Clock
-from aiiro.engine.worker import engine_of
+from aiiro.engine.worker import Engine
 from aiiro.serve import build_app
 from aiiro.store.models import Instance, Operation
 from tests.api.instance_helpers import (
@@ -71,7 +70,7 @@ class FrozenClock(Clock):
         return self._base + self.offset
 
 
-def test_random_command_sequences(tmp_path: Path) -> None:
+def test_random_command_sequences(tmp_path: Path, engine: Engine) -> None:
     app = build_app(
         Settings(
             data_dir=tmp_path,
@@ -93,9 +92,10 @@ def test_random_command_sequences(tmp_path: Path) -> None:
 
             def __init__(self) -> None:
                 super().__init__()
-                reset_state(rt)
+                with rt.db.write() as s:
+                    reset_state(rt, s)
                 rt.clock.set_offset(0.0)
-                set_profile(rt, "fast")
+                rt.profile = "fast"
                 self.key = register_key(acct)
 
             @rule(target=instances, plan=st.sampled_from([PLAN_DUAL, PLAN_IPV6]))
@@ -115,7 +115,7 @@ def test_random_command_sequences(tmp_path: Path) -> None:
 
             @rule(instance_id=instances, cmd=st.sampled_from(list(Command)))
             def send(self, instance_id: int, cmd: Command) -> None:
-                engine_of(rt).run_due()
+                engine.run_due()
                 with rt.db.read() as s:
                     inst = s.get(Instance, instance_id)
                     before = None if inst is None or inst.removed_at else inst.power

@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from aiiro.compute import sim
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance
 from tests.api import instance_helpers as ih
@@ -96,9 +97,9 @@ def test_takesnapshot_answers_status_zero_and_works_on_a_running_instance(
 
 
 def test_list_shapes_while_running_and_once_created(
-    alice: Account, rt: Runtime, running: int
+    alice: Account, rt: Runtime, running: int, engine: Engine
 ) -> None:
-    ih.use_profile(rt, "fast")
+    ih.use_profile(engine, "fast")
     take(alice, running, "APItest", 0)
     item = only(alice, running)
     assert list(item) == [
@@ -112,7 +113,7 @@ def test_list_shapes_while_running_and_once_created(
     assert item["completed_timestamp"] == ZERO and item["deleted_timestamp"] == ZERO
     assert isinstance(item["disk_id"], int) and isinstance(item["volume"], int)
 
-    ih.advance(rt, ih.use_profile(rt, "fast").snapshot_s + 0.1)
+    ih.advance(rt, ih.use_profile(engine, "fast").snapshot_s + 0.1)
     done = only(alice, running)
     assert done["status"] == "created"
     assert done["size"].isdigit() and int(done["size"]) > 0  # bytes, as a string
@@ -147,8 +148,10 @@ def test_slots_hold_one_snapshot_each(alice: Account, stopped: int) -> None:
     assert sorted(x["slot_number"] for x in snaps(alice, stopped)) == [0, 1, 4]
 
 
-def test_takesnapshot_while_provisioning_or_unknown(alice: Account, rt: Runtime, key: int) -> None:
-    ih.use_profile(rt, "fast")
+def test_takesnapshot_while_provisioning_or_unknown(
+    alice: Account, rt: Runtime, key: int, engine: Engine
+) -> None:
+    ih.use_profile(engine, "fast")
     iid = ih.create_id(alice, key)
     r = take(alice, iid)
     assert r.status_code == 400 and r.json()["errorCode"] == "A4021"
@@ -223,9 +226,14 @@ def test_restore_puts_the_disk_back(
 
 
 def test_the_snapshot_is_the_disk_when_it_was_requested(
-    client: TestClient, admin_headers: dict[str, str], alice: Account, rt: Runtime, running: int
+    client: TestClient,
+    admin_headers: dict[str, str],
+    alice: Account,
+    rt: Runtime,
+    running: int,
+    engine: Engine,
 ) -> None:
-    ih.use_profile(rt, "fast")
+    ih.use_profile(engine, "fast")
     ih.advance(rt, 5)  # booted, by the fast profile's clock
     write(client, admin_headers, running, "at request")
     take(alice, running)
@@ -239,10 +247,12 @@ def test_the_snapshot_is_the_disk_when_it_was_requested(
     assert read(client, admin_headers, running) == "at request"
 
 
-def test_commands_wait_while_the_restore_runs(alice: Account, rt: Runtime, stopped: int) -> None:
+def test_commands_wait_while_the_restore_runs(
+    alice: Account, rt: Runtime, stopped: int, engine: Engine
+) -> None:
     take(alice, stopped)
     sid = only(alice, stopped)["id"]
-    timings = ih.use_profile(rt, "fast")
+    timings = ih.use_profile(engine, "fast")
     alice.post(f"{DISK}/restoresnapshot", {"instanceid": stopped, "snapshotid": sid})
     assert ih.shown(alice, stopped) == "Stopped"
     for cmd in ("start", "destroy"):
@@ -288,7 +298,9 @@ def test_boot_hangs_at_grub_after_a_restore_until_forcestop_and_start(
     assert probe["admitted"] is True
 
 
-def test_deletesnapshot(alice: Account, bob: Account, rt: Runtime, running: int) -> None:
+def test_deletesnapshot(
+    alice: Account, bob: Account, rt: Runtime, running: int, engine: Engine
+) -> None:
     take(alice, running)
     sid = only(alice, running)["id"]
     r = bob.delete(f"{DISK}/deletesnapshot/{sid}")
@@ -297,7 +309,7 @@ def test_deletesnapshot(alice: Account, bob: Account, rt: Runtime, running: int)
     assert r.status_code == 200 and r.text == '{"STATUS":0}'
     assert snaps(alice, running) == []
     assert alice.delete(f"{DISK}/deletesnapshot/{sid}").status_code == 404
-    ih.use_profile(rt, "fast")
+    ih.use_profile(engine, "fast")
     take(alice, running)
     r = alice.delete(f"{DISK}/deletesnapshot/{only(alice, running)['id']}")
     assert r.status_code == 400 and r.json()["errorCode"] == "A4033"  # still running

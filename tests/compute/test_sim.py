@@ -8,8 +8,8 @@ import pytest
 
 from aiiro.compute.driver import FirewallRule, InstanceSpec, SnapshotSpec
 from aiiro.compute.sim import SimDriver, answers, console_text, guest_detail, import_url_ok
-from aiiro.domain.instance_ops import spec_of
-from aiiro.emulator.profiles import set_profile
+from aiiro.domain.specs import spec_of
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance
 from tests.api.instance_helpers import command, create_id, register_key
@@ -34,7 +34,7 @@ def spec(family: str = "linux", url: str | None = None) -> InstanceSpec:
 
 @pytest.fixture
 def sim(rt: Runtime) -> SimDriver:
-    set_profile(rt, "fast")
+    rt.profile = "fast"
     return SimDriver(rt)
 
 
@@ -58,7 +58,7 @@ def test_install_takes_the_profile_time_then_the_machine_is_off(
     text = console_text(rt, s.state)
     assert "Installing Debian GNU/Linux 12 on web1" in text
     assert "Debian GNU/Linux 12 web1 ttyS0" in text and "reboot: Power down" in text
-    assert SimDriver.read_file(s.state, "/root/.ssh/authorized_keys") == "ssh-rsa AAAAkey\n"
+    assert sim.read_file(s.state, "/root/.ssh/authorized_keys") == "ssh-rsa AAAAkey\n"
 
 
 def test_import_reports_progress_and_bad_urls_fail(rt: Runtime, sim: SimDriver) -> None:
@@ -121,7 +121,7 @@ def test_stop_takes_the_stop_time(rt: Runtime, sim: SimDriver) -> None:
 
 def test_grub_stuck_boot_until_forcestop_and_start(rt: Runtime, sim: SimDriver) -> None:
     s = installed(rt, sim, spec())
-    SimDriver.stick_next_boot(s.state)
+    sim.stick_next_boot(s.state)
     sim.start(s)
     rt.clock.advance(10)
     obs = sim.observe(s)
@@ -143,16 +143,16 @@ def test_grub_stuck_boot_until_forcestop_and_start(rt: Runtime, sim: SimDriver) 
 
 def test_snapshot_and_restore_put_the_disk_back(rt: Runtime, sim: SimDriver) -> None:
     s = installed(rt, sim, spec())
-    SimDriver.write_file(s.state, "/root/note.txt", "before")
+    sim.write_file(s.state, "/root/note.txt", "before")
     snap = SnapshotSpec(id=1, instance_id=s.id, name="snap")
     size = sim.snapshot(s, snap)
     assert size > 1_000_000_000
-    SimDriver.write_file(s.state, "/root/note.txt", "after")
-    SimDriver.write_file(s.state, "/root/new.txt", "x" * 10_000)
+    sim.write_file(s.state, "/root/note.txt", "after")
+    sim.write_file(s.state, "/root/new.txt", "x" * 10_000)
     assert sim.snapshot(s, SnapshotSpec(2, s.id, "bigger")) > size
     sim.restore(s, snap)
-    assert SimDriver.read_file(s.state, "/root/note.txt") == "before"
-    assert SimDriver.read_file(s.state, "/root/new.txt") is None
+    assert sim.read_file(s.state, "/root/note.txt") == "before"
+    assert sim.read_file(s.state, "/root/new.txt") is None
     json.dumps(snap.state)  # storable as it is
     sim.delete_snapshot(s, snap)
     with pytest.raises(ValueError):
@@ -161,13 +161,13 @@ def test_snapshot_and_restore_put_the_disk_back(rt: Runtime, sim: SimDriver) -> 
 
 def test_create_from_a_snapshot_copies_its_disk(rt: Runtime, sim: SimDriver) -> None:
     s = installed(rt, sim, spec())
-    SimDriver.write_file(s.state, "/srv/app", "v1")
+    sim.write_file(s.state, "/srv/app", "v1")
     snap = SnapshotSpec(1, s.id, "base")
     sim.snapshot(s, snap)
     clone = spec()
     clone.source_snapshot = snap.state
     installed(rt, sim, clone)
-    assert SimDriver.read_file(clone.state, "/srv/app") == "v1"
+    assert sim.read_file(clone.state, "/srv/app") == "v1"
 
 
 def test_firewall_rules_are_kept(rt: Runtime, sim: SimDriver) -> None:
@@ -189,12 +189,12 @@ def test_destroy_leaves_nothing(rt: Runtime, sim: SimDriver) -> None:
     sim.destroy(s)  # idempotent
 
 
-def test_console_stream_reads_from_the_store(rt: Runtime, alice: Account) -> None:
-    set_profile(rt, "fast")
+def test_console_stream_reads_from_the_store(rt: Runtime, alice: Account, engine: Engine) -> None:
+    rt.profile = "fast"
     iid = create_id(alice, register_key(alice), "con1")
     rt.clock.advance(5)
     assert command(alice, iid, "start").status_code == 200
-    driver = rt.extras["driver"]
+    driver = engine.driver
     with rt.db.read() as s:
         inst = s.get(Instance, iid)
         assert inst is not None

@@ -71,16 +71,18 @@ def test_the_clock_only_moves_forward(client: TestClient, admin_headers: dict[st
 
 
 def test_advance_runs_what_fell_due_before_answering(
-    client: TestClient, admin_headers: dict[str, str], rt: Runtime
+    app: Any, client: TestClient, admin_headers: dict[str, str], rt: Runtime
 ) -> None:
     seen: list[datetime] = []
 
     class Engine:
+        threaded = False
+
         def run_due(self) -> int:
             seen.append(rt.clock.now())
             return 3
 
-    rt.extras["engine"] = Engine()
+    app.state.engine = Engine()
     before = rt.clock.now()
     r = advance(client, admin_headers, 120)
     assert r.json()["ran"] == 3

@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from aiiro.config import Settings
-from aiiro.emulator import faults
+from aiiro.domain import faults as domain_faults
 from aiiro.runtime import Runtime
 from aiiro.serve import build_app
 from tests.conftest import Account
@@ -378,8 +378,8 @@ def test_take_gives_out_of_stock_with_its_error(
 ) -> None:
     add(client, admin_headers, action="out_of_stock", count=1)
     with rt.db.write() as s:
-        hit = faults.take(rt, s, "createinstance", alice.id)
-        assert faults.take(rt, s, "createinstance", alice.id) is None
+        hit = domain_faults.take(rt, s, "createinstance", alice.id)
+        assert domain_faults.take(rt, s, "createinstance", alice.id) is None
     assert hit is not None and hit.action == "out_of_stock" and hit.error is not None
     assert (hit.error.status, hit.error.code, hit.error.message) == (400, "I10059", "Out of stock.")
 
@@ -391,11 +391,11 @@ def test_a_count_is_spent_even_when_the_callers_transaction_rolls_back(
     """The caller raises the fault's error inside its transaction: the fault still struck."""
     add(client, admin_headers, action="out_of_stock", count=1)
     with pytest.raises(Exception, match="I10059"), rt.db.write() as s:
-        hit = faults.take(rt, s, "createinstance", alice.id)
+        hit = domain_faults.take(rt, s, "createinstance", alice.id)
         assert hit is not None and hit.error is not None
         raise hit.error
     with rt.db.write() as s:
-        assert faults.take(rt, s, "createinstance", alice.id) is None
+        assert domain_faults.take(rt, s, "createinstance", alice.id) is None
     assert rules(client, admin_headers)[0]["remaining"] == 0
 
 
@@ -405,10 +405,10 @@ def test_take_in_a_read_session_spends_the_count(
 ) -> None:
     add(client, admin_headers, action="snapshot_fails", count=1)
     with rt.db.read() as s:
-        hit = faults.take(rt, s, "takesnapshot", alice.id)
+        hit = domain_faults.take(rt, s, "takesnapshot", alice.id)
     assert hit is not None and hit.action == "snapshot_fails" and hit.error is None
     with rt.db.read() as s:
-        assert faults.take(rt, s, "takesnapshot", alice.id) is None
+        assert domain_faults.take(rt, s, "takesnapshot", alice.id) is None
 
 
 def test_take_matches_stop_by_either_name_and_ignores_http_rules(
@@ -417,10 +417,10 @@ def test_take_matches_stop_by_either_name_and_ignores_http_rules(
     add(client, admin_headers, operation="statusupdate:stop", action="http_error")
     add(client, admin_headers, action="stop_hangs", count=2)
     with rt.db.write() as s:
-        assert faults.take(rt, s, "start", alice.id) is None
-        first = faults.take(rt, s, "stop", alice.id)
-        second = faults.take(rt, s, "statusupdate:stop", alice.id)
-        third = faults.take(rt, s, "stop", alice.id)
+        assert domain_faults.take(rt, s, "start", alice.id) is None
+        first = domain_faults.take(rt, s, "stop", alice.id)
+        second = domain_faults.take(rt, s, "statusupdate:stop", alice.id)
+        third = domain_faults.take(rt, s, "stop", alice.id)
     assert first is not None and first.action == "stop_hangs"
     assert second is not None and third is None
 
@@ -432,15 +432,15 @@ def test_daily_cap_counts_creations_of_the_last_24_hours(
     add(client, admin_headers, action="daily_cap", params={"limit": 2})
     make_instances(rt, alice.id, 2)
     with rt.db.write() as s:
-        hit = faults.take(rt, s, "createinstance", alice.id)
-        assert faults.take(rt, s, "createinstance", bob.id) is None  # a per-account limit
+        hit = domain_faults.take(rt, s, "createinstance", alice.id)
+        assert domain_faults.take(rt, s, "createinstance", bob.id) is None  # a per-account limit
     assert hit is not None and hit.error is not None
     assert (hit.error.status, hit.error.code) == (400, "A4060")
     assert "daily limit of 2" in hit.error.message
 
     client.post("/_aiiro/clock/advance", json={"seconds": 86400}, headers=admin_headers)
     with rt.db.write() as s:
-        assert faults.take(rt, s, "createinstance", alice.id) is None
+        assert domain_faults.take(rt, s, "createinstance", alice.id) is None
 
 
 def make_instances(rt: Runtime, account_id: int, n: int) -> None:
@@ -502,7 +502,7 @@ class server:
 
 def test_http_faults_cost_no_query_when_there_are_none(rt: Runtime) -> None:
     """The cache answers "no rules" without touching the store on every request."""
-    assert faults.has_http_rules(rt) is False
+    assert domain_faults.has_http_rules(rt) is False
     rt.db.dispose()
     calls = []
     from sqlalchemy import event
@@ -513,7 +513,7 @@ def test_http_faults_cost_no_query_when_there_are_none(rt: Runtime) -> None:
     event.listen(rt.db.engine, "before_cursor_execute", count)
     try:
         for _ in range(20):
-            assert faults.has_http_rules(rt) is False
+            assert domain_faults.has_http_rules(rt) is False
     finally:
         event.remove(rt.db.engine, "before_cursor_execute", count)
     assert calls == []

@@ -9,7 +9,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -19,7 +21,7 @@ from aiiro.config import Settings
 from aiiro.domain import instances
 from aiiro.domain.lifecycle import Command
 from aiiro.engine import operations as ops
-from aiiro.engine.worker import Engine, engine_of
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance, KeyValue, Operation
 from tests.api.instance_helpers import advance, create_id, register_key, shown, use_profile
@@ -28,7 +30,6 @@ from tests.conftest import Account
 CALLS: list[tuple[str, int, dict[str, object]]] = []
 
 
-@ops.handler("test_note")
 def _note(job: ops.Job) -> None:
     CALLS.append(("note", job.op.id, dict(job.payload)))
     n = int(job.payload.get("n", 0))
@@ -36,22 +37,45 @@ def _note(job: ops.Job) -> None:
         job.again_in(float(job.payload.get("every", 0)), n=n + 1)
 
 
-@ops.handler("test_boom")
 def _boom(job: ops.Job) -> None:
     CALLS.append(("boom", job.op.id, dict(job.payload)))
     raise RuntimeError("driver said no")
 
 
-@ops.handler("test_boom_unsettled")
 def _boom_unsettled(job: ops.Job) -> None:
     raise RuntimeError("driver said no")
 
 
-@ops.on_give_up("test_boom_unsettled")
 def _settle_badly(job: ops.Job) -> None:
     job.s.add(KeyValue(key="half-settled", value="1"))
     job.s.flush()
     raise RuntimeError("settling failed too")
+
+
+HANDLERS: dict[str, ops.Handler] = {
+    "test_note": _note,
+    "test_boom": _boom,
+    "test_boom_unsettled": _boom_unsettled,
+}
+
+
+@pytest.fixture(autouse=True)
+def engine(app: Any) -> Engine:
+    """The app's engine, with this module's handlers beside the domain's."""
+    base: Engine = app.state.engine
+    work = replace(
+        base.work,
+        handlers={**base.work.handlers, **HANDLERS},
+        give_up={**base.work.give_up, "test_boom_unsettled": _settle_badly},
+    )
+    app.state.engine = Engine(base.rt, base.driver, work)
+    return app.state.engine
+
+
+def run(engine: Engine, worker: str, op_id: int) -> bool:
+    return ops.run_claimed(
+        engine.rt, engine.driver, engine.work.handlers, engine.work.give_up, worker, op_id
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -78,8 +102,7 @@ def op_row(rt: Runtime, op_id: int) -> Operation:
 
 
 @pytest.mark.both_databases
-def test_operations_wait_for_the_server_clock(rt: Runtime) -> None:
-    engine = engine_of(rt)
+def test_operations_wait_for_the_server_clock(rt: Runtime, engine: Engine) -> None:
     now_id = add(rt, "test_note")
     later_id = add(rt, "test_note", delay_s=60)
     assert engine.run_due() == 1
@@ -91,8 +114,7 @@ def test_operations_wait_for_the_server_clock(rt: Runtime) -> None:
 
 
 @pytest.mark.both_databases
-def test_a_handler_reschedules_itself_and_run_due_follows(rt: Runtime) -> None:
-    engine = engine_of(rt)
+def test_a_handler_reschedules_itself_and_run_due_follows(rt: Runtime, engine: Engine) -> None:
     op_id = add(rt, "test_note", times=3, every=0)
     assert engine.run_due() == 3  # what falls due as a result runs in the same call
     assert [c[2].get("n", 0) for c in CALLS] == [0, 1, 2]
@@ -105,7 +127,7 @@ def test_a_handler_reschedules_itself_and_run_due_follows(rt: Runtime) -> None:
 
 
 @pytest.mark.both_databases
-def test_one_operation_at_a_time_per_instance(rt: Runtime, alice: Account) -> None:
+def test_one_operation_at_a_time_per_instance(rt: Runtime, alice: Account, engine: Engine) -> None:
     iid = create_id(alice, register_key(alice))
     a = add(rt, "test_note", instance_id=iid)
     b = add(rt, "test_note", instance_id=iid)
@@ -115,18 +137,19 @@ def test_one_operation_at_a_time_per_instance(rt: Runtime, alice: Account) -> No
     assert sorted(claimed) == sorted([a, c])  # b waits for a
     with rt.db.write() as s:
         assert ops.claim_due(rt, s, "w2") == []  # a still running
-    assert ops.run_claimed(rt, engine_of(rt).driver, "w1", a)
+    assert run(engine, "w1", a)
     with rt.db.write() as s:
         assert ops.claim_due(rt, s, "w2") == [b]
     # A claim is a compare-and-set: nobody else can run b now.
-    assert not ops.run_claimed(rt, engine_of(rt).driver, "w1", b)
-    assert ops.run_claimed(rt, engine_of(rt).driver, "w2", b)
+    assert not run(engine, "w1", b)
+    assert run(engine, "w2", b)
 
 
 @pytest.mark.both_databases
-def test_failures_are_retried_then_given_up(rt: Runtime, caplog: pytest.LogCaptureFixture) -> None:
+def test_failures_are_retried_then_given_up(
+    rt: Runtime, caplog: pytest.LogCaptureFixture, engine: Engine
+) -> None:
     rt.settings.operation_max_attempts = 3
-    engine = engine_of(rt)
     op_id = add(rt, "test_boom")
     with caplog.at_level("DEBUG", logger="aiiro.engine"):
         for attempt, wait in ((1, 2), (2, 4), (3, None)):
@@ -157,16 +180,16 @@ def test_failures_are_retried_then_given_up(rt: Runtime, caplog: pytest.LogCaptu
 
 
 @pytest.mark.both_databases
-def test_a_settle_that_fails_still_ends_the_operation(rt: Runtime) -> None:
+def test_a_settle_that_fails_still_ends_the_operation(rt: Runtime, engine: Engine) -> None:
     rt.settings.operation_max_attempts = 1
     op_id = add(rt, "test_boom_unsettled")
-    engine_of(rt).run_due()
+    engine.run_due()
     row = op_row(rt, op_id)
     assert (row.state, row.error) == ("failed", "RuntimeError: driver said no")
     with rt.db.read() as s:
         assert s.get(KeyValue, "half-settled") is None  # its changes were rolled back
     rt.clock.advance(3600)
-    assert engine_of(rt).run_due() == 0
+    assert engine.run_due() == 0
 
 
 def test_the_number_of_attempts_is_at_least_one() -> None:
@@ -175,9 +198,9 @@ def test_the_number_of_attempts_is_at_least_one() -> None:
     assert Settings().operation_max_attempts == 5
 
 
-def test_unknown_kind_fails_without_retry(rt: Runtime) -> None:
+def test_unknown_kind_fails_without_retry(rt: Runtime, engine: Engine) -> None:
     op_id = add(rt, "no_such_kind")
-    engine_of(rt).run_due()
+    engine.run_due()
     assert op_row(rt, op_id).state == "failed"
 
 
@@ -203,7 +226,7 @@ def _dead_pid() -> int:
 
 
 @pytest.mark.both_databases
-def test_stale_claims_are_taken_back(rt: Runtime) -> None:
+def test_stale_claims_are_taken_back(rt: Runtime, engine: Engine) -> None:
     host = socket.gethostname()
     dead = add(rt, "test_note")
     alive_here = add(rt, "test_note")
@@ -211,7 +234,7 @@ def test_stale_claims_are_taken_back(rt: Runtime) -> None:
     _claim_as(rt, dead, f"{host}:{_dead_pid()}:1")  # a crashed process on this host
     _claim_as(rt, alive_here, f"{host}:{os.getppid()}:1")  # a live one
     _claim_as(rt, elsewhere, "other-host:42:1")
-    engine = Engine(rt, engine_of(rt).driver)
+    engine = Engine(rt, engine.driver, engine.work)
     assert engine.recover() == 1
     assert engine.run_due() == 1
     assert op_row(rt, dead).state == "done" and op_row(rt, dead).attempts == 2
@@ -222,25 +245,25 @@ def test_stale_claims_are_taken_back(rt: Runtime) -> None:
     assert engine.run_due() == 1 and op_row(rt, elsewhere).state == "done"
 
 
-def test_a_restarted_process_takes_back_its_own_past_claims(rt: Runtime) -> None:
+def test_a_restarted_process_takes_back_its_own_past_claims(rt: Runtime, engine: Engine) -> None:
     op_id = add(rt, "test_note")
     _claim_as(rt, op_id, f"{socket.gethostname()}:{os.getpid()}:0")  # this pid, older life
-    assert Engine(rt, engine_of(rt).driver).run_due() == 1
+    assert Engine(rt, engine.driver, engine.work).run_due() == 1
     assert op_row(rt, op_id).state == "done"
 
 
-def test_a_claim_taken_back_is_not_applied_by_its_old_owner(rt: Runtime) -> None:
+def test_a_claim_taken_back_is_not_applied_by_its_old_owner(rt: Runtime, engine: Engine) -> None:
     op_id = add(rt, "test_note")
     with rt.db.write() as s:
         assert ops.claim_due(rt, s, "old") == [op_id]
     with rt.db.write() as s:
         s.get(Operation, op_id).claimed_by = "new"  # type: ignore[union-attr]
-    assert not ops.run_claimed(rt, engine_of(rt).driver, "old", op_id)
+    assert not run(engine, "old", op_id)
     assert CALLS == [] and op_row(rt, op_id).state == "running"
 
 
-def test_the_worker_thread_runs_what_is_added(rt: Runtime, alice: Account) -> None:
-    engine = Engine(rt, engine_of(rt).driver)
+def test_the_worker_thread_runs_what_is_added(rt: Runtime, alice: Account, engine: Engine) -> None:
+    engine = Engine(rt, engine.driver, engine.work)
     engine.start()
     try:
         assert engine.threaded
@@ -255,8 +278,8 @@ def test_the_worker_thread_runs_what_is_added(rt: Runtime, alice: Account) -> No
     assert not engine.threaded
 
 
-def test_operations_are_rows_until_done(rt: Runtime, alice: Account) -> None:
-    t = use_profile(rt, "fast")
+def test_operations_are_rows_until_done(rt: Runtime, alice: Account, engine: Engine) -> None:
+    t = use_profile(engine, "fast")
     iid = create_id(alice, register_key(alice))
     with rt.db.read() as s:
         rows = list(s.scalars(select(Operation).where(Operation.instance_id == iid)))
@@ -268,17 +291,19 @@ def test_operations_are_rows_until_done(rt: Runtime, alice: Account) -> None:
     assert [(r.kind, r.state) for r in rows] == [("provision", "done")]
 
 
-def test_a_profile_switch_retimes_waiting_operations(rt: Runtime, alice: Account) -> None:
-    use_profile(rt, "faithful")
+def test_a_profile_switch_retimes_waiting_operations(
+    rt: Runtime, alice: Account, engine: Engine
+) -> None:
+    use_profile(engine, "faithful")
     iid = create_id(alice, register_key(alice))
     advance(rt, 5)
     assert shown(alice, iid) == "OS installation In Progress"
-    use_profile(rt, "instant")
+    use_profile(engine, "instant")
     assert shown(alice, iid) == "Stopped"
 
 
 @pytest.mark.both_databases
-def test_two_simultaneous_starts_one_wins(rt: Runtime, alice: Account) -> None:
+def test_two_simultaneous_starts_one_wins(rt: Runtime, alice: Account, engine: Engine) -> None:
     iid = create_id(alice, register_key(alice))
     for _ in range(3):
         barrier = threading.Barrier(2)
@@ -287,7 +312,7 @@ def test_two_simultaneous_starts_one_wins(rt: Runtime, alice: Account) -> None:
         def start(barrier: threading.Barrier = barrier, results: list[str] = results) -> None:
             barrier.wait()
             try:
-                instances.command_with_retry(rt, alice.id, iid, Command.START)
+                engine.apply(lambda s: instances.command(rt, s, alice.id, iid, Command.START))
                 results.append("I20008")
             except Exception as exc:  # the refusal, an IndigoError
                 results.append(getattr(exc, "code", repr(exc)))
@@ -298,9 +323,9 @@ def test_two_simultaneous_starts_one_wins(rt: Runtime, alice: Account) -> None:
         for th in threads:
             th.join()
         assert sorted(results) == ["I10016", "I20008"]
-        engine_of(rt).run_due()
-        instances.command_with_retry(rt, alice.id, iid, Command.FORCESTOP)
-        engine_of(rt).run_due()
+        engine.run_due()
+        engine.apply(lambda s: instances.command(rt, s, alice.id, iid, Command.FORCESTOP))
+        engine.run_due()
         with rt.db.read() as s:
             inst = s.get(Instance, iid)
             assert inst is not None and inst.power == "stopped"
@@ -312,7 +337,6 @@ RUNS: list[int] = []
 _flight_lock = threading.Lock()
 
 
-@ops.handler("test_exclusive")
 def _exclusive(job: ops.Job) -> None:
     iid = job.op.instance_id or 0
     with _flight_lock:
@@ -325,14 +349,19 @@ def _exclusive(job: ops.Job) -> None:
         IN_FLIGHT.discard(iid)
 
 
+HANDLERS["test_exclusive"] = _exclusive
+
+
 @pytest.mark.both_databases
-def test_concurrent_workers_run_each_operation_once(rt: Runtime, alice: Account) -> None:
+def test_concurrent_workers_run_each_operation_once(
+    rt: Runtime, alice: Account, engine: Engine
+) -> None:
     key = register_key(alice)
     ids = [create_id(alice, key, f"i{n}") for n in range(5)]
     wanted = [add(rt, "test_exclusive", instance_id=ids[n % 5]) for n in range(40)]
     RUNS.clear()
     OVERLAPS.clear()
-    workers = [Engine(rt, engine_of(rt).driver) for _ in range(3)]
+    workers = [Engine(rt, engine.driver, engine.work) for _ in range(3)]
     threads = [threading.Thread(target=w.run_due) for w in workers]
     for th in threads:
         th.start()

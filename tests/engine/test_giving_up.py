@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from aiiro.compute.driver import InstanceSpec
-from aiiro.engine.worker import engine_of
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 from tests.api import instance_helpers as ih
 from tests.api.instance_helpers import advance, command, create_id, listed, register_key, shown
@@ -26,9 +26,9 @@ def _two_attempts(rt: Runtime) -> None:
     rt.settings.operation_max_attempts = 2
 
 
-def breaks(rt: Runtime, monkeypatch: pytest.MonkeyPatch, action: str) -> Callable[[], None]:
+def breaks(engine: Engine, monkeypatch: pytest.MonkeyPatch, action: str) -> Callable[[], None]:
     """Make the driver's `action` raise as libvirt does; returns what heals it."""
-    driver = engine_of(rt).driver
+    driver = engine.driver
 
     def fail(spec: InstanceSpec, *args: Any) -> None:
         raise RuntimeError(HOST_ERROR)
@@ -58,8 +58,9 @@ def test_an_installation_that_keeps_failing_ends_failed_and_can_be_destroyed(
     client: TestClient,
     admin_headers: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
 ) -> None:
-    breaks(rt, monkeypatch, "provision")
+    breaks(engine, monkeypatch, "provision")
     iid = create_id(alice, register_key(alice))
     assert shown(alice, iid) == "OS installation In Progress"  # retried in 2 s
     give_up(rt, alice)
@@ -96,10 +97,11 @@ def test_a_start_that_keeps_failing_leaves_the_instance_stopped(
     client: TestClient,
     admin_headers: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
 ) -> None:
     iid = create_id(alice, register_key(alice))
     assert shown(alice, iid) == "Stopped"
-    heal = breaks(rt, monkeypatch, "start")
+    heal = breaks(engine, monkeypatch, "start")
     assert command(alice, iid, "start").json()["sucessCode"] == "I20008"
     assert shown(alice, iid) == "Running"  # what start answered, while it is retried
     give_up(rt, alice)
@@ -116,10 +118,10 @@ def test_a_start_that_keeps_failing_leaves_the_instance_stopped(
 
 
 def test_a_destroy_that_keeps_failing_gives_the_instance_back(
-    rt: Runtime, alice: Account, monkeypatch: pytest.MonkeyPatch
+    rt: Runtime, alice: Account, monkeypatch: pytest.MonkeyPatch, engine: Engine
 ) -> None:
     iid = create_id(alice, register_key(alice))
-    heal = breaks(rt, monkeypatch, "destroy")
+    heal = breaks(engine, monkeypatch, "destroy")
     assert command(alice, iid, "destroy").json()["sucessCode"] == "I20010"
     give_up(rt, alice)
     item = listed(alice, iid)
@@ -133,11 +135,16 @@ def test_a_destroy_that_keeps_failing_gives_the_instance_back(
 
 @pytest.mark.parametrize(("action", "cmd"), [("stop", "stop"), ("reset", "reset")])
 def test_a_stop_or_reset_that_keeps_failing_leaves_it_running(
-    rt: Runtime, alice: Account, monkeypatch: pytest.MonkeyPatch, action: str, cmd: str
+    rt: Runtime,
+    alice: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+    cmd: str,
+    engine: Engine,
 ) -> None:
     iid = create_id(alice, register_key(alice))
     command(alice, iid, "start")
-    breaks(rt, monkeypatch, action)
+    breaks(engine, monkeypatch, action)
     assert command(alice, iid, cmd).status_code == 200
     give_up(rt, alice)
     assert shown(alice, iid) == "Running"
@@ -146,11 +153,11 @@ def test_a_stop_or_reset_that_keeps_failing_leaves_it_running(
 
 
 def test_a_later_command_decides_where_a_failed_step_ends(
-    rt: Runtime, alice: Account, monkeypatch: pytest.MonkeyPatch
+    rt: Runtime, alice: Account, monkeypatch: pytest.MonkeyPatch, engine: Engine
 ) -> None:
     iid = create_id(alice, register_key(alice))
     command(alice, iid, "start")
-    breaks(rt, monkeypatch, "force_stop")
+    breaks(engine, monkeypatch, "force_stop")
     command(alice, iid, "forcestop")  # fails, retried in 2 s
     assert command(alice, iid, "start").json()["sucessCode"] == "I20008"  # queued behind it
     give_up(rt, alice)
@@ -159,10 +166,10 @@ def test_a_later_command_decides_where_a_failed_step_ends(
 
 
 def test_a_snapshot_that_keeps_failing_is_failed_and_can_be_retaken(
-    rt: Runtime, alice: Account, monkeypatch: pytest.MonkeyPatch
+    rt: Runtime, alice: Account, monkeypatch: pytest.MonkeyPatch, engine: Engine
 ) -> None:
     iid = create_id(alice, register_key(alice))
-    heal = breaks(rt, monkeypatch, "snapshot")
+    heal = breaks(engine, monkeypatch, "snapshot")
     disk = "/webarenaIndigo/v1/disk"
     r = alice.post(f"{disk}/takesnapshot", {"name": "s", "instanceid": iid, "slotnum": "0"})
     assert r.json() == {"STATUS": 0}
@@ -182,8 +189,9 @@ def test_the_operations_list_for_the_operator(
     client: TestClient,
     admin_headers: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
 ) -> None:
-    breaks(rt, monkeypatch, "provision")
+    breaks(engine, monkeypatch, "provision")
     first = create_id(alice, register_key(alice), "one")
     second = create_id(alice, register_key(alice, "k2"), "two")
     give_up(rt, alice)

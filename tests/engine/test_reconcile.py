@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from aiiro.compute.driver import InstanceSpec, Observation
 from aiiro.compute.sim import SimDriver
 from aiiro.engine import operations as ops
-from aiiro.engine.worker import Engine, engine_of
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance, Operation
 from tests.api.instance_helpers import advance, command, create_id, listed, register_key, shown
@@ -60,8 +60,7 @@ class Hooked(SimDriver):
 
 
 @pytest.fixture
-def swap_driver(rt: Runtime) -> Iterator[Callable[[SimDriver], None]]:
-    engine = engine_of(rt)
+def swap_driver(rt: Runtime, engine: Engine) -> Iterator[Callable[[SimDriver], None]]:
     original = engine.driver
 
     def swap(driver: SimDriver) -> None:
@@ -72,43 +71,49 @@ def swap_driver(rt: Runtime) -> Iterator[Callable[[SimDriver], None]]:
 
 
 @pytest.mark.both_databases
-def test_a_guest_that_powers_itself_off_shows_stopped(rt: Runtime, alice: Account) -> None:
+def test_a_guest_that_powers_itself_off_shows_stopped(
+    rt: Runtime, alice: Account, engine: Engine
+) -> None:
     iid = running(alice)
     behind_aiiros_back(rt, iid, "shutoff")
     assert shown(alice, iid) == "Running"  # nobody has looked yet
-    assert engine_of(rt).reconcile() == 1
+    assert engine.reconcile() == 1
     assert shown(alice, iid) == "Stopped"
     # The commands follow the new state: it is stopped, so it can be started again.
     assert command(alice, iid, "stop").json()["errorCode"] == "I10017"
     assert command(alice, iid, "start").json()["sucessCode"] == "I20008"
     assert shown(alice, iid) == "Running"
-    assert engine_of(rt).reconcile() == 0  # nothing differs: nothing is written
+    assert engine.reconcile() == 0  # nothing differs: nothing is written
 
 
 @pytest.mark.both_databases
-def test_a_machine_started_behind_aiiros_back_shows_running(rt: Runtime, alice: Account) -> None:
+def test_a_machine_started_behind_aiiros_back_shows_running(
+    rt: Runtime, alice: Account, engine: Engine
+) -> None:
     iid = create_id(alice, register_key(alice))
     assert shown(alice, iid) == "Stopped"
     behind_aiiros_back(rt, iid, "running")
-    assert engine_of(rt).reconcile() == 1
+    assert engine.reconcile() == 1
     assert shown(alice, iid) == "Running"
     assert command(alice, iid, "destroy").json()["errorCode"] == "I10055"
 
 
-def test_a_machine_gone_from_the_host_shows_stopped(rt: Runtime, alice: Account) -> None:
+def test_a_machine_gone_from_the_host_shows_stopped(
+    rt: Runtime, alice: Account, engine: Engine
+) -> None:
     iid = running(alice)
     behind_aiiros_back(rt, iid, "absent")
-    assert engine_of(rt).reconcile() == 1
+    assert engine.reconcile() == 1
     assert shown(alice, iid) == "Stopped"
-    assert engine_of(rt).reconcile() == 0  # stopped and absent: nothing to follow
+    assert engine.reconcile() == 0  # stopped and absent: nothing to follow
 
 
-def test_a_pending_operation_is_not_disturbed(rt: Runtime, alice: Account) -> None:
+def test_a_pending_operation_is_not_disturbed(rt: Runtime, alice: Account, engine: Engine) -> None:
     iid = running(alice)
     with rt.db.write() as s:
         op_id = ops.enqueue(rt, s, "apply_firewall", instance_id=iid, delay_s=60).id
     behind_aiiros_back(rt, iid, "shutoff")
-    assert engine_of(rt).reconcile() == 0
+    assert engine.reconcile() == 0
     assert shown(alice, iid) == "Running"
     with rt.db.read() as s:
         op = s.get(Operation, op_id)
@@ -117,12 +122,12 @@ def test_a_pending_operation_is_not_disturbed(rt: Runtime, alice: Account) -> No
     assert shown(alice, iid) == "Running"  # the operation ran; it says nothing of power
     with rt.db.read() as s:
         assert s.scalar(select(Operation.state).where(Operation.id == op_id)) == "done"
-    assert engine_of(rt).reconcile() == 1
+    assert engine.reconcile() == 1
     assert shown(alice, iid) == "Stopped"
 
 
 def test_a_stop_that_timed_out_follows_the_guest(
-    client: TestClient, admin_headers: dict[str, str], rt: Runtime, alice: Account
+    client: TestClient, admin_headers: dict[str, str], rt: Runtime, alice: Account, engine: Engine
 ) -> None:
     iid = running(alice)
     r = client.post(
@@ -134,14 +139,14 @@ def test_a_stop_that_timed_out_follows_the_guest(
     assert command(alice, iid, "stop").json()["sucessCode"] == "I10025"
     advance(rt, 1800)
     assert shown(alice, iid) == "Running"
-    assert engine_of(rt).reconcile() == 0  # the guest still runs: it stays so
+    assert engine.reconcile() == 0  # the guest still runs: it stays so
     behind_aiiros_back(rt, iid, "shutoff")  # ...and at last it shuts down
-    assert engine_of(rt).reconcile() == 1
+    assert engine.reconcile() == 1
     assert shown(alice, iid) == "Stopped"
 
 
 def test_a_command_taken_during_the_pass_wins(
-    rt: Runtime, alice: Account, swap_driver: Callable[[SimDriver], None]
+    rt: Runtime, alice: Account, swap_driver: Callable[[SimDriver], None], engine: Engine
 ) -> None:
     iid = create_id(alice, register_key(alice))
     behind_aiiros_back(rt, iid, "running")  # someone starts the machine on the host...
@@ -154,7 +159,7 @@ def test_a_command_taken_during_the_pass_wins(
             assert r.json()["sucessCode"] == "I20010", r.text
 
     swap_driver(Hooked(rt, destroy_meanwhile))
-    assert engine_of(rt).reconcile() == 0
+    assert engine.reconcile() == 0
     assert destroyed == [200]
     assert listed(alice, iid) is None  # destroyed and removed: not brought back as Running
     with rt.db.read() as s:
@@ -163,7 +168,7 @@ def test_a_command_taken_during_the_pass_wins(
 
 
 def test_a_command_wins_then_the_next_pass_looks_again(
-    rt: Runtime, alice: Account, swap_driver: Callable[[SimDriver], None]
+    rt: Runtime, alice: Account, swap_driver: Callable[[SimDriver], None], engine: Engine
 ) -> None:
     iid = running(alice)
     behind_aiiros_back(rt, iid, "shutoff")
@@ -174,9 +179,9 @@ def test_a_command_wins_then_the_next_pass_looks_again(
             resets.append(command(alice, iid, "reset").status_code)
 
     swap_driver(Hooked(rt, reset_meanwhile))
-    assert engine_of(rt).reconcile() == 0  # observed before the reset: not applied
+    assert engine.reconcile() == 0  # observed before the reset: not applied
     assert resets == [200] and shown(alice, iid) == "Running"  # what the reset answered
-    assert engine_of(rt).reconcile() == 1  # the machine really is off
+    assert engine.reconcile() == 1  # the machine really is off
     assert shown(alice, iid) == "Stopped"
 
 
@@ -185,6 +190,7 @@ def test_a_driver_error_skips_one_instance_only(
     alice: Account,
     swap_driver: Callable[[SimDriver], None],
     caplog: pytest.LogCaptureFixture,
+    engine: Engine,
 ) -> None:
     bad, good = running(alice, "bad"), running(alice, "good")
     behind_aiiros_back(rt, bad, "shutoff")
@@ -196,17 +202,16 @@ def test_a_driver_error_skips_one_instance_only(
 
     swap_driver(Hooked(rt, unreachable))
     with caplog.at_level(logging.INFO, logger="aiiro.engine"):
-        assert engine_of(rt).reconcile() == 1
+        assert engine.reconcile() == 1
     assert shown(alice, bad) == "Running" and shown(alice, good) == "Stopped"
     assert "1 of 2 instances could not be observed" in caplog.text
     assert f"instance {good}: the driver reports shutoff while it was running" in caplog.text
 
 
-def test_passes_are_bounded_and_go_round(rt: Runtime, alice: Account) -> None:
+def test_passes_are_bounded_and_go_round(rt: Runtime, alice: Account, engine: Engine) -> None:
     ids = [running(alice, f"w{n}") for n in range(3)]
     for iid in ids:
         behind_aiiros_back(rt, iid, "shutoff")
-    engine = engine_of(rt)
     assert engine.reconcile(limit=2) == 2
     assert [shown(alice, i) for i in ids] == ["Stopped", "Stopped", "Running"]
     assert engine.reconcile(limit=2) == 1  # goes on after the last one seen
@@ -216,23 +221,22 @@ def test_passes_are_bounded_and_go_round(rt: Runtime, alice: Account) -> None:
     assert shown(alice, ids[0]) == "Running"
 
 
-def test_the_sim_needs_no_sweep_other_drivers_do(rt: Runtime) -> None:
-    engine = engine_of(rt)
+def test_the_sim_needs_no_sweep_other_drivers_do(rt: Runtime, engine: Engine) -> None:
     assert engine.reconcile_every() == 0  # the sim's machines are aiiro's own rows
 
     class Other(SimDriver):
         name = "libvirt"
 
-    assert Engine(rt, Other(rt)).reconcile_every() == 10.0
+    assert Engine(rt, Other(rt), engine.work).reconcile_every() == 10.0
     rt.settings.reconcile_s = 0
-    assert Engine(rt, Other(rt)).reconcile_every() == 0
+    assert Engine(rt, Other(rt), engine.work).reconcile_every() == 0
 
 
-def test_the_worker_thread_sweeps(rt: Runtime, alice: Account) -> None:
+def test_the_worker_thread_sweeps(rt: Runtime, alice: Account, engine: Engine) -> None:
     iid = running(alice)
     rt.settings.reconcile_s = 0.05
     behind_aiiros_back(rt, iid, "shutoff")
-    engine = Engine(rt, engine_of(rt).driver)
+    engine = Engine(rt, engine.driver, engine.work)
     engine.start()
     try:
         deadline = time.monotonic() + 10

@@ -136,3 +136,20 @@ def test_upgrading_from_0001_keeps_every_row_and_ids_are_never_reused(database_u
             assert insert_key(conn, "k3", a) == top + 1  # not the deleted key's id again
     finally:
         db.dispose()
+
+
+@pytest.mark.both_databases
+def test_a_write_waits_for_a_lock_a_bounded_time_and_the_url_options_stay(
+    database_url: str,
+) -> None:
+    db = Database(database_url, lock_wait_s=2.5)
+    try:
+        with db.engine.connect() as conn:
+            if db.is_sqlite:
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2500
+            else:
+                assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "2500ms"
+                # The test's own schema (the URL's options) is still the search path.
+                assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("t_")
+    finally:
+        db.dispose()

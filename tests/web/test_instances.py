@@ -7,6 +7,7 @@ import ipaddress
 import re
 from typing import Any
 
+from aiiro.engine.worker import Engine
 from tests.web.conftest import (
     LINUX_PLAN,
     WINDOWS2022,
@@ -142,15 +143,13 @@ def test_another_account_cannot_see_or_touch_the_instance(
 
 
 def test_what_the_host_could_not_carry_out_shows_as_failed(
-    alice_web: Visitor, running: int, rt: Any, monkeypatch: Any
+    alice_web: Visitor, running: int, rt: Any, monkeypatch: Any, engine: Engine
 ) -> None:
-    from aiiro.engine.worker import engine_of
-
     def fail(*args: Any) -> None:
         raise RuntimeError("Failed to create file '/var/lib/libvirt/dnsmasq/aiirobr1.macs.new'")
 
     rt.settings.operation_max_attempts = 1
-    monkeypatch.setattr(engine_of(rt).driver, "reset", fail)
+    monkeypatch.setattr(engine.driver, "reset", fail)
     alice_web.post(f"/panel/instances/{running}/power", {"command": "reset"})
     item = status(alice_web, running)
     assert (item["instancestatus"], item["state"]) == ("Running", "failed")
@@ -159,7 +158,7 @@ def test_what_the_host_could_not_carry_out_shows_as_failed(
     assert "Running (reset failed)" in page.text
     assert "dnsmasq" not in page.text  # the reason is the operator's
     # An installation that failed says so in its status.
-    monkeypatch.setattr(engine_of(rt).driver, "provision", fail)
+    monkeypatch.setattr(engine.driver, "provision", fail)
     r = create(alice_web, name="web2", sshKeyId=add_key(alice_web, "k2"))
     failed = int(r.headers["location"].rsplit("/", 1)[1])
     item = status(alice_web, failed)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from aiiro.api import render
-from aiiro.api.auth import caller, runtime
+from aiiro.api.auth import caller, engine, runtime
 from aiiro.api.body import path_id
 from aiiro.domain import accounts
 from aiiro.domain.accounts import Caller
@@ -18,8 +18,7 @@ router = APIRouter(prefix="/webarenaIndigo/v1/auth", tags=["apikeys"])
 @router.get("/create/apikey", status_code=201, summary="Create an API key (a GET, as on Indigo)")
 async def create_apikey(request: Request, who: Caller = Depends(caller)) -> Response:
     rt = runtime(request)
-    with rt.db.write() as s:
-        new = accounts.create_api_key(rt, s, who.account_id)
+    new = await engine(request).change(lambda s: accounts.create_api_key(rt, s, who.account_id))
     return render.backend({"apiKey": new.api_key, "apiSecret": new.api_secret}, 201)
 
 
@@ -45,6 +44,5 @@ async def delete_apikey(
     key_id = path_id(apikey_id)
     if key_id is None:
         raise not_found(APIKEY_NOT_FOUND, "API key not found.")
-    with rt.db.write() as s:
-        accounts.delete_api_key(rt, s, who.account_id, key_id)
+    await engine(request).change(lambda s: accounts.delete_api_key(rt, s, who.account_id, key_id))
     return render.success("API Key is removed successfully")

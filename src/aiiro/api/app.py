@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aiiro import __version__
-from aiiro.api import admin, apikeys, oauth, openapi, render
+from aiiro.api import apikeys, oauth, openapi, render
 from aiiro.api.bounds import Bounds
 from aiiro.api.hotpath import HotRoutes
 from aiiro.api.middleware import IndigoHeaders
@@ -26,6 +26,7 @@ from aiiro.domain.errors import (
 )
 from aiiro.domain.quota import QuotaExceeded
 from aiiro.emulator.requestlog import RequestLog
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 
 log = logging.getLogger("aiiro.api")
@@ -37,16 +38,19 @@ with an API key and secret, then send `Authorization: Bearer <token>` on every
 """
 
 
-def create_app(rt: Runtime) -> FastAPI:
+def create_app(rt: Runtime, engine: Engine, routers: Sequence[APIRouter]) -> FastAPI:
+    """The application: `routers` in the order given (the composition root, serve.py,
+    names them), Indigo-shaped errors, the headers and bounds of every request. With
+    `settings.worker` the engine's worker thread runs while the app is up."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for start in rt.extras.get("on_start", []):
-            start(rt)
+        if rt.settings.worker:
+            engine.start()
         try:
             yield
         finally:
-            for stop in reversed(rt.extras.get("on_stop", [])):
-                stop(rt)
+            engine.stop()
 
     app = FastAPI(
         title="aiiro — WebARENA Indigo API",
@@ -61,9 +65,10 @@ def create_app(rt: Runtime) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = rt
-    request_log: RequestLog = rt.extras.setdefault("request_log", RequestLog(clock=rt.clock))
+    app.state.engine = engine
+    app.state.request_log = request_log = RequestLog(clock=rt.clock)
 
-    for router in routers():
+    for router in routers:
         app.include_router(router)
 
     @app.exception_handler(IndigoError)
@@ -104,17 +109,8 @@ def create_app(rt: Runtime) -> FastAPI:
 
 
 def routers() -> list[APIRouter]:
-    """Every router, in the order they are matched."""
-    from aiiro.api import (
-        catalog,
-        emulator,
-        firewalls,
-        instances,
-        operations,
-        snapshots,
-        sshkeys,
-        web,
-    )
+    """The Indigo API's routers, in the order they are matched."""
+    from aiiro.api import catalog, firewalls, instances, snapshots, sshkeys
 
     return [
         oauth.router,
@@ -124,8 +120,4 @@ def routers() -> list[APIRouter]:
         instances.router,
         firewalls.router,
         snapshots.router,
-        admin.router,
-        operations.router,
-        emulator.router,
-        web.router,
     ]

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from anyio import to_thread
 from starlette.requests import Request
 
 from aiiro.api import faultgate
 from aiiro.domain import quota
 from aiiro.domain.accounts import Caller, authenticate, invalid_token
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 
 
 def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
+
+
+def engine(request: Request) -> Engine:
+    """The engine: every change goes through its `change` (settle, write, kick)."""
+    found: Engine = request.app.state.engine
+    return found
 
 
 async def caller(request: Request) -> Caller:
@@ -24,6 +32,7 @@ async def caller(request: Request) -> Caller:
     who = authenticate(rt, token.strip())
     request.state.account_id = who.account_id
     if rt.settings.quota_enabled:
-        request.state.quota = quota.consume(rt, who.api_key_id)
+        # A write per request: off the event loop, like every write.
+        request.state.quota = await to_thread.run_sync(quota.consume, rt, who.api_key_id)
     await faultgate.strike(rt, request, who.account_id, who.api_key_id)
     return who

@@ -5,6 +5,7 @@ Every failure becomes an Indigo-shaped 400 naming the field, never a 422 or a 50
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
@@ -78,6 +79,16 @@ def _why(err: Any) -> str:
 
 async def parse(request: Request, model: type[M]) -> M:
     return validate(model, await json_object(request))
+
+
+def body_of(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """A dependency that reads and checks the body as `model` (any Content-Type), so that
+    the endpoint itself can be a plain function run in a worker thread."""
+
+    async def read(request: Request) -> M:
+        return await parse(request, model)
+
+    return read
 
 
 def path_id(value: str) -> int | None:

@@ -6,6 +6,8 @@
   credentials.
 - Each chunk of the body arrives within `client_timeout` seconds, or the request ends:
   a client that stalls halfway holds nothing for long.
+- A request that waited for the store's write lock longer than AIIRO_LOCK_WAIT_S (another
+  process held it) is answered 503, Indigo-shaped, with a Retry-After.
 - An exception that escapes the application is answered here with the Indigo-shaped 500
   (inside IndigoHeaders, so it keeps its request id and headers and reaches the request
   log), logged as one line and one traceback, and the connection stays open: a client's
@@ -24,10 +26,12 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aiiro.api import render
-from aiiro.domain.errors import INTERNAL, GatewayError, IndigoError
+from aiiro.domain.errors import INTERNAL, SERVICE_BUSY, GatewayError, IndigoError
 from aiiro.inputs import decimal
+from aiiro.store.db import is_busy
 
 log = logging.getLogger("aiiro.api")
+BUSY_TEXT = "The service is busy. Please try again shortly."
 
 
 class _BodyTooLarge(Exception):
@@ -99,6 +103,15 @@ class Bounds:
                 await self._answer(scope, send, too_slow(self.client_timeout))
         except Exception as exc:
             request_id = scope.get("state", {}).get("request_id")
+            if is_busy(exc):
+                # The store's lock stayed taken (another process, a backup) longer than
+                # AIIRO_LOCK_WAIT_S: the client may try again; nothing is wrong with us.
+                log.warning("503 for %s %s: the store is busy", scope["method"], scope["path"])
+                if not started:
+                    response = render.error(IndigoError(503, SERVICE_BUSY, BUSY_TEXT))
+                    response.headers["retry-after"] = "1"
+                    await response(scope, receive, send)
+                return
             log.error(
                 "500 for %s %s (request %s): %s: %s",
                 scope["method"],

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import WithJsonSchema
-from starlette.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.responses import Response
 
 from aiiro.api import render
-from aiiro.api.admin import admin
-from aiiro.api.auth import caller, runtime
-from aiiro.api.body import Body, Id, body_schema, json_object, parse, path_id, validate
-from aiiro.domain import enforce, firewall_rules, firewalls, reachability
+from aiiro.api.auth import caller, engine, runtime
+from aiiro.api.body import Body, Id, body_schema, json_object, path_id, validate
+from aiiro.domain import firewalls
 from aiiro.domain.accounts import Caller, service_id
-from aiiro.domain.errors import INSTANCE_NOT_FOUND, INVALID_FIELD, IndigoError, not_found
 from aiiro.domain.firewall_rules import TYPES
-from aiiro.engine.worker import engine_of
-from aiiro.store.models import Firewall, FirewallRule, Instance
+from aiiro.store.models import Firewall, FirewallRule
 
 RULE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -103,12 +101,14 @@ def template_rule(fw: Firewall, rule: FirewallRule) -> dict[str, Any]:
 async def create_firewall(request: Request, who: Caller = Depends(caller)) -> Response:
     rt = runtime(request)
     body = validate(CreateFirewall, await json_object(request))
-    with rt.db.write() as s:
+
+    def made(s: Session) -> int:
         fw = firewalls.create(
             rt, s, who.account_id, body.name, body.inbound, body.outbound, body.instances
         )
-        fw_id = fw.id
-    enforce.after_change(rt)
+        return fw.id
+
+    fw_id = await engine(request).change(made)
     return render.coded_success(
         "Firewall template has been created successfully.", "F60002", firewallId=fw_id
     )
@@ -141,8 +141,8 @@ async def update_firewall(request: Request, who: Caller = Depends(caller)) -> Re
     rt = runtime(request)
     data = await json_object(request)
     body = validate(UpdateFirewall, data)
-    with rt.db.write() as s:
-        firewalls.update(
+    await engine(request).change(
+        lambda s: firewalls.update(
             rt,
             s,
             who.account_id,
@@ -152,7 +152,7 @@ async def update_firewall(request: Request, who: Caller = Depends(caller)) -> Re
             body.outbound,
             body.instances,
         )
-    enforce.after_change(rt)
+    )
     # The real API echoes the request's templateid as sent: "12836" comes back a string.
     return render.coded_success(
         "Firewall template is updated successfully.", "F6004", firewallId=data["templateid"]
@@ -167,9 +167,9 @@ async def update_firewall(request: Request, who: Caller = Depends(caller)) -> Re
 async def assign_firewall(request: Request, who: Caller = Depends(caller)) -> Response:
     rt = runtime(request)
     body = validate(AssignFirewall, await json_object(request))
-    with rt.db.write() as s:
-        firewalls.assign(rt, s, who.account_id, body.instanceid, body.templateid)
-    enforce.after_change(rt)
+    await engine(request).change(
+        lambda s: firewalls.assign(rt, s, who.account_id, body.instanceid, body.templateid)
+    )
     return render.coded_success("Firewall template is assigned successfully.", "F60003")
 
 
@@ -181,87 +181,10 @@ async def delete_firewall(
     firewall_id: str, request: Request, who: Caller = Depends(caller)
 ) -> Response:
     rt = runtime(request)
-    with rt.db.write() as s:
-        firewalls.delete_template(rt, s, who.account_id, path_id(firewall_id))
+    await engine(request).change(
+        lambda s: firewalls.delete_template(rt, s, who.account_id, path_id(firewall_id))
+    )
     return render.coded_success("Firewall template has been deleted successfully.", "F6005")
 
 
-# --- admin: would this instance admit a packet? ----------------------------------------
-
-admin_router = APIRouter(prefix="/_aiiro", tags=["admin"], dependencies=[Depends(admin)])
-
-
-class Probe(Body):
-    source: str
-    port: int | None = None
-    protocol: str = "TCP"
-    direction: Literal["in", "out"] = "in"
-
-
-@admin_router.get(
-    "/instances/{instance_id}/probe",
-    summary="Would a connection from `source` to the instance on port/protocol be admitted?",
-)
-async def probe_get(
-    instance_id: str,
-    request: Request,
-    source: str,
-    port: int | None = None,
-    protocol: str = "TCP",
-    direction: Literal["in", "out"] = "in",
-) -> Response:
-    return _probe(
-        request,
-        instance_id,
-        Probe(source=source, port=port, protocol=protocol, direction=direction),
-    )
-
-
-@admin_router.post(
-    "/instances/{instance_id}/probe",
-    openapi_extra=body_schema(Probe),
-    summary="The probe, with the packet as a JSON body",
-)
-async def probe_post(instance_id: str, request: Request) -> Response:
-    return _probe(request, instance_id, await parse(request, Probe))
-
-
-def _probe(request: Request, raw_id: str, p: Probe) -> Response:
-    rt = runtime(request)
-    engine_of(rt).settle()
-    instance_id = path_id(raw_id)
-    with rt.db.read() as s:
-        inst = s.get(Instance, instance_id) if instance_id is not None else None
-        if inst is None or inst.removed_at is not None:
-            raise not_found(INSTANCE_NOT_FOUND, "Instance not found.")
-        found = reachability.check(rt, s, inst)
-    out: dict[str, Any] = {
-        "instanceId": inst.id,
-        "direction": p.direction,
-        "source": p.source,
-        "port": p.port,
-        "protocol": p.protocol.upper(),
-    }
-    try:
-        decision = firewall_rules.decide(found.rules, p.direction, p.source, p.port, p.protocol)
-    except ValueError as exc:
-        raise IndigoError(400, INVALID_FIELD, f"The probe is invalid: {exc}.") from exc
-    if not found.answers:
-        return JSONResponse({**out, "admitted": False, "reason": found.why})
-    return JSONResponse({**out, "admitted": decision.admitted, "reason": decision.reason})
-
-
-@admin_router.get(
-    "/firewalls/assignments",
-    summary="Which template each instance carries (the Indigo API never says)",
-)
-async def firewall_assignments(request: Request) -> Response:
-    rt = runtime(request)
-    with rt.db.read() as s:
-        held = firewalls.assignments(s)
-    return JSONResponse([{"instanceId": i, "templateId": t} for i, t in held])
-
-
-router = APIRouter()
-router.include_router(indigo)
-router.include_router(admin_router)
+router = indigo

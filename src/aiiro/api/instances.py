@@ -15,13 +15,12 @@ from sqlalchemy import Row
 from starlette.responses import Response
 
 from aiiro.api import render
-from aiiro.api.auth import caller, runtime
+from aiiro.api.auth import caller, engine, runtime
 from aiiro.api.body import Body, Id, body_schema, parse
 from aiiro.domain import instances, lifecycle
 from aiiro.domain.accounts import Caller, service_id
 from aiiro.domain.errors import RESET_OK, invalid
 from aiiro.domain.lifecycle import Command
-from aiiro.engine.worker import engine_of
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance
 
@@ -133,9 +132,7 @@ def listed_json(rt: Runtime, inst: InstanceLike, account_name: str) -> dict[str,
     out["ip"] = out["ipaddress"] or ""
     out["instancecreatedbyuser"] = account_name + " "  # sic: trailing space
     out["regionname"] = region.name if region else ""
-    out["instancestatus"] = lifecycle.instancestatus(
-        inst.power, inst.import_url is not None, inst.progress, inst.status
-    )
+    out["instancestatus"] = instances.shown_status(inst)
     out["instancetype"] = rt.catalog.instance_type(inst.instancetype_id)
     return out
 
@@ -162,17 +159,16 @@ async def create_instance(request: Request, who: Caller = Depends(caller)) -> Re
         import_url=body.importUrl,
         snapshot_id=body.snapshotId,
     )
-    with rt.db.write() as s:
-        inst = instances.create(rt, s, who.account_id, req)
-        vms = created_json(rt, inst)
-    engine_of(rt).kick()
+    vms = await engine(request).change(
+        lambda s: created_json(rt, instances.create(rt, s, who.account_id, req))
+    )
     return render.backend({"success": True, "message": CREATED, "vms": vms}, 201)
 
 
 @router.get("/getinstancelist", summary="List instances (a bare array)")
 async def list_instances(request: Request, who: Caller = Depends(caller)) -> Response:
     rt = runtime(request)
-    engine_of(rt).settle()
+    engine(request).settle()
 
     def body() -> bytes:
         with rt.db.read() as s:
@@ -194,10 +190,9 @@ async def status_update(request: Request, who: Caller = Depends(caller)) -> Resp
         cmd = Command(body.status.strip().lower())
     except ValueError:
         raise invalid("status", "must be one of start, stop, forcestop, reset, destroy") from None
-    engine = engine_of(rt)
-    engine.settle()
-    instances.command_with_retry(rt, who.account_id, body.instanceId, cmd)
-    engine.kick()
+    await engine(request).change(
+        lambda s: instances.command(rt, s, who.account_id, body.instanceId, cmd)
+    )
     return _answer(cmd)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from aiiro.api import render
-from aiiro.api.auth import caller, runtime
+from aiiro.api.auth import caller, engine, runtime
 from aiiro.api.body import Body, body_schema, parse, path_id
 from aiiro.domain import sshkeys
 from aiiro.domain.accounts import Caller, service_id
@@ -87,9 +87,9 @@ async def list_active(request: Request, who: Caller = Depends(caller)) -> Respon
 async def create_key(request: Request, who: Caller = Depends(caller)) -> Response:
     rt = runtime(request)
     body = await parse(request, CreateSshKey)
-    with rt.db.write() as s:
-        key = sshkeys.create(rt, s, who.account_id, body.sshName, body.sshKey)
-        out = created(key)
+    out = await engine(request).change(
+        lambda s: created(sshkeys.create(rt, s, who.account_id, body.sshName, body.sshKey))
+    )
     return render.success("SSH key has been added successfully", 201, sshKey=out)
 
 
@@ -108,16 +108,16 @@ async def get_key(key_id: str, request: Request, who: Caller = Depends(caller)) 
 async def update_key(key_id: str, request: Request, who: Caller = Depends(caller)) -> Response:
     rt = runtime(request)
     body = await parse(request, UpdateSshKey)
-    with rt.db.write() as s:
-        sshkeys.update(
+    await engine(request).change(
+        lambda s: sshkeys.update(
             rt, s, who.account_id, path_id(key_id), body.sshName, body.sshKey, body.sshKeyStatus
         )
+    )
     # The trailing space is the real API's.
     return render.success("SSH key has been updated successfully ")
 
 
 @router.delete("/sshkey/{key_id}", summary="Delete an SSH key")
 async def delete_key(key_id: str, request: Request, who: Caller = Depends(caller)) -> Response:
-    with runtime(request).db.write() as s:
-        sshkeys.delete(s, who.account_id, path_id(key_id))
+    await engine(request).change(lambda s: sshkeys.delete(s, who.account_id, path_id(key_id)))
     return render.success("SSH key has been removed successfully")

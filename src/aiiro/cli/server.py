@@ -218,9 +218,9 @@ def account_create(
     database_url: DbUrl = None,
 ) -> None:
     """Create an account and its first API key (the secret is printed once)."""
-    from aiiro.api.admin import account_json
     from aiiro.domain import accounts
     from aiiro.domain.errors import IndigoError
+    from aiiro.emulator.admin import account_json
 
     rt = _runtime(data_dir, database_url)
     try:
@@ -241,9 +241,9 @@ def account_list(
     output: Annotated[str, typer.Option("--output", "-o", help="table, json or yaml")] = "table",
 ) -> None:
     """List accounts."""
-    from aiiro.api.admin import account_json
     from aiiro.cli.client.output import FORMATS, render
     from aiiro.domain import accounts
+    from aiiro.emulator.admin import account_json
 
     if output not in FORMATS:
         raise typer.BadParameter(f"{output!r}: choose table, json or yaml", param_hint="'-o'")
@@ -255,8 +255,8 @@ def account_list(
 def _set_status(
     account_id: int, status: str, data_dir: Path | None, database_url: str | None
 ) -> None:
-    from aiiro.api.admin import account_json
     from aiiro.domain import accounts
+    from aiiro.emulator.admin import account_json
 
     rt = _runtime(data_dir, database_url)
     with rt.db.write() as s:

@@ -13,7 +13,7 @@ Long actions are split in two: an action that begins the work (`provision`, `sto
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 # What a driver sees of an instance's power state.
 Observed = Literal[
@@ -128,3 +128,37 @@ class ComputeDriver(Protocol):
         ...
 
     def console(self, spec: InstanceSpec) -> ConsoleStream: ...
+
+
+# --- abilities only some drivers have (checked with isinstance, as incus has VM/Container) --
+# The sim's guests are models kept in the instance's driver state; what a user would see
+# of them over the network or SSH is told from that state. A driver with real machines
+# has none of these: the probe then judges by the power state, the file controls refuse.
+
+
+@runtime_checkable
+class GuestProbe(Protocol):
+    def guest_detail(self, state: dict[str, Any]) -> str:
+        """ "up" (the guest answers), "booting", "grub" (hung at the GRUB prompt), or ""
+        (not running), from the instance's driver state."""
+        ...
+
+    def applied_rules(self, state: dict[str, Any]) -> list[FirewallRule] | None:
+        """The rules the driver was last given for this instance (None: no template)."""
+        ...
+
+
+@runtime_checkable
+class GuestFiles(Protocol):
+    def write_file(self, state: dict[str, Any], path: str, text: str) -> None:
+        """Write a file on the instance's disk (what a user would do over SSH)."""
+        ...
+
+    def read_file(self, state: dict[str, Any], path: str) -> str | None: ...
+
+
+@runtime_checkable
+class BootFaults(Protocol):
+    def stick_next_boot(self, state: dict[str, Any]) -> None:
+        """The next boot hangs at the GRUB prompt (seen after a snapshot restore)."""
+        ...

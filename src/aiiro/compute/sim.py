@@ -18,7 +18,7 @@ like the rest of aiiro's state:
     boots        how many times the machine has booted
 
 Durations come from the timing profile in force when a step is checked
-(aiiro.emulator.profiles), on the server clock, so tests move time instead of waiting.
+(aiiro.timing), on the server clock, so tests move time instead of waiting.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from aiiro.compute.driver import (
     Observed,
     SnapshotSpec,
 )
-from aiiro.emulator.profiles import timings
 from aiiro.runtime import Runtime
+from aiiro.timing import timings
 
 # Sizes reported for snapshots: an installed OS (observed: ~1 GB for a small Linux), plus
 # whatever was written on the disk, in 4 KiB blocks.
@@ -162,22 +162,24 @@ class SimDriver:
     def console(self, spec: InstanceSpec) -> ConsoleStream:
         return SimConsole(self.rt, spec.id, spec.name)
 
-    # -- test aids (the sim only) ---------------------------------------------------------
-    @staticmethod
-    def write_file(state: dict[str, Any], path: str, text: str) -> None:
-        """Write a file on the instance's disk (what a user would do over SSH)."""
+    # -- abilities of a model guest (compute/driver.py: GuestProbe, GuestFiles, BootFaults)
+    def guest_detail(self, state: dict[str, Any]) -> str:
+        return guest_detail(self.rt, state)
+
+    def applied_rules(self, state: dict[str, Any]) -> list[FirewallRule] | None:
+        applied = state.get("firewall")
+        return None if applied is None else [FirewallRule(**r) for r in applied]
+
+    def write_file(self, state: dict[str, Any], path: str, text: str) -> None:
         disk = state.setdefault("disk", {"generation": 0, "files": {}})
         disk["files"][path] = text
         disk["generation"] = disk.get("generation", 0) + 1
 
-    @staticmethod
-    def read_file(state: dict[str, Any], path: str) -> str | None:
+    def read_file(self, state: dict[str, Any], path: str) -> str | None:
         files: dict[str, str] = state.get("disk", {}).get("files", {})
         return files.get(path)
 
-    @staticmethod
-    def stick_next_boot(state: dict[str, Any]) -> None:
-        """The next boot hangs at the GRUB prompt (seen after a snapshot restore)."""
+    def stick_next_boot(self, state: dict[str, Any]) -> None:
         state["grub_next"] = True
 
     # -- internals --------------------------------------------------------------------------

@@ -71,6 +71,7 @@ DAILY_CREATE_LIMIT = "A4060"  # createinstance refused by the emulated daily cre
 FAULT_NOT_FOUND = "A4048"  # /_aiiro/faults/{id} with an unknown id
 ADMIN_TOKEN_REQUIRED = "A4101"  # /_aiiro/ without the admin token
 INTERNAL = "A5000"
+SERVICE_BUSY = "A5030"  # the store's write lock stayed taken longer than AIIRO_LOCK_WAIT_S
 INJECTED_FAULT = "A5001"  # an injected http_error fault that names no errorCode
 
 

@@ -13,8 +13,10 @@ aiiro's decisions where the real service is silent (docs/compatibility.md):
 - delete is refused (F60009) while the template is assigned to an instance that is not
   destroyed; a destroyed instance lets go of it.
 
-Every change to what an instance enforces ends in `enforce.schedule`, which records the
-work durably in the same transaction; the engine then calls the driver's apply_firewall.
+Every change to what an instance enforces adds an `apply_firewall` operation for that
+instance in the same transaction (`_apply_to`): the engine then gives the driver the rules
+current at that time (domain/instance_ops.py), so a crash in between loses nothing and a
+repeat applies the same rules again.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from aiiro.compute.driver import FirewallRule as EnforcedRule
-from aiiro.domain import enforce, firewall_rules
+from aiiro.domain import firewall_rules, instances
 from aiiro.domain.errors import (
     FIREWALL_NOT_FOUND,
     INSTANCE_NOT_FOUND,
@@ -37,6 +39,7 @@ from aiiro.domain.errors import (
     not_found,
 )
 from aiiro.domain.firewall_rules import Protocol, TemplateRule
+from aiiro.engine import operations
 from aiiro.runtime import Runtime
 from aiiro.store.models import Firewall, FirewallRule, Instance
 
@@ -111,7 +114,7 @@ def update(
     _store_rules(s, fw.id, new_rules)
     fw.updated_at = rt.clock.now().replace(microsecond=0)
     holders = [i for i in _holders(s, fw.id) if i.id not in {t.id for t in targets}]
-    enforce.schedule(rt, s, [i.id for i in holders])
+    _apply_to(rt, s, [i.id for i in holders])
     _assign(rt, s, fw, targets)
     return fw
 
@@ -127,7 +130,7 @@ def assign(
 def delete_template(rt: Runtime, s: Session, account_id: int, firewall_id: int | None) -> None:
     fw = get(s, account_id, firewall_id)
     holders = _holders(s, fw.id)
-    if any(not _destroyed(i) for i in holders):
+    if any(instances.is_active(i) for i in holders):
         raise bad_request(
             ASSIGNED_TO_ACTIVE,
             "This firewall template has already been assigned to an active instance.",
@@ -192,7 +195,11 @@ def _assignable(s: Session, account_id: int, instance_ids: Iterable[int]) -> lis
     found: dict[int, Instance] = {}
     for instance_id in instance_ids:
         instance = s.get(Instance, instance_id)
-        if instance is None or instance.account_id != account_id or _destroyed(instance):
+        if (
+            instance is None
+            or instance.account_id != account_id
+            or not instances.is_active(instance)
+        ):
             raise not_found(INSTANCE_NOT_FOUND, f"Instance {instance_id} not found.")
         if instance.status != "OPEN":
             raise IndigoError(
@@ -209,19 +216,23 @@ def _assign(rt: Runtime, s: Session, fw: Firewall, targets: list[Instance]) -> N
     for instance in targets:
         instance.firewall_id = fw.id
     s.flush()
-    enforce.schedule(rt, s, [i.id for i in targets])
+    _apply_to(rt, s, [i.id for i in targets])
 
 
 def assignments(s: Session) -> list[tuple[int, int]]:
     """(instance id, template id) for every instance, not destroyed, that carries a
     template: what the control panel shows and the Indigo API never returns."""
     held = s.scalars(select(Instance).where(Instance.firewall_id.is_not(None)))
-    return [(i.id, i.firewall_id) for i in held if i.firewall_id and not _destroyed(i)]
+    return [(i.id, i.firewall_id) for i in held if i.firewall_id and instances.is_active(i)]
 
 
 def _holders(s: Session, firewall_id: int) -> list[Instance]:
     return list(s.scalars(select(Instance).where(Instance.firewall_id == firewall_id)))
 
 
-def _destroyed(instance: Instance) -> bool:
-    return enforce.is_destroyed(instance)
+APPLY_FIREWALL = "apply_firewall"
+
+
+def _apply_to(rt: Runtime, s: Session, instance_ids: Iterable[int]) -> None:
+    for instance_id in sorted(set(instance_ids)):
+        operations.enqueue(rt, s, APPLY_FIREWALL, instance_id=instance_id)

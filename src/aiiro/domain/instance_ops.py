@@ -18,56 +18,18 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC
-from typing import Literal
-
-from sqlalchemy.orm import Session
 
 from aiiro.compute.driver import InstanceSpec
 from aiiro.domain import addresses, lifecycle
-from aiiro.domain.catalog import IMPORT_OS_ID
+from aiiro.domain.firewalls import APPLY_FIREWALL, enforced_rules
 from aiiro.domain.lifecycle import Power
 from aiiro.domain.snapshots import RESTORE
-from aiiro.emulator.profiles import timings
-from aiiro.engine.operations import Job, handler, on_give_up
-from aiiro.runtime import Runtime
-from aiiro.store.models import Instance, Snapshot, SshKey
+from aiiro.domain.specs import spec_of
+from aiiro.engine.operations import Handler, Job
+from aiiro.store.models import Instance
+from aiiro.timing import timings
 
 log = logging.getLogger("aiiro.engine")
-
-
-# --- the driver's view of an instance -----------------------------------------------------
-
-
-def spec_of(rt: Runtime, s: Session, inst: Instance) -> InstanceSpec:
-    image = rt.catalog.image(inst.os_id)
-    plan = rt.catalog.plan(inst.plan_id)
-    family: Literal["linux", "windows", "import"] = (
-        image.family if image else ("import" if inst.os_id == IMPORT_OS_ID else "linux")
-    )
-    key = s.get(SshKey, inst.sshkey_id) if inst.sshkey_id else None
-    addrs = addresses.of_instance(s, inst.id)
-    source = None
-    if inst.snapshot_id:
-        snap = s.get(Snapshot, inst.snapshot_id)
-        source = json.loads(snap.driver_state or "{}") if snap is not None else None
-    return InstanceSpec(
-        id=inst.id,
-        name=inst.name,
-        os_id=inst.os_id,
-        os_name=image.name if image else "ImportVM",
-        os_family=family,
-        cpus=plan.cpus if plan else 1,
-        memory_mb=plan.memory_mb if plan else 1024,
-        disk_gb=plan.disk_gb if plan else 20,
-        region_id=inst.region_id,
-        mac=inst.macaddress,
-        ipv4=str(addrs[4]) if 4 in addrs else None,
-        ipv6=addrs[6].compressed if 6 in addrs else None,
-        ssh_public_key=key.sshkey if key is not None else None,
-        import_url=inst.import_url,
-        source_snapshot=source,
-        state=json.loads(inst.driver_state or "{}"),
-    )
 
 
 def save(job: Job, inst: Instance, spec: InstanceSpec | None = None) -> None:
@@ -89,7 +51,6 @@ def _mine(job: Job, power: Power) -> Instance | None:
 # --- installation ---------------------------------------------------------------------
 
 
-@handler("provision")
 def provision(job: Job) -> None:
     inst = _mine(job, Power.INSTALLING)
     if inst is None:
@@ -107,7 +68,7 @@ def provision(job: Job) -> None:
             # An emulator fault: the download never gets going; nothing is made.
             job.again_in(step, phase="fail")
             return
-        job.driver.provision(spec)
+        job.drive(job.driver.provision, spec)
         save(job, inst, spec)
         job.payload.update(phase="wait", since=since)
         if expected > 0:
@@ -119,7 +80,7 @@ def provision(job: Job) -> None:
         _install_failed(job, inst, f"{lifecycle.IMPORT_INVALID_TEXT} (fault import_invalid)")
         return
 
-    obs = job.driver.observe(spec)
+    obs = job.drive(job.driver.observe, spec)
     save(job, inst, spec)
     if obs.power == "provisioning":
         if is_import and obs.progress is not None:
@@ -127,7 +88,7 @@ def provision(job: Job) -> None:
         job.wait(job.payload["since"], expected, t.poll_s, step)
     elif obs.power in ("shutoff", "running"):
         if obs.power == "running":  # Indigo hands a new machine over shut off
-            job.driver.force_stop(spec)
+            job.drive(job.driver.force_stop, spec)
             save(job, inst, spec)
         _installed(job, inst)
     else:  # provision_failed, or the machine vanished
@@ -159,12 +120,10 @@ def _install_failed(job: Job, inst: Instance, reason: str) -> None:
 # --- power --------------------------------------------------------------------------------
 
 
-@handler("start")
 def start(job: Job) -> None:
     _one_call(job, Power.STARTING, "start")
 
 
-@handler("stop")
 def stop(job: Job) -> None:
     inst = _mine(job, Power.STOPPING)
     if inst is None:
@@ -174,14 +133,14 @@ def stop(job: Job) -> None:
     if job.payload.get("phase", "begin") == "begin":
         if job.payload.get("hang"):
             return  # an emulator fault: the shutdown never completes; forcestop cures it
-        job.driver.stop(spec)
+        job.drive(job.driver.stop, spec)
         save(job, inst, spec)
         job.payload.update(phase="wait", since=job.rt.clock.time())
         # (A machine that is already off — a start replaced by this stop — is done now.)
-        if t.stop_s > 0 and job.driver.observe(spec).power not in ("shutoff", "absent"):
+        if t.stop_s > 0 and job.drive(job.driver.observe, spec).power not in ("shutoff", "absent"):
             job.again_in(t.stop_s)
             return
-    obs = job.driver.observe(spec)
+    obs = job.drive(job.driver.observe, spec)
     save(job, inst, spec)
     if obs.power in ("shutoff", "absent"):
         inst.power = Power.STOPPED.value
@@ -195,12 +154,10 @@ def stop(job: Job) -> None:
     job.wait(since, t.stop_s, t.poll_s)
 
 
-@handler("forcestop")
 def forcestop(job: Job) -> None:
     _one_call(job, Power.FORCESTOPPING, "force_stop")
 
 
-@handler("reset")
 def reset(job: Job) -> None:
     _one_call(job, Power.RESETTING, "reset")
 
@@ -210,20 +167,19 @@ def _one_call(job: Job, power: Power, action: str) -> None:
     if inst is None or inst.removed_at is not None:
         return
     spec = spec_of(job.rt, job.s, inst)
-    getattr(job.driver, action)(spec)
+    job.drive(getattr(job.driver, action), spec)
     if inst.power == power.value:  # else a later command decides where it ends
         inst.power = lifecycle.SETTLES_TO[power].value
     save(job, inst, spec)
 
 
-@handler("destroy")
 def destroy(job: Job) -> None:
     inst = _mine(job, Power.DESTROYING)
     if inst is None:
         return
     if job.payload.get("phase", "begin") == "begin":
         spec = spec_of(job.rt, job.s, inst)
-        job.driver.destroy(spec)
+        job.drive(job.driver.destroy, spec)
         save(job, inst, spec)
         job.payload.update(phase="remove", since=job.rt.clock.time())
         if timings(job.rt).removal_s > 0:
@@ -252,7 +208,6 @@ STEP_POWER = {
 }
 
 
-@on_give_up(*STEP_POWER)
 def settle_after_failure(job: Job) -> None:
     """Leave the instance where it takes commands again; a later command that moved it
     since decides where it ends instead."""
@@ -269,14 +224,25 @@ def settle_after_failure(job: Job) -> None:
 # --- firewall ---------------------------------------------------------------------------
 
 
-@handler("apply_firewall")
 def apply_firewall(job: Job) -> None:
     """Give the driver the rules of the instance's template as they are now."""
     inst = job.instance()
     if inst is None or inst.removed_at is not None or inst.power == Power.DESTROYING.value:
         return
-    from aiiro.domain.firewalls import enforced_rules
-
     spec = spec_of(job.rt, job.s, inst)
-    job.driver.apply_firewall(spec, enforced_rules(job.s, inst))
+    job.drive(job.driver.apply_firewall, spec, enforced_rules(job.s, inst))
     save(job, inst, spec)
+
+
+# --- what the engine runs (handed to it by serve.py) -------------------------------------
+
+HANDLERS: dict[str, Handler] = {
+    "provision": provision,
+    "start": start,
+    "stop": stop,
+    "forcestop": forcestop,
+    "reset": reset,
+    "destroy": destroy,
+    APPLY_FIREWALL: apply_firewall,
+}
+GIVE_UP: dict[str, Handler] = {kind: settle_after_failure for kind in STEP_POWER}

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
-from aiiro.domain import addresses, lifecycle
+from aiiro.domain import addresses, faults, lifecycle
 from aiiro.domain.catalog import OsImage, Plan, Region
 from aiiro.domain.errors import (
     IMPORT_URL_REQUIRED,
@@ -221,8 +221,6 @@ def usable_sshkey(s: Session, account_id: int, key_id: int) -> SshKey:
 
 def create(rt: Runtime, s: Session, account_id: int, req: CreateRequest) -> Instance:
     """Create the instance (READY) and the operation that provisions it."""
-    from aiiro.emulator import faults
-
     c = check_create(rt, s, account_id, req)
     hit = faults.take(rt, s, "createinstance", account_id)
     if hit is not None and hit.error is not None:
@@ -317,6 +315,15 @@ def get(s: Session, account_id: int, instance_id: int | None, lock: bool = False
     return inst
 
 
+def shown_status(inst: Instance | Row[Any]) -> str:
+    """The `instancestatus` of an instance, as the API lists it and the panel shows it
+    (their one home). An import shows its download; an instance made from a snapshot of
+    an import downloads nothing: it installs."""
+    return lifecycle.instancestatus(
+        inst.power, inst.import_url is not None, inst.progress, inst.status
+    )
+
+
 def is_active(inst: Instance) -> bool:
     """Not destroyed (a firewall template it carries cannot be deleted)."""
     return inst.removed_at is None and inst.power != Power.DESTROYING.value
@@ -325,8 +332,12 @@ def is_active(inst: Instance) -> bool:
 # --- power commands ---------------------------------------------------------------------
 
 
-class Conflict(Exception):
-    """The instance changed between read and write: decide again."""
+class Conflict(operations.Conflict):
+    """The instance changed between read and write: decide again (Engine.apply does);
+    still losing after a few tries, the command is refused as busy."""
+
+    def give_up(self) -> Exception:
+        return bad_request(lifecycle.BUSY, REFUSALS[lifecycle.BUSY])
 
 
 def command(
@@ -357,8 +368,6 @@ def command(
     s.refresh(inst)
     payload: dict[str, Any] = {}
     if cmd is Command.STOP:
-        from aiiro.emulator import faults
-
         hit = faults.take(rt, s, "stop", account_id)
         if hit is not None and hit.action == "stop_hangs":
             payload["hang"] = True
@@ -367,17 +376,3 @@ def command(
         operations.cancel_pending(rt, s, inst.id, moot)
     operations.enqueue(rt, s, cmd.value, instance_id=inst.id, payload=payload)
     return inst
-
-
-def command_with_retry(
-    rt: Runtime, account_id: int, instance_id: int | None, cmd: Command, attempts: int = 5
-) -> Instance:
-    """Run `command` in its own write transaction, deciding again if a concurrent command
-    won the compare-and-set."""
-    for _ in range(attempts):
-        try:
-            with rt.db.write() as s:
-                return command(rt, s, account_id, instance_id, cmd)
-        except Conflict:
-            continue
-    raise bad_request(lifecycle.BUSY, REFUSALS[lifecycle.BUSY])

@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from aiiro.compute.driver import ComputeDriver, InstanceSpec, Observed
-from aiiro.domain.instance_ops import spec_of
 from aiiro.domain.lifecycle import Power
+from aiiro.domain.specs import spec_of
 from aiiro.engine.operations import PENDING, RUNNING
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance, Operation

@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import logging
 
-from aiiro.compute.driver import SnapshotSpec
-from aiiro.domain.instance_ops import save, spec_of
+from aiiro.compute.driver import BootFaults, SnapshotSpec
+from aiiro.domain.instance_ops import save
 from aiiro.domain.lifecycle import Power
 from aiiro.domain.snapshots import CREATED, DELETE, FAILED, RESTORE, RUNNING, TAKE
-from aiiro.emulator.profiles import timings
-from aiiro.engine.operations import Job, handler, on_give_up
+from aiiro.domain.specs import spec_of
+from aiiro.engine.operations import Handler, Job
 from aiiro.store.models import Snapshot
+from aiiro.timing import timings
 
 log = logging.getLogger("aiiro.engine")
 
@@ -44,7 +45,6 @@ def _keep(snap: Snapshot, spec: SnapshotSpec) -> None:
     snap.driver_state = json.dumps(spec.state, separators=(",", ":"))
 
 
-@handler(TAKE)
 def take(job: Job) -> None:
     snap = job.s.get(Snapshot, job.op.snapshot_id, with_for_update=True)
     if snap is None or snap.deleted_at is not None or snap.status != RUNNING:
@@ -63,7 +63,7 @@ def take(job: Job) -> None:
             return
         spec = spec_of(job.rt, job.s, inst)
         sspec = _spec(snap)
-        size = job.driver.snapshot(spec, sspec)
+        size = job.drive(job.driver.snapshot, spec, sspec)
         _keep(snap, sspec)
         save(job, inst, spec)
         _until(job, since, t.snapshot_s)
@@ -80,14 +80,12 @@ def take(job: Job) -> None:
     snap.completed_at = job.now.replace(microsecond=0)
 
 
-@on_give_up(TAKE)
 def take_failed(job: Job) -> None:
     snap = job.s.get(Snapshot, job.op.snapshot_id, with_for_update=True)
     if snap is not None and snap.deleted_at is None and snap.status == RUNNING:
         snap.status = FAILED
 
 
-@handler(RESTORE)
 def restore(job: Job) -> None:
     inst = job.instance()
     if inst is None or inst.removed_at is not None or inst.power != Power.RESTORING.value:
@@ -97,11 +95,10 @@ def restore(job: Job) -> None:
         snap = job.s.get(Snapshot, job.op.snapshot_id)
         spec = spec_of(job.rt, job.s, inst)
         if snap is not None:
-            job.driver.restore(spec, _spec(snap))
+            job.drive(job.driver.restore, spec, _spec(snap))
         if job.payload.get("boot_stuck"):
-            stick = getattr(job.driver, "stick_next_boot", None)
-            if stick is not None:
-                stick(spec.state)
+            if isinstance(job.driver, BootFaults):
+                job.driver.stick_next_boot(spec.state)
             else:
                 log.warning("boot_stuck fault: driver %s cannot simulate it", job.driver.name)
         save(job, inst, spec)
@@ -117,7 +114,6 @@ def restore(job: Job) -> None:
     save(job, inst)
 
 
-@handler(DELETE)
 def delete(job: Job) -> None:
     snap = job.s.get(Snapshot, job.op.snapshot_id, with_for_update=True)
     inst = job.instance()
@@ -125,6 +121,12 @@ def delete(job: Job) -> None:
         return
     spec = spec_of(job.rt, job.s, inst)
     sspec = _spec(snap)
-    job.driver.delete_snapshot(spec, sspec)
+    job.drive(job.driver.delete_snapshot, spec, sspec)
     _keep(snap, sspec)
     save(job, inst, spec)
+
+
+# --- what the engine runs (handed to it by serve.py) -------------------------------------
+
+HANDLERS: dict[str, Handler] = {TAKE: take, RESTORE: restore, DELETE: delete}
+GIVE_UP: dict[str, Handler] = {TAKE: take_failed}

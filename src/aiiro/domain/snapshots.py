@@ -26,7 +26,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from aiiro.domain import instances, lifecycle
+from aiiro.domain import faults, instances, lifecycle
 from aiiro.domain.errors import (
     INSTANCE_NOT_FOUND,
     SNAPSHOT_BUSY,
@@ -39,7 +39,6 @@ from aiiro.domain.errors import (
     not_found,
 )
 from aiiro.domain.lifecycle import Power
-from aiiro.emulator import faults
 from aiiro.engine import operations
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance, Operation, Snapshot

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from aiiro.engine.clock import Clock
+from aiiro.clock import Clock
 from aiiro.inputs import BadInput, load_json
 
 SECRET_KEYS = frozenset(

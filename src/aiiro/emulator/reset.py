@@ -3,9 +3,8 @@ credentials a test suite holds keep working."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from aiiro.runtime import Runtime
 from aiiro.store.models import (
@@ -32,16 +31,9 @@ RESET_TABLES = (
     QuotaWindow,
 )
 
-# Other parts of aiiro (engine, driver, request log) register what they forget on reset.
-RESET_HOOKS: list[Callable[[Runtime], None]] = []
 
-
-def reset_state(rt: Runtime) -> None:
-    with rt.db.write() as s:
-        for table in RESET_TABLES:
-            s.execute(delete(table))
-    log = rt.extras.get("request_log")
-    if log is not None:
-        log.clear()
-    for hook in RESET_HOOKS:
-        hook(rt)
+def reset_state(rt: Runtime, s: Session) -> None:
+    """In the caller's transaction; the request log is the caller's to clear."""
+    for table in RESET_TABLES:
+        s.execute(delete(table))
+    rt.fault_rules.invalidate()

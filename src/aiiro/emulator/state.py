@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 
-from aiiro.bootstrap import kv_get
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
+from aiiro.store.kv import kv_get
 from aiiro.store.models import KeyValue
+from aiiro.timing import Timings, profile_named
 
 CLOCK_OFFSET = "clock_offset"
 SEED = "emulator_seed"
@@ -23,7 +25,7 @@ SEED_EPOCH = "emulator_seed_epoch"
 
 def restore(rt: Runtime) -> None:
     """On start: the clock where it was; the seed in force (AIIRO_SEED, else the stored one)."""
-    offset = kv_get(rt, CLOCK_OFFSET)
+    offset = kv_get(rt.db, CLOCK_OFFSET)
     if offset is not None:
         rt.clock.set_offset(max(float(offset), rt.clock.offset))
     seed = rt.settings.seed if rt.settings.seed is not None else current_seed(rt)
@@ -38,7 +40,7 @@ def advance_clock(rt: Runtime, seconds: float) -> None:
 
 
 def current_seed(rt: Runtime) -> int | None:
-    raw = kv_get(rt, SEED)
+    raw = kv_get(rt.db, SEED)
     return None if raw in (None, "") else int(raw)
 
 
@@ -56,3 +58,12 @@ def set_seed(rt: Runtime, seed: int | None) -> int:
 def derived(seed: int, epoch: int) -> int:
     digest = hashlib.sha256(f"aiiro:{seed}:{epoch}".encode()).digest()
     return int.from_bytes(digest[:8], "big")
+
+
+def set_profile(rt: Runtime, engine: Engine, name: str) -> Timings:
+    """Switch this process to another timing profile. Steps under way are re-timed at
+    once: each waiting operation is checked again and judged by the new durations."""
+    timings = profile_named(name)
+    rt.profile = name
+    engine.retime()
+    return timings

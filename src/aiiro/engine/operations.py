@@ -6,20 +6,24 @@ resource and adds an `operations` row in the same transaction, then answers. The
 
 1. claim: `pending` -> `running` with a compare-and-set (`WHERE state = 'pending'`),
    at most one running operation per instance, committed at once;
-2. run: one write transaction that locks the operation and its instance, calls the
-   handler registered for the operation's kind (which calls the compute driver and
-   changes the rows), and marks the operation `done`, or `pending` again at a later time
-   when the handler asks to be called back (polling a long driver action);
+2. run: a write transaction that locks the operation and its instance, calls the handler
+   for the operation's kind (which calls the compute driver and changes the rows), and
+   marks the operation `done`, or `pending` again at a later time when the handler asks
+   to be called back (polling a long driver action). No transaction spans a driver call
+   (`Job.drive`): the transaction commits before it and a new one begins after it, which
+   goes on only if neither the operation nor its instance changed meanwhile; otherwise
+   the run ends and the operation runs again at once, judged on the new state;
 3. a crash between 1 and 2 leaves the row `running`; a restarted worker takes such stale
    claims back (`recover_stale`) and runs them again. Driver calls are idempotent, and
    the changes of a run are committed together with its `done`, so nothing is lost and
    nothing is applied twice;
 4. a run that raises is rolled back and tried again 2, 4, 8... s later, up to
    `settings.operation_max_attempts` runs; then the operation is `failed` with its reason
-   (one ERROR line in the log), and what was registered with `@on_give_up("kind")`
-   settles its resource, in the same transaction.
+   (one ERROR line in the log), and the kind's give-up function settles its resource, in
+   the same transaction.
 
-Handlers are plain functions registered with `@handler("kind")`; they receive a `Job`.
+Handlers are plain functions that receive a `Job`; the tables of them (kind -> handler,
+kind -> give-up) are handed to the Engine by the composition root (serve.py).
 """
 
 from __future__ import annotations
@@ -29,21 +33,24 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from aiiro.runtime import Runtime
+from aiiro.store.db import is_busy
 from aiiro.store.models import Instance, Operation
 
 if TYPE_CHECKING:
     from aiiro.compute.driver import ComputeDriver
 
 log = logging.getLogger("aiiro.engine")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 PENDING = "pending"
 RUNNING = "running"
@@ -58,9 +65,23 @@ ERROR_CHARS = 2000  # of a reason kept in the operation's row
 LINE_CHARS = 500  # of a reason in the log
 
 
+class Conflict(Exception):
+    """A change lost a compare-and-set to a concurrent one: decide again, in a new
+    transaction (Engine.apply does, a few times). `give_up()` is what to raise when it
+    keeps losing."""
+
+    def give_up(self) -> Exception:
+        return self
+
+
+class Superseded(Exception):
+    """While a driver call ran outside the transaction, the operation or its instance
+    changed (a command, a reset): this run ends and the operation runs again at once."""
+
+
 @dataclass
 class Job:
-    """One run of an operation, inside its write transaction."""
+    """One run of an operation, inside its write transaction (but for driver calls)."""
 
     rt: Runtime
     s: Session
@@ -69,6 +90,7 @@ class Job:
     payload: dict[str, Any]
     _again: datetime | None = field(default=None, init=False)
     _failure: str | None = field(default=None, init=False)
+    _instance: Instance | None = field(default=None, init=False)
 
     @property
     def now(self) -> datetime:
@@ -78,7 +100,31 @@ class Job:
         """The operation's instance, locked for this transaction (None when gone)."""
         if self.op.instance_id is None:
             return None
-        return self.s.get(Instance, self.op.instance_id, with_for_update=True)
+        self._instance = self.s.get(Instance, self.op.instance_id, with_for_update=True)
+        return self._instance
+
+    def drive(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call the compute driver (`job.drive(job.driver.provision, spec)`) with no
+        transaction open: what was done so far is committed, and the lock released, so a
+        slow driver (a disk converted, a host far away) stops no one. Then a new
+        transaction; Superseded if the operation or the instance moved meanwhile."""
+        version = self._instance.version if self._instance is not None else None
+        self.s.commit()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            self._check_unmoved(version)
+
+    def _check_unmoved(self, version: int | None) -> None:
+        op = self.s.execute(
+            select(Operation.state, Operation.claimed_by).where(Operation.id == self.op.id)
+        ).first()
+        if op is None or op.state != RUNNING or op.claimed_by != self.op.claimed_by:
+            raise Superseded()
+        if self._instance is not None:
+            now = self.s.scalar(select(Instance.version).where(Instance.id == self._instance.id))
+            if now != version:
+                raise Superseded()
 
     def again_in(self, seconds: float, **payload: Any) -> None:
         """Run this operation again after `seconds` (server clock), with `payload` merged."""
@@ -111,36 +157,6 @@ class Job:
 
 
 Handler = Callable[[Job], None]
-HANDLERS: dict[str, Handler] = {}
-GIVE_UP: dict[str, Handler] = {}
-
-
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that runs operations of `kind`."""
-
-    def register(fn: Handler) -> Handler:
-        existing = HANDLERS.get(kind)
-        if existing is not None and existing is not fn:
-            qual = f"{existing.__module__}.{existing.__qualname__}"
-            if qual != f"{fn.__module__}.{fn.__qualname__}":  # re-import is fine
-                raise ValueError(f"operation kind {kind!r} already handled by {qual}")
-        HANDLERS[kind] = fn
-        return fn
-
-    return register
-
-
-def on_give_up(*kinds: str) -> Callable[[Handler], Handler]:
-    """Register what becomes of the resource of an operation of these kinds when the engine
-    gives up on it (its runs kept raising): settle it where it takes commands again. It runs
-    in the transaction that marks the operation failed; `job.op.error` says why."""
-
-    def register(fn: Handler) -> Handler:
-        for kind in kinds:
-            GIVE_UP[kind] = fn
-        return fn
-
-    return register
 
 
 def describe(op: Operation) -> str:
@@ -181,7 +197,7 @@ def enqueue(
     delay_s: float = 0.0,
 ) -> Operation:
     """Add an operation, due `delay_s` from now, in the caller's transaction. After the
-    transaction commits, call `rt.extras["engine"].kick()` so it runs without delay."""
+    transaction commits, the engine is kicked (Engine.change does it) so it runs at once."""
     now = rt.clock.now()
     op = Operation(
         kind=kind,
@@ -294,18 +310,26 @@ def next_due(s: Session) -> datetime | None:
 # --- running ---------------------------------------------------------------------------
 
 
-def run_claimed(rt: Runtime, driver: ComputeDriver, worker: str, op_id: int) -> bool:
-    """Run one claimed operation; True when it ran (done or rescheduled)."""
+def run_claimed(
+    rt: Runtime,
+    driver: ComputeDriver,
+    handlers: Mapping[str, Handler],
+    give_up: Mapping[str, Handler],
+    worker: str,
+    op_id: int,
+) -> bool:
+    """Run one claimed operation; True when it ran (done, failed or rescheduled)."""
     try:
-        with rt.db.write() as s:
+        with rt.db.writer() as s:
             op = s.get(Operation, op_id, with_for_update=True)
             if op is None or op.state != RUNNING or op.claimed_by != worker:
                 return False  # reset, or taken back from us
-            fn = HANDLERS.get(op.kind)
+            fn = handlers.get(op.kind)
             if fn is None:
                 op.state, op.error = FAILED, f"no handler for operation kind {op.kind!r}"
                 op.finished_at = rt.clock.now()
                 log.error("operation %s: %s", op.id, op.error)
+                s.commit()
                 return False
             job = Job(rt, s, op, driver, json.loads(op.payload or "{}"))
             fn(job)
@@ -320,13 +344,47 @@ def run_claimed(rt: Runtime, driver: ComputeDriver, worker: str, op_id: int) -> 
                 op.claimed_by = op.claimed_at = None
             else:
                 op.state, op.finished_at = DONE, rt.clock.now()
+            s.commit()
+        return True
+    except Superseded:
+        _again_now(rt, worker, op_id)
         return True
     except Exception as exc:
-        _failed(rt, driver, worker, op_id, exc)
+        if is_busy(exc):
+            # The store's lock, not the work, failed: no attempt spent. The claim stays
+            # ours until the engine takes it back (Engine.recover) and runs it again.
+            log.warning("operation %s: the store is busy; it runs again later", op_id)
+            return False
+        _failed(rt, driver, give_up, worker, op_id, exc)
         return False
 
 
-def _failed(rt: Runtime, driver: ComputeDriver, worker: str, op_id: int, exc: Exception) -> None:
+def _again_now(rt: Runtime, worker: str, op_id: int) -> None:
+    """Hand a superseded run back: pending, due now, this run not counted as an attempt."""
+    with rt.db.write() as s:
+        s.execute(
+            update(Operation)
+            .where(
+                Operation.id == op_id, Operation.state == RUNNING, Operation.claimed_by == worker
+            )
+            .values(
+                state=PENDING,
+                due_at=rt.clock.now(),
+                claimed_by=None,
+                claimed_at=None,
+                attempts=Operation.attempts - 1,
+            )
+        )
+
+
+def _failed(
+    rt: Runtime,
+    driver: ComputeDriver,
+    give_up: Mapping[str, Handler],
+    worker: str,
+    op_id: int,
+    exc: Exception,
+) -> None:
     """A run raised (and was rolled back): try again later, or give up. One line in the
     log per run, not a traceback (that is at debug level)."""
     reason = f"{type(exc).__name__}: {exc}"
@@ -352,7 +410,7 @@ def _failed(rt: Runtime, driver: ComputeDriver, worker: str, op_id: int, exc: Ex
             "operation %s (%s) gave up after %d attempts: %s",
             op.id, describe(op), op.attempts, _line(reason),
         )  # fmt: skip
-        settle = GIVE_UP.get(op.kind)
+        settle = give_up.get(op.kind)
         if settle is None:
             return
         try:
@@ -370,9 +428,10 @@ def _line(reason: str) -> str:
 # --- recovery --------------------------------------------------------------------------
 
 
-def recover_stale(rt: Runtime, s: Session, me: str) -> int:
+def recover_stale(rt: Runtime, s: Session) -> int:
     """Take back claims of workers that are gone: on this host, processes that no longer
-    run (or a previous life of this pid); elsewhere, claims older than LEASE_S."""
+    run, or this one (its caller runs nothing meanwhile); elsewhere, claims older than
+    LEASE_S."""
     host = socket.gethostname()
     expired = rt.clock.now() - timedelta(seconds=LEASE_S)
     taken = 0
@@ -382,8 +441,6 @@ def recover_stale(rt: Runtime, s: Session, me: str) -> int:
         )
     ).all()
     for op_id, claimed_by, claimed_at in rows:
-        if claimed_by == me:
-            continue
         if not _stale(claimed_by or "", claimed_at, host, expired):
             continue
         result = s.execute(

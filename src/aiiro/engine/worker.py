@@ -15,12 +15,14 @@ Stopped. Tests call `reconcile()` directly.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
 
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy.orm import Session
 
 from aiiro.compute.driver import ComputeDriver
@@ -28,6 +30,7 @@ from aiiro.engine import operations as ops
 from aiiro.runtime import Runtime
 
 log = logging.getLogger("aiiro.engine")
+T = TypeVar("T")
 
 IDLE_S = 0.5
 RECOVER_EVERY_S = 30.0
@@ -35,28 +38,31 @@ MAX_RUN = 100_000  # a safety stop for run_due against a handler that never fini
 # Seconds between reconciliation sweeps for drivers with machines of their own. The sim's
 # machines live in aiiro's own rows, so there is nothing to reconcile: off by default.
 RECONCILE_DEFAULT_S = 10.0
+# Tries of a change that keeps losing its compare-and-set to concurrent ones.
+CONFLICT_ATTEMPTS = 5
+# Threads for the API's writes (each waits for the store's one write lock in turn).
+WRITER_THREADS = 16
 
-# Modules whose import registers operation handlers (missing ones are skipped).
-HANDLER_MODULES = (
-    "aiiro.domain.instance_ops",
-    "aiiro.domain.snapshots",
-    "aiiro.domain.snapshot_ops",
-)
+Reconcile = Callable[["Runtime", ComputeDriver, int, int], tuple[Sequence[object], int]]
 
 
-def load_handlers() -> None:
-    for name in HANDLER_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+@dataclass(frozen=True)
+class Work:
+    """What the engine runs, handed to it by the composition root (serve.py): a handler
+    per operation kind, what settles a resource when the engine gives up on a kind, and
+    the reconciliation pass (domain/reconcile.py) with its batch size."""
+
+    handlers: Mapping[str, ops.Handler]
+    give_up: Mapping[str, ops.Handler]
+    reconcile: Reconcile
+    reconcile_batch: int
 
 
 class Engine:
-    def __init__(self, rt: Runtime, driver: ComputeDriver) -> None:
+    def __init__(self, rt: Runtime, driver: ComputeDriver, work: Work) -> None:
         self.rt = rt
         self.driver = driver
+        self.work = work
         self.worker_id = ops.worker_identity()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -65,7 +71,7 @@ class Engine:
         self._run_lock = threading.RLock()
         self._since_recover = 0.0
         self._reconcile_after = 0  # where the next reconciliation pass starts (an id)
-        load_handlers()
+        self._writers: CapacityLimiter | None = None  # made on first use, in the event loop
 
     # -- the contract used by the API and the emulator controls ---------------------------
     @property
@@ -93,7 +99,14 @@ class Engine:
             if not claimed:
                 break
             for op_id in claimed:
-                if ops.run_claimed(self.rt, self.driver, self.worker_id, op_id):
+                if ops.run_claimed(
+                    self.rt,
+                    self.driver,
+                    self.work.handlers,
+                    self.work.give_up,
+                    self.worker_id,
+                    op_id,
+                ):
                     ran += 1
         return ran
 
@@ -104,14 +117,40 @@ class Engine:
         else:
             self.run_due()
 
-    @contextmanager
-    def change(self) -> Iterator[Session]:
-        """A write that may queue operations: run what fell due first (so the change sees
-        the current state), then one transaction, then, once it committed, the new work."""
+    # -- the unit of work of the API and the panel ------------------------------------------
+    def apply(self, fn: Callable[[Session], T]) -> T:
+        """Every write of the API and the panel: run what fell due first (so the change
+        sees the current state), then `fn` in one write transaction, then, once it
+        committed, the work it queued. `fn` is run again in a new transaction when it
+        raises ops.Conflict (a concurrent change won), a few times. Blocking: the API
+        calls it through `change`; the panel's pages run in worker threads already."""
         self.settle()
-        with self.rt.db.write() as s:
-            yield s
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                with self.rt.db.write() as s:
+                    result = fn(s)
+                break
+            except ops.Conflict as conflict:
+                if attempt == CONFLICT_ATTEMPTS - 1:
+                    raise conflict.give_up() from conflict
         self.kick()
+        return result
+
+    async def change(self, fn: Callable[[Session], T]) -> T:
+        """`apply` in a worker thread: waiting for the store's write lock (another
+        process may hold it) never stalls the event loop, and every request with it.
+        The API's writes have threads of their own, apart from those of the panel's
+        pages (a burst of sign-ins never holds an API write up)."""
+        if self._writers is None:
+            self._writers = CapacityLimiter(WRITER_THREADS)
+        return await to_thread.run_sync(self.apply, fn, limiter=self._writers)
+
+    @contextmanager
+    def view(self) -> Iterator[Session]:
+        """A read of the current state: what fell due runs first (without a worker)."""
+        self.settle()
+        with self.rt.db.read() as s:
+            yield s
 
     def settle(self) -> None:
         """Before answering: without a worker, run what has fallen due (the clock may
@@ -138,10 +177,8 @@ class Engine:
         """One reconciliation pass: observe up to `limit` settled instances (after those
         the previous pass saw) and move each to the power state the driver reports;
         returns how many changed. A driver error on one instance is logged and skipped."""
-        from aiiro.domain import reconcile
-
-        changes, self._reconcile_after = reconcile.run_pass(
-            self.rt, self.driver, self._reconcile_after, limit or reconcile.BATCH
+        changes, self._reconcile_after = self.work.reconcile(
+            self.rt, self.driver, self._reconcile_after, limit or self.work.reconcile_batch
         )
         return len(changes)
 
@@ -153,8 +190,10 @@ class Engine:
         return max(every, 0.0)
 
     def recover(self) -> int:
-        with self.rt.db.write() as s:
-            taken = ops.recover_stale(self.rt, s, self.worker_id)
+        """Take back stale claims; this process's own too: no run of ours is in flight
+        while the run lock is held (a run whose last write failed leaves its claim)."""
+        with self._run_lock, self.rt.db.write() as s:
+            taken = ops.recover_stale(self.rt, s)
         self._recovered = True
         return taken
 
@@ -207,8 +246,3 @@ class Engine:
                     log.exception("reconcile")
                     self._reconcile_after = 0
             self._wake.wait(wait)
-
-
-def engine_of(rt: Runtime) -> Engine:
-    engine: Engine = rt.extras["engine"]
-    return engine

@@ -2,11 +2,14 @@
 
 SQLite runs in WAL mode with a busy timeout. Writes open with BEGIN IMMEDIATE so that two
 writers queue on the lock instead of failing when a read lock is upgraded; reads stay
-deferred and never wait for writers.
+deferred and never wait for writers. A write waits for the lock at most `lock_wait_s`
+(PostgreSQL: for a row lock), then fails with an error `is_busy` recognises: the API
+answers it with a 503 rather than keep a client (and a thread) waiting.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
@@ -25,20 +28,22 @@ MEMO_BYTES = 64 * 1024 * 1024
 
 
 class Database:
-    def __init__(self, url: str, echo: bool = False) -> None:
+    def __init__(self, url: str, echo: bool = False, lock_wait_s: float = 30.0) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": lock_wait_s}
         else:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
+        if not self.is_sqlite:
+            _set_lock_timeout(self.engine, lock_wait_s)
         if self.is_sqlite:
-            _install_sqlite_hooks(self.engine)
+            _install_sqlite_hooks(self.engine, lock_wait_s)
         self._write_engine = self.engine.execution_options(aiiro_write=True)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._writer = sessionmaker(bind=self._write_engine, expire_on_commit=False)
@@ -59,6 +64,11 @@ class Database:
         """One transaction: committed when the block ends, rolled back on an exception."""
         with self._writer() as session, session.begin():
             yield session
+
+    def writer(self) -> Session:
+        """A session whose transactions are writes (BEGIN IMMEDIATE on SQLite), begun on
+        first use and again after each commit: for work that commits more than once."""
+        return self._writer()
 
     def upgrade(self) -> None:
         from aiiro.store.migrate import upgrade
@@ -132,7 +142,28 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _set_lock_timeout(engine: Engine, lock_wait_s: float) -> None:
+    """PostgreSQL: a statement waits for a row lock at most `lock_wait_s`. Set on every new
+    connection, committed at once (a SET inside a transaction that is rolled back would be
+    undone); the URL's own `options` (a search_path, say) are left as they are."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = {int(lock_wait_s * 1000)}")
+        dbapi_conn.commit()
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether `exc` is the store's "waited for a lock, gave up" (SQLite's "database is
+    locked", PostgreSQL's lock_timeout)."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) == "55P03":  # lock_not_available
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
+
+
+def _install_sqlite_hooks(engine: Engine, lock_wait_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's begin hook, not pysqlite, decide how transactions start.
@@ -140,7 +171,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(lock_wait_s * 1000)}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 

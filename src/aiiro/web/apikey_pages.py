@@ -13,6 +13,7 @@ from aiiro.web.pages import (
     Acting,
     PanelRoute,
     acting,
+    engine,
     outcome,
     render,
     runtime,
@@ -26,17 +27,16 @@ PAGE = f"{PREFIX}/apikeys"
 
 
 @router.get(PAGE)
-async def apikeys_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+def apikeys_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
     with runtime(request).db.read() as s:
         keys = accounts.list_api_keys(s, user.account_id)
     return render(request, "apikeys.html", keys=keys, nav="apikeys")
 
 
 @router.post(PAGE)
-async def create_apikey(request: Request, act: Acting = Depends(acting)) -> Response:
+def create_apikey(request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
-    with rt.db.write() as s:
-        new = accounts.create_api_key(rt, s, act.user.account_id)
+    new = engine(request).apply(lambda s: accounts.create_api_key(rt, s, act.user.account_id))
     # Rendered directly, never stored: reloading or going back cannot show it again.
     return render(
         request,
@@ -49,8 +49,8 @@ async def create_apikey(request: Request, act: Acting = Depends(acting)) -> Resp
 
 
 @router.post(PAGE + "/{key_id:id}/delete")
-async def delete_apikey(key_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
+def delete_apikey(key_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
-    with outcome(request, act.user, "apikeys.deleted"), rt.db.write() as s:
-        accounts.delete_api_key(rt, s, act.user.account_id, key_id)
+    with outcome(request, act.user, "apikeys.deleted"):
+        engine(request).apply(lambda s: accounts.delete_api_key(rt, s, act.user.account_id, key_id))
     return see_other(PAGE)

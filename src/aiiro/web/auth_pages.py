@@ -31,19 +31,19 @@ LANG_MAX_AGE = 365 * 24 * 3600
 
 @router.get(PREFIX)
 @router.get(f"{PREFIX}/")
-async def panel_home(request: Request) -> Response:
+def panel_home(request: Request) -> Response:
     rt = runtime(request)
     signed = sessions.lookup(rt, request.cookies.get(sessions.SESSION_COOKIE))
     return see_other(HOME if signed else f"{PREFIX}/signin")
 
 
 @router.get(f"{PREFIX}/signin")
-async def signin_page(request: Request) -> Response:
+def signin_page(request: Request) -> Response:
     return render(request, "signin.html", next=local_path(request.query_params.get("next")))
 
 
 @router.post(f"{PREFIX}/signin")
-async def signin(request: Request, form: Form = Depends(anonymous_form)) -> Response:
+def signin(request: Request, form: Form = Depends(anonymous_form)) -> Response:
     rt = runtime(request)
     target = local_path(form.get("next"))
     try:
@@ -64,12 +64,12 @@ async def signin(request: Request, form: Form = Depends(anonymous_form)) -> Resp
 
 
 @router.get(f"{PREFIX}/signup")
-async def signup_page(request: Request) -> Response:
+def signup_page(request: Request) -> Response:
     return render(request, "signup.html")
 
 
 @router.post(f"{PREFIX}/signup")
-async def signup(request: Request, form: Form = Depends(anonymous_form)) -> Response:
+def signup(request: Request, form: Form = Depends(anonymous_form)) -> Response:
     rt = runtime(request)
     try:
         account_id = sign_up(rt, form.get("name"), form.get("email"), form.get("password"))
@@ -88,7 +88,7 @@ async def signup(request: Request, form: Form = Depends(anonymous_form)) -> Resp
 
 
 @router.post(f"{PREFIX}/signout")
-async def signout(request: Request, act: Acting = Depends(acting)) -> Response:
+def signout(request: Request, act: Acting = Depends(acting)) -> Response:
     sessions.end(runtime(request), act.user.session_id)
     response = see_other(f"{PREFIX}/signin")
     drop_cookie(response, request, sessions.SESSION_COOKIE)
@@ -96,7 +96,7 @@ async def signout(request: Request, act: Acting = Depends(acting)) -> Response:
 
 
 @router.get(PREFIX + "/lang/{lang}")
-async def switch_language(lang: str, request: Request) -> Response:
+def switch_language(lang: str, request: Request) -> Response:
     # A GET on purpose: it only records a display preference.
     response = see_other(local_path(request.query_params.get("next")))
     if lang in i18n.LANGUAGES:

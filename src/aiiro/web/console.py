@@ -22,14 +22,14 @@ from urllib.parse import urlsplit
 
 import anyio
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from aiiro.compute.driver import ComputeDriver, ConsoleStream
-from aiiro.domain import instances
+from aiiro.compute.driver import ConsoleStream
+from aiiro.domain import instances, specs
 from aiiro.domain.errors import IndigoError
-from aiiro.domain.instance_ops import spec_of
 from aiiro.web import sessions
-from aiiro.web.pages import PREFIX, runtime
+from aiiro.web.pages import PREFIX, engine, runtime
 
 router = APIRouter()
 
@@ -69,7 +69,7 @@ async def refuse(websocket: WebSocket, code: int) -> None:
 async def console(websocket: WebSocket, instance_id: int) -> None:
     rt = runtime(websocket)
     token = websocket.cookies.get(sessions.SESSION_COOKIE)
-    user = sessions.lookup(rt, token)
+    user = await run_in_threadpool(sessions.lookup, rt, token)
     if (
         user is None
         or not same_origin(websocket)
@@ -77,15 +77,18 @@ async def console(websocket: WebSocket, instance_id: int) -> None:
     ):
         await refuse(websocket, DENIED)
         return
-    try:
+    driver = engine(websocket).driver
+    account_id = user.account_id
+
+    def open_console() -> ConsoleStream:
         with rt.db.read() as s:
-            inst = instances.get(s, user.account_id, instance_id)
-            spec = spec_of(rt, s, inst)
+            return specs.console(rt, s, driver, instances.get(s, account_id, instance_id))
+
+    try:
+        stream = await run_in_threadpool(open_console)
     except IndigoError:
         await refuse(websocket, GONE)
         return
-    driver: ComputeDriver = rt.extras["driver"]
-    stream = driver.console(spec)
     await websocket.accept(subprotocol=PROTOCOL)
     try:
         async with anyio.create_task_group() as tasks:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from aiiro.domain import enforce, firewalls
+from aiiro.domain import firewalls, instances
 from aiiro.domain.errors import IndigoError
 from aiiro.domain.firewall_rules import CUSTOM, PROTOCOLS, TYPES
 from aiiro.store.models import Instance
@@ -22,6 +22,7 @@ from aiiro.web.pages import (
     Acting,
     PanelRoute,
     acting,
+    engine,
     flash_ok,
     outcome,
     render,
@@ -53,7 +54,7 @@ def instance_choices(s: Session, account_id: int) -> list[Instance]:
     rows = s.scalars(
         select(Instance).where(Instance.account_id == account_id).order_by(Instance.id)
     )
-    return [i for i in rows if not enforce.is_destroyed(i)]
+    return [i for i in rows if instances.is_active(i)]
 
 
 def editor(
@@ -94,7 +95,7 @@ def editor(
 
 
 @router.get(PAGE)
-async def firewalls_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+def firewalls_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
     with runtime(request).db.read() as s:
         templates = firewalls.list_templates(s, user.account_id)
         holders: dict[int, list[Instance]] = {}
@@ -105,50 +106,49 @@ async def firewalls_page(request: Request, user: PanelUser = Depends(signed_in))
 
 
 @router.get(PAGE + "/new")
-async def new_firewall(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+def new_firewall(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
     return editor(request, user)
 
 
 @router.post(PAGE)
-async def create_firewall(request: Request, act: Acting = Depends(acting)) -> Response:
+def create_firewall(request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
     form = act.form
     try:
-        with rt.db.write() as s:
-            fw = firewalls.create(
-                rt,
-                s,
-                act.user.account_id,
-                form.get("name"),
-                rules_from(form, "in"),
-                rules_from(form, "out"),
-                form.ids("instances"),
+        fw_id = engine(request).apply(
+            lambda s: (
+                firewalls.create(
+                    rt,
+                    s,
+                    act.user.account_id,
+                    form.get("name"),
+                    rules_from(form, "in"),
+                    rules_from(form, "out"),
+                    form.ids("instances"),
+                ).id
             )
-            fw_id = fw.id
+        )
     except IndigoError as err:
         # Shown again with what was typed, so a mistake in one rule loses nothing.
         return editor(request, act.user, err.status, form=form, error=err)
-    enforce.after_change(rt)
     flash_ok(request, act.user, "firewalls.created", name=form.get("name").strip())
     return see_other(f"{PAGE}/{fw_id}")
 
 
 @router.get(PAGE + "/{firewall_id:id}")
-async def edit_firewall(
+def edit_firewall(
     firewall_id: int, request: Request, user: PanelUser = Depends(signed_in)
 ) -> Response:
     return editor(request, user, firewall_id=firewall_id)
 
 
 @router.post(PAGE + "/{firewall_id:id}")
-async def update_firewall(
-    firewall_id: int, request: Request, act: Acting = Depends(acting)
-) -> Response:
+def update_firewall(firewall_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
     form = act.form
     try:
-        with rt.db.write() as s:
-            firewalls.update(
+        engine(request).apply(
+            lambda s: firewalls.update(
                 rt,
                 s,
                 act.user.account_id,
@@ -158,36 +158,32 @@ async def update_firewall(
                 rules_from(form, "out"),
                 form.ids("instances"),
             )
+        )
     except IndigoError as err:
         if err.status == 404:
             raise
         return editor(request, act.user, err.status, firewall_id, form=form, error=err)
-    enforce.after_change(rt)
     flash_ok(request, act.user, "firewalls.updated")
     return see_other(f"{PAGE}/{firewall_id}")
 
 
 @router.post(PAGE + "/{firewall_id:id}/delete")
-async def delete_firewall(
-    firewall_id: int, request: Request, act: Acting = Depends(acting)
-) -> Response:
+def delete_firewall(firewall_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
-    with outcome(request, act.user, "firewalls.deleted"), rt.db.write() as s:
-        firewalls.delete_template(rt, s, act.user.account_id, firewall_id)
+    with outcome(request, act.user, "firewalls.deleted"):
+        engine(request).apply(
+            lambda s: firewalls.delete_template(rt, s, act.user.account_id, firewall_id)
+        )
     return see_other(PAGE)
 
 
 @router.post(PREFIX + "/instances/{instance_id:id}/firewall")
-async def assign_firewall(
-    instance_id: int, request: Request, act: Acting = Depends(acting)
-) -> Response:
+def assign_firewall(instance_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
     template = act.form.id("templateid")
     # Answered in the instance page's firewall card, next to the form.
-    with (
-        outcome(request, act.user, "firewalls.assigned_ok", at="firewall"),
-        rt.db.write() as s,
-    ):
-        firewalls.assign(rt, s, act.user.account_id, instance_id, template or 0)
-    enforce.after_change(rt)
+    with outcome(request, act.user, "firewalls.assigned_ok", at="firewall"):
+        engine(request).apply(
+            lambda s: firewalls.assign(rt, s, act.user.account_id, instance_id, template or 0)
+        )
     return see_other(f"{PREFIX}/instances/{instance_id}#firewall")

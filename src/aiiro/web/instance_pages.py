@@ -29,6 +29,7 @@ from aiiro.web.pages import (
     Acting,
     PanelRoute,
     acting,
+    engine,
     flash_ok,
     outcome,
     render,
@@ -54,20 +55,6 @@ UNDER_WAY = {
 }
 
 
-def settle(rt: Runtime) -> None:
-    """Without a worker thread, run what has fallen due before showing state (as the
-    API does); with one, nothing to do."""
-    engine = rt.extras.get("engine")
-    if engine is not None:
-        engine.settle()
-
-
-def kick(rt: Runtime) -> None:
-    engine = rt.extras.get("engine")
-    if engine is not None:
-        engine.kick()
-
-
 @dataclass(frozen=True)
 class Shown:
     """An instance's state as the panel shows it."""
@@ -83,7 +70,7 @@ def shown(lang: str, inst: Instance, failed: str | None = None) -> Shown:
     """`failed`: the kind of the instance's last operation when it failed (the engine gave
     up on it); the panel says which, not why: the reason is the operator's (/_aiiro/)."""
     power = Power(inst.power)
-    text = lifecycle.instancestatus(inst.power, inst.os_id == IMPORT_OS_ID, inst.progress)
+    text = instances.shown_status(inst)
     note = ""
     if power is Power.INSTALL_FAILED:
         badge = "failed"
@@ -146,11 +133,10 @@ def status_json(lang: str, inst: Instance, failed: str | None = None) -> dict[st
 
 
 @router.get(PAGE)
-async def instances_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+def instances_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
     rt = runtime(request)
-    settle(rt)
     lang = i18n.choose(request)
-    with rt.db.read() as s:
+    with engine(request).view() as s:
         rows = instances.listed(s, user.account_id)
         failed = _failed(s, rows)
     return render(
@@ -163,11 +149,9 @@ async def instances_page(request: Request, user: PanelUser = Depends(signed_in))
 
 
 @router.get(PAGE + "/status.json")
-async def instances_status(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
-    rt = runtime(request)
-    settle(rt)
+def instances_status(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
     lang = i18n.choose(request)
-    with rt.db.read() as s:
+    with engine(request).view() as s:
         rows = instances.listed(s, user.account_id)
         failed = _failed(s, rows)
     return JSONResponse(
@@ -284,20 +268,20 @@ def create_request(form: Form) -> instances.CreateRequest:
 
 
 @router.get(PAGE + "/new")
-async def new_instance(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+def new_instance(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
     return create_form(request, user)
 
 
 @router.post(PAGE)
-async def create_instance(request: Request, act: Acting = Depends(acting)) -> Response:
+def create_instance(request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
     try:
-        with rt.db.write() as s:
-            inst = instances.create(rt, s, act.user.account_id, create_request(act.form))
-            inst_id, name = inst.id, inst.name
+        inst = engine(request).apply(
+            lambda s: instances.create(rt, s, act.user.account_id, create_request(act.form))
+        )
     except IndigoError as err:
         return create_form(request, act.user, err.status, act.form, err)
-    kick(rt)
+    inst_id, name = inst.id, inst.name
     flash_ok(request, act.user, "instances.created", name=name, while_busy=True)
     return see_other(f"{PAGE}/{inst_id}")
 
@@ -306,13 +290,12 @@ async def create_instance(request: Request, act: Acting = Depends(acting)) -> Re
 
 
 @router.get(PAGE + "/{instance_id:id}")
-async def instance_page(
+def instance_page(
     instance_id: int, request: Request, user: PanelUser = Depends(signed_in)
 ) -> Response:
     rt = runtime(request)
-    settle(rt)
     lang = i18n.choose(request)
-    with rt.db.read() as s:
+    with engine(request).view() as s:
         inst = instances.get(s, user.account_id, instance_id)
         templates = firewalls.list_templates(s, user.account_id)
         current = next((f for f in templates if f.id == inst.firewall_id), None)
@@ -337,21 +320,19 @@ async def instance_page(
 
 
 @router.post(PAGE + "/{instance_id:id}/power")
-async def instance_command(
-    instance_id: int, request: Request, act: Acting = Depends(acting)
-) -> Response:
+def instance_command(instance_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
     """start / stop / forcestop / reset / destroy, as statusupdate takes them."""
     rt = runtime(request)
     try:
         cmd = Command(act.form.get("command"))
     except ValueError:
         raise PanelProblem("instances.bad_command") from None
-    settle(rt)
     # The message tells of the command under way; it goes once the instance settles.
     under_way = cmd is not Command.DESTROY
     with outcome(request, act.user, f"instances.done.{cmd.value}", while_busy=under_way) as done:
-        instances.command_with_retry(rt, act.user.account_id, instance_id, cmd)
-    kick(rt)
+        engine(request).apply(
+            lambda s: instances.command(rt, s, act.user.account_id, instance_id, cmd)
+        )
     if cmd is Command.DESTROY and done.ok:
         return see_other(PAGE)
     return see_other(f"{PAGE}/{instance_id}")

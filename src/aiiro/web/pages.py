@@ -6,17 +6,21 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+from fastapi import Depends
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from aiiro import __version__
 from aiiro.domain.errors import IndigoError
+from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 from aiiro.web import i18n, sessions
 from aiiro.web.accounts import PanelProblem
@@ -72,6 +76,12 @@ def runtime(conn: HTTPConnection) -> Runtime:
     return rt
 
 
+def engine(conn: HTTPConnection) -> Engine:
+    """The engine: every change goes through its `change` (settle, write, kick)."""
+    found: Engine = conn.app.state.engine
+    return found
+
+
 # --- cookies ----------------------------------------------------------------------------
 
 
@@ -107,7 +117,9 @@ def local_path(target: str | None, default: str = HOME) -> str:
 # --- who is asking --------------------------------------------------------------------------
 
 
-async def signed_in(request: Request) -> PanelUser:
+def signed_in(request: Request) -> PanelUser:
+    """The signed-in user (a read, sometimes a write of the session's last use: the
+    panel's dependencies and pages are plain functions, run in worker threads)."""
     user = sessions.lookup(runtime(request), request.cookies.get(sessions.SESSION_COOKIE))
     if user is None:
         raise SignInRequired()
@@ -123,9 +135,12 @@ class Acting:
     form: Form
 
 
-async def acting(request: Request) -> Acting:
-    user = await signed_in(request)
-    form = await read_form(request)
+async def posted_form(request: Request) -> Form:
+    return await read_form(request)
+
+
+def acting(request: Request, form: Form = Depends(posted_form)) -> Acting:
+    user = signed_in(request)
     if not sessions.csrf_matches(
         runtime(request), request.cookies.get(sessions.SESSION_COOKIE), form.get("csrf")
     ):
@@ -259,12 +274,16 @@ class PanelRoute(APIRoute):
                     back = quote(HOME, safe="/")
                 return see_other(f"{PREFIX}/signin?next={back}")
             except CsrfRejected:
-                return render(request, "error.html", 403, message_key="error.csrf")
+                page = partial(render, request, "error.html", 403, message_key="error.csrf")
             except FormTooLarge:
-                return render(request, "error.html", 413, message_key="error.too_large")
+                page = partial(render, request, "error.html", 413, message_key="error.too_large")
             except PanelProblem as problem:
-                return render(request, "error.html", problem.status, message_key=problem.key)
+                page = partial(
+                    render, request, "error.html", problem.status, message_key=problem.key
+                )
             except IndigoError as err:
-                return render(request, "error.html", err.status, error=err)
+                page = partial(render, request, "error.html", err.status, error=err)
+            # A page may write (the session's message, once shown): off the event loop.
+            return await run_in_threadpool(page)
 
         return run

@@ -22,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-async def root() -> Response:
+def root() -> Response:
     return see_other(f"{PREFIX}/")
 
 
@@ -42,7 +42,7 @@ _fallback = APIRouter(route_class=PanelRoute)
 
 
 @_fallback.api_route(PREFIX + "/{rest:path}", methods=["GET", "POST"])
-async def not_found(rest: str, request: Request) -> Response:
+def not_found(rest: str, request: Request) -> Response:
     return render(request, "error.html", 404, message_key="error.not_found")
 
 

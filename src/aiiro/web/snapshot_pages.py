@@ -4,12 +4,21 @@ domain/snapshots.py like /webarenaIndigo/v1/disk/... (S10002 unless stopped, and
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from aiiro.domain import snapshots
-from aiiro.web.instance_pages import kick, settle
-from aiiro.web.pages import PREFIX, Acting, PanelRoute, acting, outcome, runtime, see_other
+from aiiro.web.pages import (
+    PREFIX,
+    Acting,
+    PanelRoute,
+    acting,
+    engine,
+    outcome,
+    runtime,
+    see_other,
+)
 
 router = APIRouter(route_class=PanelRoute)
 BASE = PREFIX + "/instances/{instance_id:id}/snapshots"
@@ -25,52 +34,46 @@ def back(instance_id: int) -> Response:
 
 
 @router.post(BASE)
-async def take_snapshot(
-    instance_id: int, request: Request, act: Acting = Depends(acting)
-) -> Response:
-    rt = runtime(request)
-    settle(rt)
-    with outcome(request, act.user, "snapshots.taken", at=CARD), rt.db.write() as s:
+def take_snapshot(instance_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
+    rt, who = runtime(request), act.user.account_id
+
+    def take(s: Session) -> None:
         # The panel fills the lowest free slot (the API leaves the choice to the caller);
         # when all are taken the domain's own refusal (A4030) is shown.
-        used = {x.slot_number for x in snapshots.list_for(s, act.user.account_id, instance_id)}
+        used = {x.slot_number for x in snapshots.list_for(s, who, instance_id)}
         slot = next((n for n in range(snapshots.SLOTS) if n not in used), 0)
-        snapshots.take(rt, s, act.user.account_id, instance_id, act.form.get("name"), slot)
-    kick(rt)
+        snapshots.take(rt, s, who, instance_id, act.form.get("name"), slot)
+
+    with outcome(request, act.user, "snapshots.taken", at=CARD):
+        engine(request).apply(take)
     return back(instance_id)
 
 
 @router.post(BASE + "/{snapshot_id:id}/restore")
-async def restore_snapshot(
+def restore_snapshot(
     instance_id: int, snapshot_id: int, request: Request, act: Acting = Depends(acting)
 ) -> Response:
-    rt = runtime(request)
-    settle(rt)
-    with outcome(request, act.user, "snapshots.restored", at=CARD), rt.db.write() as s:
-        snapshots.restore(rt, s, act.user.account_id, instance_id, snapshot_id)
-    kick(rt)
+    rt, who = runtime(request), act.user.account_id
+    with outcome(request, act.user, "snapshots.restored", at=CARD):
+        engine(request).apply(lambda s: snapshots.restore(rt, s, who, instance_id, snapshot_id))
     return back(instance_id)
 
 
 @router.post(BASE + "/{snapshot_id:id}/retake")
-async def retake_snapshot(
+def retake_snapshot(
     instance_id: int, snapshot_id: int, request: Request, act: Acting = Depends(acting)
 ) -> Response:
-    rt = runtime(request)
-    settle(rt)
-    with outcome(request, act.user, "snapshots.retaken", at=CARD), rt.db.write() as s:
-        snapshots.retake(rt, s, act.user.account_id, instance_id, snapshot_id)
-    kick(rt)
+    rt, who = runtime(request), act.user.account_id
+    with outcome(request, act.user, "snapshots.retaken", at=CARD):
+        engine(request).apply(lambda s: snapshots.retake(rt, s, who, instance_id, snapshot_id))
     return back(instance_id)
 
 
 @router.post(BASE + "/{snapshot_id:id}/delete")
-async def delete_snapshot(
+def delete_snapshot(
     instance_id: int, snapshot_id: int, request: Request, act: Acting = Depends(acting)
 ) -> Response:
-    rt = runtime(request)
-    settle(rt)
-    with outcome(request, act.user, "snapshots.deleted", at=CARD), rt.db.write() as s:
-        snapshots.delete(rt, s, act.user.account_id, snapshot_id)
-    kick(rt)
+    rt, who = runtime(request), act.user.account_id
+    with outcome(request, act.user, "snapshots.deleted", at=CARD):
+        engine(request).apply(lambda s: snapshots.delete(rt, s, who, snapshot_id))
     return back(instance_id)

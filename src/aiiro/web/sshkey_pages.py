@@ -19,6 +19,7 @@ from aiiro.web.pages import (
     Acting,
     PanelRoute,
     acting,
+    engine,
     flash_ok,
     outcome,
     render,
@@ -59,18 +60,17 @@ def keys_page(
 
 
 @router.get(PAGE)
-async def sshkeys_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+def sshkeys_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
     return keys_page(request, user)
 
 
 @router.post(PAGE)
-async def add_sshkey(request: Request, act: Acting = Depends(acting)) -> Response:
+def add_sshkey(request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
     name = act.form.get("name")
     key, comment = sshkeys.without_refused_comment(rt, act.form.get("sshkey"))
     try:
-        with rt.db.write() as s:
-            sshkeys.create(rt, s, act.user.account_id, name, key)
+        engine(request).apply(lambda s: sshkeys.create(rt, s, act.user.account_id, name, key))
     except IndigoError as err:
         # Shown again with what was typed, the message next to the form.
         return keys_page(request, act.user, err.status, act.form, err)
@@ -84,19 +84,18 @@ async def add_sshkey(request: Request, act: Acting = Depends(acting)) -> Respons
 
 
 @router.post(PAGE + "/{key_id:id}/status")
-async def set_sshkey_status(
-    key_id: int, request: Request, act: Acting = Depends(acting)
-) -> Response:
+def set_sshkey_status(key_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
     rt = runtime(request)
     status = act.form.get("status")
-    with outcome(request, act.user, "sshkeys.updated"), rt.db.write() as s:
-        sshkeys.update(rt, s, act.user.account_id, key_id, None, None, status)
+    with outcome(request, act.user, "sshkeys.updated"):
+        engine(request).apply(
+            lambda s: sshkeys.update(rt, s, act.user.account_id, key_id, None, None, status)
+        )
     return see_other(PAGE)
 
 
 @router.post(PAGE + "/{key_id:id}/delete")
-async def delete_sshkey(key_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
-    rt = runtime(request)
-    with outcome(request, act.user, "sshkeys.deleted"), rt.db.write() as s:
-        sshkeys.delete(s, act.user.account_id, key_id)
+def delete_sshkey(key_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
+    with outcome(request, act.user, "sshkeys.deleted"):
+        engine(request).apply(lambda s: sshkeys.delete(s, act.user.account_id, key_id))
     return see_other(PAGE)

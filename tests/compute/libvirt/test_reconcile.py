@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aiiro.config import Settings
-from aiiro.engine.worker import engine_of
+from aiiro.engine.worker import Engine
 from aiiro.images.store import Image
 from aiiro.runtime import Runtime
 from tests.api.instance_helpers import PLAN_DUAL, advance, command, create_id, register_key, shown
@@ -41,7 +41,7 @@ def settings(tmp_path: Path, storage: Path) -> Settings:
 
 
 @pytest.fixture
-def host(rt: Runtime) -> Iterator[Any]:
+def host(rt: Runtime, engine: Engine) -> Iterator[Any]:
     """The test host as an operator would reach it (virsh), cleaned up afterwards:
     test:///default is shared by the whole process."""
     conn = libvirt.open(TEST_URI)
@@ -52,11 +52,11 @@ def host(rt: Runtime) -> Iterator[Any]:
                 dom.destroy()
             dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
     conn.close()
-    engine_of(rt).driver.hosts.close()  # type: ignore[attr-defined]
+    engine.driver.hosts.close()  # type: ignore[attr-defined]
 
 
 def test_a_machine_powered_off_on_the_host_shows_stopped(
-    rt: Runtime, alice: Account, tiny: Image, host: Any
+    rt: Runtime, alice: Account, tiny: Image, host: Any, engine: Engine
 ) -> None:
     iid = create_id(alice, register_key(alice), instancePlan=PLAN_DUAL)
     dom = host.lookupByName(f"{PREFIX}{iid}")
@@ -69,11 +69,11 @@ def test_a_machine_powered_off_on_the_host_shows_stopped(
 
     dom.destroy()  # `virsh destroy` (or a crash), not through aiiro
     assert shown(alice, iid) == "Running"  # nobody has looked yet
-    assert engine_of(rt).reconcile() == 1
+    assert engine.reconcile() == 1
     assert shown(alice, iid) == "Stopped"
 
     dom.create()  # `virsh start`
-    assert engine_of(rt).reconcile() == 1
+    assert engine.reconcile() == 1
     assert shown(alice, iid) == "Running"
     assert command(alice, iid, "forcestop").json()["sucessCode"] == "I20009"
     assert not dom.isActive()

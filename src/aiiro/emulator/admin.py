@@ -1,6 +1,8 @@
-"""Admin API under /_aiiro/: health (no auth), reset and account management (admin token).
+"""The operator's door to /_aiiro/: the admin token (every control but health), health,
+reset and the accounts.
 
-Emulator controls (clock, seed, faults, request log) add their routes to `router` too.
+The controls are plain functions, run in worker threads: the store's write lock may be
+held by another process, and waiting for it must not stall the event loop.
 """
 
 from __future__ import annotations
@@ -9,21 +11,21 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from aiiro.api.auth import runtime
-from aiiro.api.body import json_object, path_id, validate
+from aiiro.api.auth import engine, runtime
+from aiiro.api.body import body_of, path_id
 from aiiro.bootstrap import check_admin_token
 from aiiro.domain import accounts
-from aiiro.domain.accounts import service_id
+from aiiro.domain.accounts import NewApiKey, service_id
 from aiiro.domain.errors import ACCOUNT_NOT_FOUND, ADMIN_TOKEN_REQUIRED, IndigoError
-from aiiro.emulator import profiles
 from aiiro.emulator.reset import reset_state
 from aiiro.store.models import Account
 
 router = APIRouter(prefix="/_aiiro", tags=["admin"])
 
 
-async def admin(request: Request) -> None:
+def admin(request: Request) -> None:
     rt = runtime(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -37,7 +39,7 @@ async def health(request: Request) -> dict[str, Any]:
     return {
         "status": "ok",
         "driver": rt.settings.driver,
-        "profile": profiles.current_name(rt),
+        "profile": rt.profile,
         "quota": rt.settings.quota_enabled,
     }
 
@@ -58,9 +60,9 @@ def account_json(a: Account) -> dict[str, Any]:
     dependencies=[Depends(admin)],
     summary="Forget every resource; accounts and API keys stay",
 )
-async def reset(request: Request) -> dict[str, Any]:
-    rt = runtime(request)
-    reset_state(rt)
+def reset(request: Request) -> dict[str, Any]:
+    engine(request).apply(lambda s: reset_state(runtime(request), s))
+    request.app.state.request_log.clear()
     return {"success": True}
 
 
@@ -70,20 +72,20 @@ class NewAccount(BaseModel):
 
 
 @router.get("/accounts", dependencies=[Depends(admin)])
-async def list_accounts(request: Request) -> list[dict[str, Any]]:
-    rt = runtime(request)
-    with rt.db.read() as s:
+def list_accounts(request: Request) -> list[dict[str, Any]]:
+    with runtime(request).db.read() as s:
         return [account_json(a) for a in accounts.list_accounts(s)]
 
 
 @router.post("/accounts", status_code=201, dependencies=[Depends(admin)])
-async def create_account(request: Request) -> dict[str, Any]:
+def create_account(request: Request, body: NewAccount = Depends(body_of(NewAccount))) -> Any:
     rt = runtime(request)
-    body = validate(NewAccount, await json_object(request))
-    with rt.db.write() as s:
+
+    def made(s: Session) -> tuple[dict[str, Any], NewApiKey]:
         account = accounts.create_account(rt, s, body.name, body.email)
-        key = accounts.create_api_key(rt, s, account.id)
-        out = account_json(account)
+        return account_json(account), accounts.create_api_key(rt, s, account.id)
+
+    out, key = engine(request).apply(made)
     return {"account": out, "apiKey": key.api_key, "apiSecret": key.api_secret}
 
 
@@ -95,32 +97,38 @@ def _account_id(raw: str) -> int:
 
 
 @router.post("/accounts/{account_id}/disable", dependencies=[Depends(admin)])
-async def disable_account(account_id: str, request: Request) -> dict[str, Any]:
+def disable_account(account_id: str, request: Request) -> dict[str, Any]:
     return _set_status(request, _account_id(account_id), "disabled")
 
 
 @router.post("/accounts/{account_id}/enable", dependencies=[Depends(admin)])
-async def enable_account(account_id: str, request: Request) -> dict[str, Any]:
+def enable_account(account_id: str, request: Request) -> dict[str, Any]:
     return _set_status(request, _account_id(account_id), "active")
 
 
 def _set_status(request: Request, account_id: int, status: str) -> dict[str, Any]:
     rt = runtime(request)
-    with rt.db.write() as s:
+
+    def changed(s: Session) -> dict[str, Any]:
         account = accounts.set_account_status(rt, s, account_id, status)
         if account is None:
             raise IndigoError(404, ACCOUNT_NOT_FOUND, "Account not found.")
-        out = account_json(account)
-    rt.key_cache.clear()
+        return account_json(account)
+
+    out = engine(request).apply(changed)
+    rt.key_cache.clear()  # again after the commit: a request may have cached it meanwhile
     return out
 
 
 @router.post("/accounts/{account_id}/apikeys", status_code=201, dependencies=[Depends(admin)])
-async def create_apikey(account_id: str, request: Request) -> dict[str, Any]:
+def create_apikey(account_id: str, request: Request) -> dict[str, Any]:
     rt = runtime(request)
     aid = _account_id(account_id)
-    with rt.db.write() as s:
+
+    def made(s: Session) -> NewApiKey:
         if accounts.get_account(s, aid) is None:
             raise IndigoError(404, ACCOUNT_NOT_FOUND, "Account not found.")
-        key = accounts.create_api_key(rt, s, aid)
+        return accounts.create_api_key(rt, s, aid)
+
+    key = engine(request).apply(made)
     return {"id": key.id, "accountId": aid, "apiKey": key.api_key, "apiSecret": key.api_secret}

@@ -1,5 +1,6 @@
 """Emulator controls under /_aiiro/ (admin token): clock, seed, timing profile, fault
-rules and the request log. Reset is in api/admin.py. docs/emulator.md has examples."""
+rules and the request log. Reset and accounts are in emulator/admin.py; docs/emulator.md
+has examples. Plain functions, run in worker threads (see emulator/admin.py)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,20 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
+from aiiro import timing
 from aiiro.api import render
-from aiiro.api.admin import admin
-from aiiro.api.auth import runtime
-from aiiro.api.body import Body, Id, body_schema, parse, path_id, query_int
+from aiiro.api.auth import engine, runtime
+from aiiro.api.body import Body, Id, body_of, body_schema, path_id, query_int
+from aiiro.clock import epoch_ms
 from aiiro.domain import accounts
 from aiiro.domain.errors import FAULT_NOT_FOUND, invalid, not_found
-from aiiro.emulator import faults, profiles, state
+from aiiro.emulator import faults, state
+from aiiro.emulator.admin import admin
 from aiiro.emulator.requestlog import RequestLog
-from aiiro.engine.clock import epoch_ms
 from aiiro.runtime import Runtime
+from aiiro.store.fault_rules import Rule
 
 router = APIRouter(prefix="/_aiiro", tags=["emulator"], dependencies=[Depends(admin)])
 
@@ -71,19 +74,15 @@ async def get_clock(request: Request) -> dict[str, Any]:
     openapi_extra=body_schema(Advance),
     summary="Move the server clock forward and run what fell due",
 )
-async def advance_clock(request: Request) -> dict[str, Any]:
-    rt = runtime(request)
-    body = await parse(request, Advance)
+def advance_clock(request: Request, body: Advance = Depends(body_of(Advance))) -> Any:
+    rt, work = runtime(request), engine(request)
     if not math.isfinite(body.seconds) or not 0 <= body.seconds <= MAX_ADVANCE_S:
         raise invalid("seconds", f"must be between 0 and {MAX_ADVANCE_S} (the clock only moves on)")
-    engine = rt.extras.get("engine")
-    ran = 0
-    if engine is not None and getattr(engine, "threaded", False):
-        # First what is due now (a command just answered whose first step the worker
-        # thread has not reached yet), so it starts when it was asked for, not after.
-        ran = int(await run_in_threadpool(engine.run_due))
+    # First what is due now (a command just answered whose first step the worker thread
+    # has not reached yet), so it starts when it was asked for, not after.
+    ran = work.run_due() if work.threaded else 0
     state.advance_clock(rt, body.seconds)
-    ran += int(await run_in_threadpool(engine.run_due)) if engine is not None else 0
+    ran += work.run_due()
     return {**clock_json(rt), "ran": ran}
 
 
@@ -91,7 +90,7 @@ async def advance_clock(request: Request) -> dict[str, Any]:
 
 
 @router.get("/seed", summary="The seed in force (null: unpredictable values)")
-async def get_seed(request: Request) -> dict[str, Any]:
+def get_seed(request: Request) -> dict[str, Any]:
     return {"seed": state.current_seed(runtime(request))}
 
 
@@ -100,10 +99,8 @@ async def get_seed(request: Request) -> dict[str, Any]:
     openapi_extra=body_schema(Seed),
     summary="Make generated values (keys, tokens, addresses...) reproducible",
 )
-async def set_seed(request: Request) -> dict[str, Any]:
-    rt = runtime(request)
-    body = await parse(request, Seed)
-    epoch = state.set_seed(rt, body.seed)
+def set_seed(request: Request, body: Seed = Depends(body_of(Seed))) -> dict[str, Any]:
+    epoch = state.set_seed(runtime(request), body.seed)
     return {"seed": body.seed, "epoch": epoch}
 
 
@@ -112,9 +109,9 @@ async def set_seed(request: Request) -> dict[str, Any]:
 
 def profile_json(rt: Runtime) -> dict[str, Any]:
     return {
-        "profile": profiles.current_name(rt),
+        "profile": rt.profile,
         "quota": rt.settings.quota_enabled,
-        "timings": profiles.timings(rt).as_dict(),
+        "timings": timing.timings(rt).as_dict(),
     }
 
 
@@ -128,22 +125,23 @@ async def get_profile(request: Request) -> dict[str, Any]:
     openapi_extra=body_schema(ProfileChange),
     summary="Switch the timing profile (and the quota) until the next start",
 )
-async def put_profile(request: Request) -> dict[str, Any]:
+def put_profile(
+    request: Request, body: ProfileChange = Depends(body_of(ProfileChange))
+) -> dict[str, Any]:
     rt = runtime(request)
-    body = await parse(request, ProfileChange)
     # The quota follows the start-up profile only (see config.py), so a switch here leaves
     # it as it was unless the caller says otherwise.
     if body.quota is not None:
         rt.settings.quota = body.quota
     if body.profile is not None:
-        profiles.set_profile(rt, body.profile)
+        state.set_profile(rt, engine(request), body.profile)
     return profile_json(rt)
 
 
 # --- faults ---------------------------------------------------------------------------
 
 
-def fault_json(rule: faults.Rule) -> dict[str, Any]:
+def fault_json(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.id,
         "operation": rule.operation,
@@ -157,7 +155,7 @@ def fault_json(rule: faults.Rule) -> dict[str, Any]:
 
 
 @router.get("/faults", summary="Fault rules, spent ones included")
-async def list_faults(request: Request) -> dict[str, Any]:
+def list_faults(request: Request) -> dict[str, Any]:
     with runtime(request).db.read() as s:
         rules = faults.list_rules(s)
     return {"total": len(rules), "faults": [fault_json(r) for r in rules]}
@@ -169,13 +167,13 @@ async def list_faults(request: Request) -> dict[str, Any]:
     openapi_extra=body_schema(NewFault),
     summary="Add a fault rule",
 )
-async def add_fault(request: Request) -> dict[str, Any]:
+def add_fault(request: Request, body: NewFault = Depends(body_of(NewFault))) -> dict[str, Any]:
     rt = runtime(request)
-    body = await parse(request, NewFault)
-    with rt.db.write() as s:
+
+    def added(s: Session) -> Rule:
         if body.account_id is not None and accounts.get_account(s, body.account_id) is None:
             raise invalid("account_id", "names no account")
-        rule = faults.add_rule(
+        return faults.add_rule(
             rt,
             s,
             body.action,
@@ -185,7 +183,8 @@ async def add_fault(request: Request) -> dict[str, Any]:
             body.count,
             body.account_id,
         )
-    return fault_json(rule)
+
+    return fault_json(engine(request).apply(added))
 
 
 def _fault_id(raw: str) -> int:
@@ -196,7 +195,7 @@ def _fault_id(raw: str) -> int:
 
 
 @router.get("/faults/{fault_id}", summary="One fault rule")
-async def get_fault(fault_id: str, request: Request) -> dict[str, Any]:
+def get_fault(fault_id: str, request: Request) -> dict[str, Any]:
     with runtime(request).db.read() as s:
         rule = faults.get_rule(s, _fault_id(fault_id))
     if rule is None:
@@ -205,17 +204,15 @@ async def get_fault(fault_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.delete("/faults", summary="Remove every fault rule")
-async def clear_faults(request: Request) -> dict[str, Any]:
+def clear_faults(request: Request) -> dict[str, Any]:
     rt = runtime(request)
-    with rt.db.write() as s:
-        return {"deleted": faults.delete_rules(rt, s)}
+    return {"deleted": engine(request).apply(lambda s: faults.delete_rules(rt, s))}
 
 
 @router.delete("/faults/{fault_id}", summary="Remove one fault rule")
-async def delete_fault(fault_id: str, request: Request) -> dict[str, Any]:
+def delete_fault(fault_id: str, request: Request) -> dict[str, Any]:
     rt = runtime(request)
-    with rt.db.write() as s:
-        n = faults.delete_rules(rt, s, _fault_id(fault_id))
+    n = engine(request).apply(lambda s: faults.delete_rules(rt, s, _fault_id(fault_id)))
     if n == 0:
         raise not_found(FAULT_NOT_FOUND, "Fault rule not found.")
     return {"deleted": n}
@@ -224,22 +221,21 @@ async def delete_fault(fault_id: str, request: Request) -> dict[str, Any]:
 # --- request log ----------------------------------------------------------------------
 
 
-def _log(rt: Runtime) -> RequestLog:
-    log: RequestLog = rt.extras["request_log"]
+def _log(request: Request) -> RequestLog:
+    log: RequestLog = request.app.state.request_log
     return log
 
 
 @router.get("/requests", summary="Recent Indigo API requests, oldest first, secrets redacted")
 async def list_requests(request: Request) -> dict[str, Any]:
-    rt = runtime(request)
     account_id = query_int(request, "account_id")
     limit = query_int(request, "limit")
     if limit is not None and limit < 0:
         raise invalid("limit", "must be 0 or more")
-    items = _log(rt).entries(account_id, 100 if limit is None else limit)
+    items = _log(request).entries(account_id, 100 if limit is None else limit)
     return {"total": len(items), "requests": items}
 
 
 @router.delete("/requests", summary="Forget the logged requests")
 async def clear_requests(request: Request) -> dict[str, Any]:
-    return {"deleted": _log(runtime(request)).clear()}
+    return {"deleted": _log(request).clear()}

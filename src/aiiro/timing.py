@@ -14,9 +14,10 @@ control); a step already under way is judged by the profile in force when it is 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiiro.runtime import Runtime
+if TYPE_CHECKING:
+    from aiiro.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -79,26 +80,14 @@ PROFILES: dict[str, Timings] = {
     ),
 }
 
-EXTRA_KEY = "profile"
-
-
-def current_name(rt: Runtime) -> str:
-    name: str = rt.extras.get(EXTRA_KEY) or rt.settings.profile
-    return name
-
 
 def timings(rt: Runtime) -> Timings:
     """The timings in force now."""
-    return PROFILES[current_name(rt)]
+    return PROFILES[rt.profile]
 
 
-def set_profile(rt: Runtime, name: str) -> Timings:
-    """Switch this process to another profile. Steps under way are re-timed at once: each
-    waiting operation is checked again and judged by the new durations."""
+def profile_named(name: str) -> Timings:
+    """The profile called `name`; ValueError naming the choices if there is none."""
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; one of {', '.join(PROFILES)}")
-    rt.extras[EXTRA_KEY] = name
-    engine = rt.extras.get("engine")
-    if engine is not None:
-        engine.retime()
     return PROFILES[name]
