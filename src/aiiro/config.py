@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aiiro.compute import import_url
 
 Profile = Literal["fast", "faithful", "instant"]
 DriverName = Literal["sim", "libvirt"]
@@ -63,6 +65,13 @@ class Settings(BaseSettings):
     # Seconds a client may take to send a request's head, or each chunk of its body,
     # before the server drops it (a stalled or slow client holds nothing for long).
     client_timeout_s: float = Field(default=30.0, gt=0)
+    # Networks an import URL may lead to although they are not public (comma separated
+    # CIDRs, e.g. "10.20.0.0/16" for an image server on the operator's network); everything
+    # else that is not a public address is refused (compute/import_url.py).
+    import_allow_networks: str = ""
+    # Seconds an import download may take in all, redirects included (besides 10 s to
+    # connect and 60 s for each read).
+    import_timeout_s: float = Field(default=3600.0, gt=0)
 
     # --- the libvirt driver (docs/operating-a-host.md) ------------------------------------
     # Compute hosts of the region, comma separated; an instance goes to the one with the
@@ -95,6 +104,16 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return "postgresql+psycopg://" + url[len(plain) :]
         return url
+
+    @field_validator("import_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        import_url.parse_networks(value)  # a typo stops the start, not the first import
+        return value
+
+    @property
+    def import_allowed_networks(self) -> tuple[import_url.Network, ...]:
+        return import_url.parse_networks(self.import_allow_networks)
 
     @property
     def quota_enabled(self) -> bool:

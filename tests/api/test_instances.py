@@ -283,7 +283,39 @@ def test_import_shows_download_progress_then_stops(
     }
 
 
-@pytest.mark.parametrize("url", ["not a url", "file:///etc/passwd", "https://img.invalid/a.img"])
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("file:///etc/passwd", "must be an http or https URL"),
+        ("gopher://127.0.0.1:25/", "must be an http or https URL"),
+        ("not a url", "must not hold spaces or control characters"),
+        ("https:///a.qcow2", "must name a host"),
+        ("https://example.com/" + "a" * 2029, "must be at most 2048 characters"),
+    ],
+)
+def test_import_url_text_is_checked_at_creation(alice: Account, url: str, why: str) -> None:
+    r = create(alice, None, "bad", osId=IMPORT_OS, instancePlan=PLAN_DUAL, importUrl=url)
+    assert r.status_code == 400
+    assert r.json() == {
+        "success": False,
+        "errorMessage": f"The importUrl field {why}.",
+        "errorCode": "A4002",
+    }
+    assert listing(alice) == []
+
+
+@pytest.mark.both_databases
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://img.invalid/a.img",  # never resolves
+        "http://169.254.169.254/latest/meta-data/",  # the cloud metadata service
+        "http://127.0.0.1:8080/_aiiro/requests",
+        "http://localhost/a.qcow2",
+        "http://10.0.0.5/a.qcow2",
+        "http://[::ffff:192.168.0.1]/a.qcow2",
+    ],
+)
 def test_import_from_a_bad_url_ends_invalid(alice: Account, rt: Runtime, url: str) -> None:
     iid = create_id(alice, None, "bad", osId=IMPORT_OS, instancePlan=PLAN_DUAL, importUrl=url)
     advance(rt, 600)
@@ -296,6 +328,30 @@ def test_import_from_a_bad_url_ends_invalid(alice: Account, rt: Runtime, url: st
     r = command(alice, iid, "destroy")
     assert r.status_code == 200 and r.json()["sucessCode"] == "I20010"
     assert listed(alice, iid) is None
+
+
+def test_why_an_import_failed_is_the_operator_s(
+    client: TestClient, admin_headers: dict[str, str], alice: Account, rt: Runtime
+) -> None:
+    url = "http://169.254.169.254/latest/meta-data/"
+    iid = create_id(alice, None, "meta", osId=IMPORT_OS, instancePlan=PLAN_DUAL, importUrl=url)
+    advance(rt, 600)
+    r = client.get(f"/_aiiro/operations?state=failed&instance={iid}", headers=admin_headers)
+    [op] = r.json()["operations"]
+    assert (op["kind"], op["error"]) == (
+        "provision",
+        "the driver reports provision_failed: 169.254.169.254 is a link-local address",
+    )
+    assert "link-local" not in alice.get(LIST).text
+    assert shown(alice, iid) == "The URL entered is invalid."
+
+
+def test_import_from_a_network_the_operator_allows(alice: Account, rt: Runtime) -> None:
+    rt.settings.import_allow_networks = "10.20.0.0/16"
+    url = "http://10.20.0.5/a.qcow2"
+    iid = create_id(alice, None, "lan", osId=IMPORT_OS, instancePlan=PLAN_DUAL, importUrl=url)
+    advance(rt, 600)
+    assert shown(alice, iid) == "Stopped"
 
 
 # --- emulator faults at createinstance and stop --------------------------------------------

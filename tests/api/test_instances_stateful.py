@@ -107,7 +107,7 @@ def test_random_command_sequences(tmp_path: Path, engine: Engine) -> None:
 
             @rule(target=instances, good=st.booleans())
             def create_import(self, good: bool) -> int:
-                url = "https://example.com/a.qcow2" if good else "nope"
+                url = "https://example.com/a.qcow2" if good else "https://nope.invalid/a"
                 r = create(acct, None, osId=IMPORT_OS, instancePlan=PLAN_DUAL, importUrl=url)
                 assert r.status_code == 201, r.text
                 instance_id: int = r.json()["vms"]["id"]

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from aiiro.compute.driver import FirewallRule, InstanceSpec, SnapshotSpec
-from aiiro.compute.sim import SimDriver, answers, console_text, guest_detail, import_url_ok
+from aiiro.compute.sim import SimDriver, answers, console_text, guest_detail, import_refusal
+from aiiro.config import Settings
 from aiiro.domain.specs import spec_of
 from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
@@ -74,24 +75,49 @@ def test_import_reports_progress_and_bad_urls_fail(rt: Runtime, sim: SimDriver) 
     assert sim.observe(bad).progress == 0
     rt.clock.advance(1)
     obs = sim.observe(bad)
-    assert obs.power == "provision_failed" and obs.detail == "The URL entered is invalid."
+    assert obs.power == "provision_failed" and obs.detail == "the URL must be an http or https URL"
 
 
 @pytest.mark.parametrize(
-    ("url", "ok"),
+    ("url", "refused"),
     [
-        ("https://example.com/a.qcow2", True),
-        ("http://10.0.0.1/x.img", True),
-        ("ftp://mirror.example.org/x", True),
-        ("file:///etc/passwd", False),
-        ("https://images.invalid/a", False),
-        ("example.com/a.qcow2", False),
-        ("", False),
-        (None, False),
+        ("https://example.com/a.qcow2", None),  # names for documentation: no lookup
+        ("https://images.example.org/a.qcow2", None),
+        ("http://mirror.example/x.img", None),
+        ("https://1.1.1.1/disk.qcow2", None),
+        ("https://notexample.com.invalid/a", "the name notexample.com.invalid does not resolve"),
+        ("https://images.invalid/a", "the name images.invalid does not resolve"),
+        ("http://10.0.0.1/x.img", "10.0.0.1 is a private address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        ("http://[::1]:8080/a", "::1 is a loopback address"),
+        ("ftp://mirror.example.org/x", "the URL must be an http or https URL"),
+        ("file:///etc/passwd", "the URL must be an http or https URL"),
+        ("example.com/a.qcow2", "the URL must be an http or https URL"),
+        ("", "the URL must be an http or https URL"),
+        (None, "the URL must be an http or https URL"),
     ],
 )
-def test_which_import_urls_the_sim_accepts(url: str | None, ok: bool) -> None:
-    assert import_url_ok(url) is ok
+def test_which_import_urls_the_sim_refuses(url: str | None, refused: str | None) -> None:
+    assert import_refusal(url, Settings()) == refused
+
+
+def test_the_sim_takes_the_networks_the_operator_allows() -> None:
+    allowing = Settings(import_allow_networks="10.0.0.0/8")
+    assert import_refusal("http://10.0.0.1/x.img", allowing) is None
+    assert import_refusal("http://127.0.0.1/x.img", allowing) == "127.0.0.1 is a loopback address"
+
+
+def test_an_import_from_the_metadata_address_fails_after_the_first_step(
+    rt: Runtime, sim: SimDriver
+) -> None:
+    bad = spec("import", "http://169.254.169.254/latest/meta-data/")
+    sim.provision(bad)
+    assert bad.state["task"]["refused"] == "169.254.169.254 is a link-local address"
+    assert sim.observe(bad).power == "provisioning"
+    rt.clock.advance(1)
+    obs = sim.observe(bad)
+    assert obs.power == "provision_failed"
+    assert obs.detail == "169.254.169.254 is a link-local address"
 
 
 def test_boot_log_appears_over_the_boot_time(rt: Runtime, sim: SimDriver) -> None:

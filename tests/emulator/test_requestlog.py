@@ -89,6 +89,29 @@ def test_secrets_are_redacted(
     assert create_req["request_body"]["instanceName"] == "w"
 
 
+def test_credentials_in_urls_are_redacted(
+    client: TestClient, admin_headers: dict[str, str], alice: Account
+) -> None:
+    client.delete("/_aiiro/requests", headers=admin_headers)
+    alice.post(
+        "/webarenaIndigo/v1/vm/createinstance",
+        {
+            "importUrl": "https://alice:s3cret@images.example.com/a.qcow2?v=1",
+            "regionId": 1,
+            "osId": 3,
+            "instancePlan": 1,
+            "instanceName": "imported",
+        },
+    )
+    alice.get(f"{SSHKEYS}?next=https%3A%2F%2Fbob%3Ap4ss%40x.example%2F&token=t0ken&page=2")
+    create_req, list_req = logged(client, admin_headers)
+    assert create_req["request_body"]["importUrl"] == "https://***@images.example.com/a.qcow2?v=1"
+    assert list_req["query"] == "next=https%3A%2F%2F***%40x.example%2F&token=***&page=2"
+    text = json.dumps([create_req, list_req])
+    for secret in ("s3cret", "p4ss", "t0ken"):
+        assert secret not in text
+
+
 def test_a_form_encoded_secret_is_not_echoed(
     client: TestClient, admin_headers: dict[str, str], alice: Account
 ) -> None:

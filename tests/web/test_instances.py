@@ -56,6 +56,8 @@ def test_create_refusals_show_the_indigo_message_and_keep_the_form(alice_web: Vi
     assert "このプランは選んだ OS またはリージョンでは利用できません。" in r.text
     r = create(alice_web, name="imp", source="import", importUrl="")
     assert "インポートURLを入力してください。" in r.text and "A4011" in r.text
+    r = create(alice_web, name="imp", source="import", importUrl="file:///etc/passwd")
+    assert "インポートURLの値が正しくありません。" in r.text and "A4002" in r.text
 
 
 def test_windows_and_import_variants(alice_web: Visitor) -> None:

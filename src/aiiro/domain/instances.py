@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
+from aiiro.compute import import_url as import_url_rule
 from aiiro.domain import addresses, faults, lifecycle
 from aiiro.domain.catalog import OsImage, Plan, Region
 from aiiro.domain.errors import (
@@ -136,6 +137,10 @@ def check_create(rt: Runtime, s: Session, account_id: int, req: CreateRequest) -
         import_url = (req.import_url or "").strip()
         if not import_url:
             raise bad_request(IMPORT_URL_REQUIRED, "Import ULR required")  # sic
+        try:
+            import_url_rule.split(import_url)  # the text; where it leads is checked later
+        except import_url_rule.Refused as exc:
+            raise invalid("importUrl", str(exc)) from None
     if req.plan_id is None:
         raise missing("instancePlan")
     plan = cat.plan(req.plan_id)

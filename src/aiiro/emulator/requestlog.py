@@ -14,8 +14,10 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from aiiro.clock import Clock
+from aiiro.compute.import_url import redacted
 from aiiro.inputs import BadInput, load_json
 
 SECRET_KEYS = frozenset(
@@ -58,7 +60,7 @@ class LoggedRequest:
             "at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.at)),
             "method": self.method,
             "path": self.path,
-            "query": self.query,
+            "query": redact_query(self.query),
             "status": self.status,
             "account_id": self.account_id,
             "headers": redact_headers(self.headers),
@@ -69,11 +71,23 @@ class LoggedRequest:
 
 
 def redact(value: Any) -> Any:
+    """Secrets by key name, and the credentials of any URL in a string (an importUrl of
+    https://user:pass@host/ is kept as https://***@host/)."""
     if isinstance(value, dict):
         return {k: (REDACTED if k in SECRET_KEYS else redact(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
+    if isinstance(value, str):
+        return redacted(value)
     return value
+
+
+def redact_query(query: str) -> str:
+    """The query string with the same redaction as bodies; as sent when there is nothing
+    to hide."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    hidden = [(k, REDACTED if k in SECRET_KEYS else redacted(v)) for k, v in pairs]
+    return query if hidden == pairs else urlencode(hidden, safe="*")
 
 
 def redact_body(raw: bytes | int) -> Any:

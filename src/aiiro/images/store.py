@@ -212,9 +212,9 @@ def check_name(name: str) -> None:
         raise ImageError(f"bad image name {name!r}: use a-z, 0-9, '.', '_', '-'")
 
 
-def to_qcow2(source: Path, target: Path) -> None:
-    """Copy a disk image as qcow2 (whatever format it is in)."""
-    fmt = disk_format(source)
+def to_qcow2(source: Path, target: Path, fmt: str | None = None) -> None:
+    """Copy a disk image as qcow2 (from `fmt`, else whatever format it is in)."""
+    fmt = fmt or disk_format(source)
     subprocess.run(
         ["qemu-img", "convert", "-f", fmt, "-O", "qcow2", str(source), str(target)],
         check=True,

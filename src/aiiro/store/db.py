@@ -22,6 +22,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
+# A write waits its turn among this process's writes (SQLite itself waits `lock_wait_s`,
+# for other processes only).
+TURN_WAIT_S = 60.0
 # Bounds of Database.memo: entries, and bytes of bytes/str values (rendered lists).
 MEMO_ENTRIES = 4096
 MEMO_BYTES = 64 * 1024 * 1024
@@ -179,8 +182,10 @@ class _TakesTurns(sqlite3.Connection):
     turn: threading.RLock
     holding = False
 
-    def take_turn(self, wait_s: float) -> None:
-        if not self.turn.acquire(timeout=wait_s):
+    def take_turn(self) -> None:
+        # The process's writes go one by one, each quick: a turn that has not come after
+        # this long means a transaction left open, not a busy store.
+        if not self.turn.acquire(timeout=TURN_WAIT_S):
             raise sqlite3.OperationalError("database is locked (the write turn did not come)")
         self.holding = True
 
@@ -224,7 +229,7 @@ def _install_sqlite_hooks(engine: Engine, lock_wait_s: float) -> None:
     def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get("aiiro_write"):
             dbapi: _TakesTurns = conn.connection.dbapi_connection  # type: ignore[assignment]
-            dbapi.take_turn(lock_wait_s)
+            dbapi.take_turn()
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:

@@ -4,10 +4,11 @@ defined, started, snapshotted and removed in memory; disks are real qcow2 files.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -16,7 +17,7 @@ from aiiro.compute.libvirt import LibvirtDriver, download
 from aiiro.compute.libvirt.hosts import Hosts
 from aiiro.images.store import Image
 
-from .conftest import TEST_URI, make_qcow2
+from .conftest import TEST_URI, Web, make_qcow2
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
@@ -210,61 +211,187 @@ def test_no_image_for_the_os_fails_the_installation(driver: LibvirtDriver, make_
     assert "no image for OS Debian12" in obs.detail
 
 
-def test_import_url_downloads_with_progress(
-    driver: LibvirtDriver, make_spec: Any, tmp_path: Path
-) -> None:
-    image = make_qcow2(tmp_path / "import.qcow2", "1G")
-    spec = make_spec(os_id=3, os_name="ImportVM", os_family="import")
-    spec.import_url = image.as_uri()
+def _import(driver: LibvirtDriver, make_spec: Any, url: str, **kw: Any) -> Any:
+    """Provision an import of `url` and wait for its download to end."""
+    spec = make_spec(os_id=3, os_name="ImportVM", os_family="import", **kw)
+    spec.import_url = url
     driver.provision(spec)
     assert spec.state["phase"] == "downloading"
-    obs = driver.observe(spec)
-    assert obs.power in ("provisioning", "shutoff")
     download.wait(Path(spec.state["dir"]) / "import.img", timeout=30)
+    return spec
+
+
+def test_import_url_downloads_with_progress(
+    driver: LibvirtDriver, make_spec: Any, web: Web
+) -> None:
+    make_qcow2(web.root / "image.qcow2", "1G")
+    spec = _import(driver, make_spec, f"{web.base}/image.qcow2")
     obs = driver.observe(spec)
     assert obs.power == "shutoff" and obs.progress == 100
     xml = _xml(driver, spec)
     assert "<boot dev='hd'/>" in xml and "<kernel>" not in xml
     assert (Path(spec.state["dir"]) / "disk.qcow2").exists()
     assert not (Path(spec.state["dir"]) / "import.img").exists()
+    assert web.hosts == [f"127.0.0.1:{web.port}"]
 
 
-def test_import_url_that_fails(driver: LibvirtDriver, make_spec: Any, tmp_path: Path) -> None:
-    spec = make_spec(os_id=3, os_name="ImportVM", os_family="import")
-    spec.import_url = (tmp_path / "missing.qcow2").as_uri()
-    driver.provision(spec)
-    download.wait(Path(spec.state["dir"]) / "import.img", timeout=30)
+def test_a_file_url_is_never_read(driver: LibvirtDriver, make_spec: Any, tmp_path: Path) -> None:
+    image = make_qcow2(tmp_path / "on-the-host.qcow2", "1G")
+    spec = _import(driver, make_spec, image.as_uri())
     obs = driver.observe(spec)
     assert obs.power == "provision_failed"
-    assert "no such file" in obs.detail
+    assert obs.detail == "the URL must be an http or https URL"
+    assert not (Path(spec.state["dir"]) / "disk.qcow2").exists()
+
+
+def test_import_url_scheme_must_be_http_or_https(driver: LibvirtDriver, make_spec: Any) -> None:
+    spec = _import(driver, make_spec, "ftp://example.invalid/disk.qcow2")
+    obs = driver.observe(spec)
+    assert obs.power == "provision_failed"
+    assert obs.detail == "the URL must be an http or https URL"
 
 
 def test_import_refuses_an_image_with_a_backing_file(
-    driver: LibvirtDriver, make_spec: Any, tmp_path: Path
+    driver: LibvirtDriver, make_spec: Any, web: Web, tmp_path: Path
 ) -> None:
     base = make_qcow2(tmp_path / "base.qcow2")
-    sneaky = tmp_path / "sneaky.qcow2"
+    sneaky = web.root / "sneaky.qcow2"
     subprocess.run(
         ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(sneaky)],
         check=True,
     )
-    spec = make_spec(os_id=3, os_name="ImportVM", os_family="import")
-    spec.import_url = sneaky.as_uri()
-    driver.provision(spec)
-    download.wait(Path(spec.state["dir"]) / "import.img", timeout=30)
+    spec = _import(driver, make_spec, f"{web.base}/sneaky.qcow2")
     obs = driver.observe(spec)
     assert obs.power == "provision_failed"
-    assert "backing file" in obs.detail
+    assert obs.detail == "the image refers to a backing file"
 
 
-def test_import_url_scheme_must_be_http_https_or_file(
-    driver: LibvirtDriver, make_spec: Any
+def test_import_refuses_a_vmdk_that_names_a_file_of_the_host(
+    driver: LibvirtDriver, make_spec: Any, web: Web, tmp_path: Path
 ) -> None:
-    spec = make_spec(os_id=3, os_name="ImportVM", os_family="import")
-    spec.import_url = "ftp://example.invalid/disk.qcow2"
-    driver.provision(spec)
-    download.wait(Path(spec.state["dir"]) / "import.img", timeout=30)
-    assert driver.observe(spec).power == "provision_failed"
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"host secret\n".ljust(512, b"\0"))
+    (web.root / "disk.vmdk").write_text(
+        "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n"
+        'createType="monolithicFlat"\n'
+        f'RW 1 FLAT "{secret}" 0\n'
+    )
+    spec = _import(driver, make_spec, f"{web.base}/disk.vmdk")
+    obs = driver.observe(spec)
+    assert obs.power == "provision_failed"
+    assert obs.detail == "the image is vmdk, not qcow2 or raw"
+    assert not (Path(spec.state["dir"]) / "disk.qcow2").exists()
+
+
+def test_import_refuses_an_image_larger_than_the_plan_disk(
+    driver: LibvirtDriver, make_spec: Any, web: Web
+) -> None:
+    make_qcow2(web.root / "big.qcow2", "21G")  # a few hundred kilobytes of qcow2
+    spec = _import(driver, make_spec, f"{web.base}/big.qcow2", disk_gb=20)
+    obs = driver.observe(spec)
+    assert obs.power == "provision_failed"
+    assert obs.detail == "the image is larger than the plan's disk (20 GB)"
+
+
+def test_import_from_an_address_that_is_not_allowed(
+    driver: LibvirtDriver, make_spec: Any, other_web: Web
+) -> None:
+    make_qcow2(other_web.root / "image.qcow2", "1G")
+    spec = _import(driver, make_spec, f"{other_web.base}/image.qcow2")
+    obs = driver.observe(spec)
+    assert obs.power == "provision_failed"
+    assert obs.detail == "127.0.0.2 is a loopback address"
+    assert other_web.hosts == []  # never asked
+
+
+def test_import_from_the_metadata_address_is_refused(driver: LibvirtDriver, make_spec: Any) -> None:
+    spec = _import(driver, make_spec, "http://169.254.169.254/latest/meta-data/")
+    obs = driver.observe(spec)
+    assert obs.power == "provision_failed"
+    assert obs.detail == "169.254.169.254 is a link-local address"
+
+
+def test_a_redirect_is_followed_and_checked_again(
+    driver: LibvirtDriver, make_spec: Any, web: Web, other_web: Web
+) -> None:
+    make_qcow2(web.root / "image.qcow2", "1G")
+    make_qcow2(other_web.root / "image.qcow2", "1G")
+    spec = _import(driver, make_spec, f"{web.base}/redirect?to=/image.qcow2")
+    assert driver.observe(spec).power == "shutoff"
+    spec = _import(driver, make_spec, f"{web.base}/redirect?to={other_web.base}/image.qcow2")
+    obs = driver.observe(spec)
+    assert obs.power == "provision_failed"
+    assert obs.detail == "127.0.0.2 is a loopback address"
+    assert other_web.hosts == []
+    spec = _import(driver, make_spec, f"{web.base}/redirect?to=file:///etc/passwd")
+    assert driver.observe(spec).detail == "the URL must be an http or https URL"
+
+
+def test_redirects_end_somewhere(driver: LibvirtDriver, make_spec: Any, web: Web) -> None:
+    url = f"{web.base}/image.qcow2"
+    for _ in range(6):
+        url = f"{web.base}/redirect?to={quote(url, safe='')}"
+    spec = _import(driver, make_spec, url)
+    obs = driver.observe(spec)
+    assert obs.power == "provision_failed"
+    assert obs.detail.endswith("redirects more than 5 times")
+
+
+def test_an_answer_larger_than_the_plan_disk_is_refused(
+    driver: LibvirtDriver, make_spec: Any, web: Web
+) -> None:
+    spec = _import(driver, make_spec, f"{web.base}/huge", disk_gb=20)
+    obs = driver.observe(spec)
+    assert obs.power == "provision_failed"
+    assert obs.detail == (
+        f"{web.base}/huge would send 22548578304 bytes, "
+        "more than the plan's disk (21474836480 bytes)"
+    )
+
+
+def test_a_download_that_takes_too_long_is_cut_off(
+    driver: LibvirtDriver, make_spec: Any, web: Web
+) -> None:
+    driver.settings.import_timeout_s = 0.5
+    spec = _import(driver, make_spec, f"{web.base}/drip")
+    obs = driver.observe(spec)
+    assert obs.power == "provision_failed"
+    assert obs.detail == f"{web.base}/drip takes longer than 0.5 s"
+
+
+def test_the_download_connects_to_the_address_it_checked(
+    driver: LibvirtDriver, make_spec: Any, web: Web, other_web: Web, monkeypatch: Any
+) -> None:
+    """A name that answers otherwise the second time (DNS rebinding) is not asked twice:
+    the connection goes to the checked address, with the name in the Host header."""
+    make_qcow2(web.root / "image.qcow2", "1G")
+    make_qcow2(other_web.root / "image.qcow2", "1G")
+    answers = iter(["127.0.0.1", "127.0.0.2", "127.0.0.2"])
+    real = socket.getaddrinfo
+
+    def lookup(host: str, port: int, *args: Any, **kw: Any) -> list[Any]:
+        if host != "images.test":
+            return real(host, port, *args, **kw)  # (a literal address: no lookup)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    spec = _import(driver, make_spec, f"http://images.test:{web.port}/image.qcow2")
+    obs = driver.observe(spec)
+    assert (obs.power, obs.detail) == ("shutoff", "")
+    assert web.hosts == [f"images.test:{web.port}"]
+    assert other_web.hosts == []
+
+
+def test_credentials_in_the_url_stay_out_of_the_record(
+    driver: LibvirtDriver, make_spec: Any, web: Web
+) -> None:
+    url = f"http://alice:s3cret@127.0.0.1:{web.port}/missing.qcow2"
+    spec = _import(driver, make_spec, url)
+    obs = driver.observe(spec)
+    assert obs.power == "provision_failed"
+    assert obs.detail == f"HTTP 404 from http://***@127.0.0.1:{web.port}/missing.qcow2"
+    assert "s3cret" not in (Path(spec.state["dir"]) / "import.json").read_text()
+    assert "s3cret" not in json.dumps(spec.state)
 
 
 def test_firewall_rules_are_kept_for_the_filter(
@@ -335,47 +462,10 @@ def test_console_of_a_stopped_instance_shows_what_it_printed(
     console.close()
 
 
-@pytest.fixture
-def http_dir(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """A directory served over HTTP on 127.0.0.1, as an import URL's web server."""
-    import functools
-    import http.server
-    import threading
-
-    served = tmp_path / "www"
-    served.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_import_url_over_http(
-    driver: LibvirtDriver, make_spec: Any, http_dir: tuple[Path, str]
-) -> None:
-    served, base = http_dir
-    make_qcow2(served / "image.qcow2", "1G")
-    spec = make_spec(os_id=3, os_name="ImportVM", os_family="import")
-    spec.import_url = f"{base}/image.qcow2"
-    driver.provision(spec)
-    download.wait(Path(spec.state["dir"]) / "import.img", timeout=30)
-    obs = driver.observe(spec)
-    assert obs.power == "shutoff" and obs.progress == 100
-    assert (Path(spec.state["dir"]) / "disk.qcow2").exists()
-
-
 def test_import_url_over_http_that_answers_404(
-    driver: LibvirtDriver, make_spec: Any, http_dir: tuple[Path, str]
+    driver: LibvirtDriver, make_spec: Any, web: Web
 ) -> None:
-    _, base = http_dir
-    spec = make_spec(os_id=3, os_name="ImportVM", os_family="import")
-    spec.import_url = f"{base}/missing.qcow2"
-    driver.provision(spec)
-    download.wait(Path(spec.state["dir"]) / "import.img", timeout=30)
+    spec = _import(driver, make_spec, f"{web.base}/missing.qcow2")
     obs = driver.observe(spec)
     assert obs.power == "provision_failed"
-    assert "HTTP 404" in obs.detail
+    assert obs.detail == f"HTTP 404 from {web.base}/missing.qcow2"

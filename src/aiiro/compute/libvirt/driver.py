@@ -52,6 +52,7 @@ INSTALLING = "installing"
 READY = "ready"
 FAILED = "failed"
 DESTROYED = "destroyed"
+GIB = 1024**3
 
 
 class LibvirtDriver:
@@ -394,10 +395,16 @@ class LibvirtDriver:
     def _start_download(self, spec: InstanceSpec) -> None:
         workdir = Path(spec.state["dir"])
         disk = self._disk(spec)
+        limits = download.Limits(
+            max_bytes=spec.disk_gb * GIB,
+            total_s=self.settings.import_timeout_s,
+            allowed=self.settings.import_allowed_networks,
+        )
         download.start(
             spec.import_url or "",
             workdir / "import.img",
             workdir / "import.json",
+            limits,
             lambda fetched: _import_disk(fetched, disk, spec.disk_gb),
         )
 
@@ -495,8 +502,10 @@ def _disk_from_snapshot(source: dict[str, Any], disk: Path, size_gb: int) -> Non
 
 
 def _import_disk(fetched: Path, disk: Path, size_gb: int) -> None:
-    """The downloaded image as the instance's disk. An image that names a backing file is
-    refused: QEMU would read that file from this host."""
+    """The downloaded image as the instance's disk. Only qcow2 and raw are taken, and no
+    image that refers to another file (a backing file, a qcow2 external data file): QEMU
+    would read that file from this host (a VMDK descriptor names its extents the same way,
+    hence no other formats). An image larger than the plan's disk is refused."""
     info = json.loads(
         subprocess.run(
             ["qemu-img", "info", "--output=json", str(fetched)],
@@ -505,12 +514,19 @@ def _import_disk(fetched: Path, disk: Path, size_gb: int) -> None:
             text=True,
         ).stdout
     )
+    fmt = info.get("format")
+    if fmt not in ("qcow2", "raw"):
+        raise download.DownloadError(f"the image is {fmt}, not qcow2 or raw")
     if info.get("backing-filename"):
         raise download.DownloadError("the image refers to a backing file")
-    to_qcow2(fetched, disk.with_suffix(".partial"))
-    fetched.unlink(missing_ok=True)
+    if info.get("format-specific", {}).get("data", {}).get("data-file"):
+        raise download.DownloadError("the image refers to an external data file")
+    if info.get("virtual-size", 0) > size_gb * GIB:
+        raise download.DownloadError(f"the image is larger than the plan's disk ({size_gb} GB)")
     partial = disk.with_suffix(".partial")
-    if info.get("virtual-size", 0) < size_gb * 1024**3:
+    to_qcow2(fetched, partial, fmt)
+    fetched.unlink(missing_ok=True)
+    if info.get("virtual-size", 0) < size_gb * GIB:
         subprocess.run(
             ["qemu-img", "resize", "-q", str(partial), f"{size_gb}G"],
             check=False,
