@@ -168,7 +168,7 @@ def aiiro_server(
         try:
             _wait_healthy(server, "/_aiiro/health")
             creds = _read_secret_file(secret_file)
-            server.extra.update(creds, admin_token=admin_token)
+            server.extra.update(creds, admin_token=admin_token, data_dir=str(data / "data"))
             yield server
         finally:
             _stop(proc)
