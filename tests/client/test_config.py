@@ -5,25 +5,24 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from aiiro.client import ConfigError
-from aiiro.client.config import (
+from aiiro.client_core.config import (
     DEFAULT_ENDPOINT,
+    Places,
     ProfileFile,
     Settings,
     read_profiles,
     resolve,
     write_profiles,
 )
-from aiiro.client.places import Places
 
 
 def with_env(places: Places, **env: str) -> Places:
-    return replace(places, environ=env)
+    return places._replace(environ=env)
 
 
 def write_secret(places: Places, key: str, secret: str) -> None:
