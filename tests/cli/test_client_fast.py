@@ -1,5 +1,5 @@
-"""The fast path serves plain list commands and prints exactly what the full command
-prints; anything else goes to the full command."""
+"""The list commands' dispatcher (cli/client/fast.py) serves plain list commands and
+prints exactly what the same command prints under typer; anything else goes to typer."""
 
 from __future__ import annotations
 
