@@ -187,6 +187,8 @@ class Steps(Iterator[Effect], Generic[T]):
 
 
 def run_sync(op: Op[T], send: SyncSend, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Carry out an op: its requests with `send`, its sleeps with `sleep`, its blocking
+    functions in this thread; an exception is handed to the op, which may retry."""
     steps = Steps(op)
     for effect in steps:
         try:
@@ -196,7 +198,7 @@ def run_sync(op: Op[T], send: SyncSend, sleep: Callable[[float], None] = time.sl
                 sleep(effect.seconds)
             else:
                 steps.result = effect.fn()
-        except Exception as exc:  # handed to the op, which may retry
+        except Exception as exc:
             steps.error = exc
     return steps.value
 
@@ -204,6 +206,8 @@ def run_sync(op: Op[T], send: SyncSend, sleep: Callable[[float], None] = time.sl
 async def run_async(
     op: Op[T], send: AsyncSend, sleep: Callable[[float], Awaitable[Any]] | None = None
 ) -> T:
+    """As `run_sync`, awaiting `send` and `sleep` (asyncio.sleep by default); blocking
+    functions run in a thread."""
     # asyncio is imported here, not above: the CLI and sync SDK users never need it, and it
     # costs more start-up time than the rest of this module.
     import asyncio
