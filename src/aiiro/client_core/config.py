@@ -18,13 +18,13 @@ Where these are read (variables, config dir, cache dir, home) is a `Places`; wit
 `resolve` reads the process's own.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: NamedTuple would make each of its string
+# annotations a ForwardRef, compiling it, which costs every CLI run milliseconds.)
 
 import os
 import sys
-import tomllib
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 from aiiro.client_core.errors import ConfigError
 
@@ -94,7 +94,7 @@ class Places(NamedTuple):
     home: str
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Places:
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
         env = os.environ if environ is None else environ
         return cls(env, config_dir(env), cache_dir(env), home_dir(env))
 
@@ -182,6 +182,8 @@ def read_profiles(path: str) -> ProfileFile:
     """The profile file at `path` (a Places' `profile_file`); empty when there is none."""
     if not os.path.exists(path):
         return ProfileFile()
+    import tomllib  # (here: most CLI runs have no profile file, and it costs 4 ms to load)
+
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)

@@ -22,8 +22,8 @@ is one request and how to read its answer.
 from __future__ import annotations
 
 import json
-import logging
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar
@@ -42,7 +42,17 @@ from aiiro.client_core.errors import (
 from aiiro.client_core.tokens import MemoryTokens, Token, TokenStore
 
 T = TypeVar("T")
-log = logging.getLogger("aiiro.client")
+LOGGER = "aiiro.client"
+
+
+def debug(message: str, *args: Any) -> None:
+    """Log at debug level on the "aiiro.client" logger. Until something has imported
+    `logging` nobody can have configured it, and a debug message would go nowhere: so a
+    CLI run does not import it (it would cost a tenth of the start-up budget)."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(LOGGER).debug(message, *args)
+
 
 TOKEN_PATH = "/oauth/v1/accesstokens"
 REFRESH_MARGIN = 60.0  # seconds before expiry a token is replaced
@@ -362,7 +372,7 @@ class Engine:
         """Send with credentials; one fresh token on a 401."""
         reply = yield from self._send(req)
         if reply.status == 401 and req.auth:
-            log.debug("401 on %s %s: fetching a new token and retrying once", req.method, req.path)
+            debug("401 on %s %s: fetching a new token and retrying once", req.method, req.path)
             key, _ = self.settings.require_credentials()
             self.tokens.forget(self.endpoint, key)
             reply = yield from self._send(req, refresh=True)
@@ -389,7 +399,7 @@ class Engine:
                     raise self._unreachable(exc) from exc
                 attempt += 1
                 delay = self._backoff(attempt)
-                log.debug(
+                debug(
                     "%s %s failed (%s); retry %d in %.1f s",
                     req.method,
                     req.path,
@@ -400,12 +410,12 @@ class Engine:
                 yield Sleep(delay)
                 continue
             self._note_quota(reply)
-            log.debug("%s %s -> %d", req.method, req.target, reply.status)
+            debug("%s %s -> %d", req.method, req.target, reply.status)
             if reply.status == 429:
                 wait = self._quota_delay(attempt)
                 if quota_waited + wait > self.quota_wait:
                     raise api_error(429, _json_or_none(reply), req, reply)
-                log.debug(
+                debug(
                     "quota used up (429 on %s %s); waiting %.1f s for the reset",
                     req.method,
                     req.path,
@@ -420,7 +430,7 @@ class Engine:
             if reply.status in RETRY_STATUSES and req.safe and attempt < self.max_retries:
                 attempt += 1
                 delay = self._backoff(attempt)
-                log.debug(
+                debug(
                     "%s %s answered %d; retry %d in %.1f s",
                     req.method,
                     req.path,
@@ -473,7 +483,7 @@ class Engine:
         wait = min(wait, 61.0) + self.rng.uniform(0.05, 0.25)
         if wait > self.quota_wait:
             return 0.0  # let the request draw the 429, which reports the error
-        log.debug("quota used up; waiting %.1f s for the reset before the next request", wait)
+        debug("quota used up; waiting %.1f s for the reset before the next request", wait)
         self._tell_quota_wait(wait)
         self.quota = None
         yield Sleep(wait)

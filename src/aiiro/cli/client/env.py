@@ -4,7 +4,8 @@ Tests pass their own. Stdlib and aiiro.client_core only: the list commands' disp
 (cli/client/fast.py) makes one on every run.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: NamedTuple would make each of its string
+# annotations a ForwardRef, compiling it, which costs every CLI run milliseconds.)
 
 import os
 import sys

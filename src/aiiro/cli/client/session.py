@@ -7,7 +7,8 @@ progress display and the typed models' output) and by the list commands' dispatc
 (cli/client/fast.py). Stdlib and aiiro.client_core only, as cli/client/fast.py loads it.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: NamedTuple would make each of its string
+# annotations a ForwardRef, compiling it, which costs every CLI run milliseconds.)
 
 import sys
 from typing import Any, NamedTuple, TypeVar
