@@ -61,7 +61,7 @@ def test_models_print_as_their_shapes(
 
 
 def test_the_list_element_plainly() -> None:
-    """§4.4, quirk 12, as the CLI's fast path prints it."""
+    """§4.4, quirk 12, as the CLI's list command prints it."""
     plain = shapes.instance(json.loads(LIST_ELEMENT))
     assert plain["ip"] == "2001:2c0:100:417:18:cafe:8d:1"
     assert plain["arpaname"] == "2001:02C0:0100:0417:0018:CAFE:008D:0001.pro.static.arena.ne.jp"

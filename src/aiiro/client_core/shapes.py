@@ -255,7 +255,7 @@ def snapshot(d: Raw, instance_id: int | None = None) -> Plain:
 
 class Listing:
     """A list call: its path, where its answer keeps the array, the shape of an element.
-    The SDK's list calls and the CLI's fast path both read these."""
+    The SDK's list calls and the CLI's list commands both read these."""
 
     __slots__ = ("keys", "path", "shape")
 
