@@ -1,5 +1,5 @@
-"""Issue 5: wall time of `aiiro instance list -o json` against a local aiiro, against
-`curl` of the same endpoint, median of repeated runs.
+"""Wall time of `aiiro instance list -o json` against a local aiiro, median of repeated
+runs, beside `curl` of the same endpoint and `python -c pass`.
 
 Both are started as fresh processes, alternately, with output to /dev/null, and timed
 from spawn to exit exactly (a blocking wait4, not subprocess's timeout polling, whose
@@ -10,7 +10,9 @@ script but the first in an hour). The CLI runs with PYTHONDONTWRITEBYTECODE unse
 warm-up leaves bytecode caches written, as an installed aiiro has them; `python -c pass`
 with the same interpreter is timed alongside, as the floor of any Python client.
 
-Target: the CLI <= 3x curl.
+Target: the CLI's median <= 80 ms on the development machine (issue 12: the standard
+library's json and http.client alone take about 40 ms there); the ratio to curl is
+reported too.
 Usage: python bench/bench_cli.py [--runs N] [--instances N]
 """
 
@@ -30,7 +32,7 @@ from typing import Any
 
 import harness
 
-TARGET = 3.0
+TARGET_MS = 80.0
 LIST_PATH = "/webarenaIndigo/v1/vm/getinstancelist"
 
 
@@ -135,10 +137,8 @@ def run(runs: int = 15, instances: int = 10) -> dict[str, Any]:
 
     cli_med = statistics.median(w for w, _ in cli_runs)
     curl_med = statistics.median(w for w, _ in curl_runs)
-    ratio = cli_med / curl_med
     return {
         "bench": "cli_instance_list",
-        "issue": 5,
         "runs": runs,
         "instances": instances,
         "machine": harness.machine(),
@@ -146,9 +146,9 @@ def run(runs: int = 15, instances: int = 10) -> dict[str, Any]:
         "cli_ms": _figures(cli_runs),
         "curl_ms": _figures(curl_runs),
         "python_start_ms": _figures(python_runs),
-        "ratio": round(ratio, 2),
-        "target_ratio_max": TARGET,
-        "meets_target": ratio <= TARGET,
+        "ratio": round(cli_med / curl_med, 2),
+        "target_ms_max": TARGET_MS,
+        "meets_target": cli_med * 1000 <= TARGET_MS,
     }
 
 

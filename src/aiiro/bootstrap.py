@@ -72,7 +72,7 @@ def first_account_credentials(rt: Runtime, boot: Bootstrap, path: Path) -> bool:
     start, else the key already in the file while it still works, else a fresh key (old
     secrets are stored hashed and cannot be shown again). The endpoint is written each
     time (the port may have changed). True when a key was made for the file alone."""
-    from aiiro.client.config import read_secret_file
+    from aiiro.client_core.config import read_secret_file
 
     key = boot.new_key
     if key is None:

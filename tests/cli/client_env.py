@@ -5,7 +5,7 @@ aiiro of tests/conftest.py."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,8 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from aiiro.cli.client.env import Environment
-from aiiro.client.config import Places
-from aiiro.client.transport import HttpxSend
+from aiiro.client_core.config import Places
+from aiiro.client_core.transport import HttpxSend
 from aiiro.runtime import Runtime
 
 ENDPOINT = "http://aiiro.test"
@@ -27,13 +27,13 @@ class Cli:
     runner: CliRunner
 
     def __call__(self, *args: str, input: str | None = None, **env: str) -> Result:
-        from aiiro.cli.main import app
+        from aiiro.cli.app import app
 
         environment = self.env
         if env:
             variables = {**self.env.environ, **env}
-            places = replace(self.env.where(), environ=variables)
-            environment = replace(self.env, environ=variables, places=places)
+            places = self.env.where()._replace(environ=variables)
+            environment = self.env._replace(environ=variables, places=places)
         return self.runner.invoke(app, list(args), obj=environment, input=input)
 
     def ok(self, *args: str, **env: str) -> Result:

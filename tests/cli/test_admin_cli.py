@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from aiiro.cli.main import app
+from aiiro.cli.app import app
 from aiiro.config import Settings
 from aiiro.serve import build_app
 

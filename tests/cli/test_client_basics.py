@@ -145,7 +145,7 @@ class TestQuota:
         waited = cli.ok("instance", "list")
         assert waited.stderr.startswith("waiting ")
         assert waited.stderr.endswith(" s for the API quota (6 requests a minute)\n")
-        # The fast path says it the same way.
+        # The list commands' dispatcher says it the same way.
         for _ in range(5):
             assert run_fast(["instance", "list"], cli.env) == 0
         assert capsys.readouterr().err == ""

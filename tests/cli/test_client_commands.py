@@ -12,7 +12,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from aiiro.client.core import Http, Reply
+from aiiro.client_core.policy import Http, Reply
 from aiiro.runtime import Runtime
 from tests.cli.client_env import ENDPOINT, Cli, make_cli
 from tests.conftest import Account
@@ -163,7 +163,7 @@ def test_instance_ssh(cli: Cli, web1: dict[str, Any]) -> None:
         ran.append(argv)
         return 0
 
-    cli.env.exec_ssh = fake_ssh
+    cli.env = cli.env._replace(exec_ssh=fake_ssh)
     # This server runs the sim driver: nothing would answer ssh, and the command says so.
     sim = cli("instance", "ssh", "web1")
     assert sim.exit_code == 1 and ran == []
@@ -182,7 +182,7 @@ def test_instance_ssh(cli: Cli, web1: dict[str, Any]) -> None:
             return Reply(404, {}, b"")
         return inner(h)
 
-    cli.env.transport = without_health
+    cli.env = cli.env._replace(transport=without_health)
     cli.ok("instance", "ssh", "web1", "-l", "root", "-i", "/k", "--", "uptime")
     assert ran == [["ssh", "-i", "/k", f"root@{web1['ip']}", "uptime"]]
 

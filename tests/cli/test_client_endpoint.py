@@ -5,7 +5,6 @@ name the endpoint tried, where it came from, and what to check."""
 from __future__ import annotations
 
 import socket
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -89,7 +88,7 @@ def test_connection_refused_says_what_to_check(cli: Cli, alice: Account) -> None
         "--api-secret",
         alice.api_secret,
     )
-    cli.env = replace(cli.env, transport=None)  # the real socket transport
+    cli.env = cli.env._replace(transport=None)  # the real transport (http.client)
     refused = cli("instance", "show", "web1")
     assert refused.exit_code == 9
     assert refused.stderr == (

@@ -1,5 +1,5 @@
-"""The fast path serves plain list commands and prints exactly what the full command
-prints; anything else goes to the full command."""
+"""The list commands' dispatcher (cli/client/fast.py) serves plain list commands and
+prints exactly what the same command prints under typer; anything else goes to typer."""
 
 from __future__ import annotations
 
@@ -123,8 +123,8 @@ def test_same_output_as_the_full_command(
 def test_the_shapes_come_through(
     cli: Cli, stocked: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """What the shapes absorb shows in the fast path's output (the full command's is the
-    same, above)."""
+    """What the shapes absorb shows in the dispatcher's output (typer's is the same,
+    above)."""
     assert run_fast(["instance", "list", "-o", "json"], cli.env) == 0
     listed = {i["instance_name"]: i for i in json.loads(capsys.readouterr().out)}
     v6 = listed["v6"]

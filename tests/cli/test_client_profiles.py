@@ -64,7 +64,7 @@ def test_configure_check_and_missing_values(cli: Cli, alice: Account) -> None:
 
 
 def test_configure_prompts_in_a_terminal(cli: Cli, alice: Account) -> None:
-    cli.env.interactive = True
+    cli.env = cli.env._replace(interactive=True)
     answers = f"{ENDPOINT}\n{alice.api_key}\n{alice.api_secret}\n"
     result = cli("configure", "--profile", "asked", input=answers)
     assert result.exit_code == 0, result.stderr

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from aiiro.client.places import Places
+from aiiro.client_core.config import Places
 from tests.client.fake import FakeIndigo
 
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiiro.client import Indigo
-from aiiro.client.core import Http, Reply
-from aiiro.client.errors import NetworkError
-from aiiro.client.places import Places
+from aiiro.client_core.config import Places
+from aiiro.client_core.errors import NetworkError
+from aiiro.client_core.policy import Http, Reply
 
 ENDPOINT = "https://indigo.test"
 TOKEN_BODY = (

@@ -5,25 +5,24 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from aiiro.client import ConfigError
-from aiiro.client.config import (
+from aiiro.client_core.config import (
     DEFAULT_ENDPOINT,
+    Places,
     ProfileFile,
     Settings,
     read_profiles,
     resolve,
     write_profiles,
 )
-from aiiro.client.places import Places
 
 
 def with_env(places: Places, **env: str) -> Places:
-    return replace(places, environ=env)
+    return places._replace(environ=env)
 
 
 def write_secret(places: Places, key: str, secret: str) -> None:
@@ -173,8 +172,8 @@ def test_places_from_environment(tmp_path: os.PathLike[str]) -> None:
 def test_without_places_the_process_environment_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: str
 ) -> None:
-    """The CLI's fast path resolves without making a Places (a dataclass): from os.environ
-    and the same directories, with the same result as with one."""
+    """Without a Places, `resolve` reads the process's own: os.environ and the same
+    directories, with the same result as with one."""
     for var in list(os.environ):
         if var.startswith(("AIIRO_", "Indigo", "WEBARENA_", "XDG_")):
             monkeypatch.delenv(var)

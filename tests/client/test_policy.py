@@ -10,7 +10,7 @@ import stat
 import pytest
 
 from aiiro.client import NetworkError, QuotaError, ServerError
-from aiiro.client.places import Places
+from aiiro.client_core.config import Places
 from tests.client.fake import FakeIndigo, network_down
 
 LIST = "/webarenaIndigo/v1/vm/getinstancelist"

@@ -15,7 +15,7 @@ from aiiro.client import (
     StateError,
 )
 from aiiro.client.models import Instance
-from aiiro.client.places import Places
+from aiiro.client_core.config import Places
 from tests.client.fake import FakeIndigo
 
 VM = "/webarenaIndigo/v1/vm"

@@ -4,6 +4,7 @@ lookups by name, waiters, idempotent helpers, token refresh, quota waits, workfl
 from __future__ import annotations
 
 import asyncio
+import inspect
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +25,9 @@ from aiiro.client import (
     StateError,
 )
 from aiiro.client.boot import aiiro_probe, function_check
-from aiiro.client.core import Http, Reply
-from aiiro.client.places import Places
-from aiiro.client.transport import HttpxSend
+from aiiro.client_core.config import Places
+from aiiro.client_core.policy import Http, Reply
+from aiiro.client_core.transport import HttpxSend
 from aiiro.runtime import Runtime
 from tests.conftest import Account
 
@@ -396,3 +397,28 @@ def test_create_variants(indigo: Indigo, web1: int) -> None:
     assert next(c.name for c in catalog.os_categories()) == "Ubuntu"
     assert {p.resource for p in catalog.plans(os="WindowsServer2022")} >= {"2CR1GB"}
     assert catalog.regions()[0].name == "Tokyo"
+
+
+def test_both_faces_document_every_method(places: Places) -> None:
+    """Each resource method is written once: the sync face returns results, the async face
+    is a coroutine function, and both carry the one docstring and signature."""
+    sync = Indigo("k", "s", ENDPOINT, places=places, transport=lambda h: Reply(200, {}, b"[]"))
+
+    async def answer(h: Http) -> Reply:
+        return Reply(200, {}, b"[]")
+
+    faces = (sync, AsyncIndigo("k", "s", ENDPOINT, places=places, transport=answer))
+    resources = ["apikeys", "sshkeys", "catalog", "instances", "firewalls", "snapshots"]
+    documented = 0
+    for name in resources:
+        methods = [m for m in vars(type(getattr(sync, name))) if not m.startswith("_")]
+        for method in methods:
+            sync_face, async_face = (getattr(getattr(f, name), method) for f in faces)
+            assert sync_face.__doc__ and sync_face.__doc__ == async_face.__doc__, method
+            assert inspect.signature(sync_face) == inspect.signature(async_face), method
+            assert not inspect.iscoroutinefunction(sync_face)
+            assert inspect.iscoroutinefunction(async_face)
+            documented += 1
+    assert documented == 44
+    assert sync.token.__doc__ and sync.token.__doc__ == faces[1].token.__doc__
+    assert list(inspect.signature(sync.instances.get).parameters) == ["ref"]

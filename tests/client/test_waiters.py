@@ -9,8 +9,8 @@ import json
 import pytest
 
 from aiiro.client import IndigoError, StateError, WaitTimeout
-from aiiro.client.core import Http, Reply
-from aiiro.client.places import Places
+from aiiro.client_core.config import Places
+from aiiro.client_core.policy import Http, Reply
 from tests.client.fake import FakeIndigo, reply
 
 VM = "/webarenaIndigo/v1/vm"

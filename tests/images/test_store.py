@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aiiro.cli.main import app
+from aiiro.cli.app import app
 from aiiro.images.store import ImageError, ImageStore
 from aiiro.images.tiny import _module_order
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from aiiro.cli.main import app
+from aiiro.cli.app import app
 from aiiro.config import Settings
 from aiiro.serve import build_app
 from tests.web.conftest import Visitor

@@ -6,13 +6,29 @@ an aiiro server).
     web1 = indigo.instances.create_and_start("web1", os="Debian12", plan="1CR768MB",
                                              ssh_key="mykey")
 
-The errors are here at once; `Indigo`, `AsyncIndigo` and the models (aiiro.client.models)
-load when first used, so that importing a part of the SDK stays cheap.
+The errors are those of aiiro.client_core.errors; the models are in aiiro.client.models.
 """
 
 from __future__ import annotations
 
-from aiiro.client.errors import (
+from aiiro.client.indigo import AsyncIndigo, Indigo
+from aiiro.client.models import (
+    ApiKey,
+    Firewall,
+    FirewallTemplate,
+    Instance,
+    InstanceType,
+    NewApiKey,
+    OsCategory,
+    OsImage,
+    Outcome,
+    Plan,
+    Region,
+    Rule,
+    Snapshot,
+    SshKey,
+)
+from aiiro.client_core.errors import (
     APIError,
     AuthError,
     BootFailed,
@@ -28,29 +44,7 @@ from aiiro.client.errors import (
     StateError,
     WaitTimeout,
 )
-
-TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
-    from aiiro.client.indigo import AsyncIndigo, Indigo
-    from aiiro.client.models import (
-        ApiKey,
-        Firewall,
-        FirewallTemplate,
-        Instance,
-        InstanceType,
-        NewApiKey,
-        OsCategory,
-        OsImage,
-        Outcome,
-        Plan,
-        Region,
-        Rule,
-        Snapshot,
-        SshKey,
-    )
-    from aiiro.client.tokens import Token
+from aiiro.client_core.tokens import Token
 
 __all__ = [
     "APIError",
@@ -85,18 +79,3 @@ __all__ = [
     "Token",
     "WaitTimeout",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # The client and the models load on first use: importing any submodule runs this file
-    # (the CLI's fast path imports a few), and httpx or the models' dataclasses would cost
-    # it start-up time.
-    if name in ("Indigo", "AsyncIndigo"):
-        from aiiro.client import indigo
-
-        return getattr(indigo, name)
-    if name in __all__:
-        from aiiro.client import models
-
-        return getattr(models, name)
-    raise AttributeError(f"module 'aiiro.client' has no attribute {name!r}")

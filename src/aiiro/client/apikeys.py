@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiiro.client.core import Request
 from aiiro.client.models import ApiKey, NewApiKey, Outcome
-from aiiro.client.ops import AsyncResource, Call, Resource
-from aiiro.client.shapes import APIKEYS
+from aiiro.client.resource import M, Resource, operation
+from aiiro.client_core.policy import Call, Op, Request
+from aiiro.client_core.shapes import APIKEYS
 
 BASE = "/webarenaIndigo/v1/auth"
 
@@ -30,23 +30,20 @@ def delete_call(key_id: int) -> Call[Outcome]:
     return Call(Request("DELETE", f"{BASE}/apikey/{key_id}"), Outcome.from_api)
 
 
-class ApiKeys(Resource):
-    def list(self) -> list[ApiKey]:
-        return self._run(self._e.run(list_call()))
+class ApiKeys(Resource[M]):
+    """API keys: `indigo.apikeys`."""
 
-    def create(self) -> NewApiKey:
-        return self._run(self._e.run(create_call()))
+    @operation
+    def list(self) -> Op[list[ApiKey]]:
+        """Every API key of the account (secrets are never listed)."""
+        return self._e.run(list_call())
 
-    def delete(self, key_id: int) -> Outcome:
-        return self._run(self._e.run(delete_call(key_id)))
+    @operation
+    def create(self) -> Op[NewApiKey]:
+        """Create an API key; its secret is in this answer only."""
+        return self._e.run(create_call())
 
-
-class AsyncApiKeys(AsyncResource):
-    async def list(self) -> list[ApiKey]:
-        return await self._run(self._e.run(list_call()))
-
-    async def create(self) -> NewApiKey:
-        return await self._run(self._e.run(create_call()))
-
-    async def delete(self, key_id: int) -> Outcome:
-        return await self._run(self._e.run(delete_call(key_id)))
+    @operation
+    def delete(self, key_id: int) -> Op[Outcome]:
+        """Delete an API key."""
+        return self._e.run(delete_call(key_id))

@@ -15,13 +15,13 @@ reports it Running. The API cannot tell; only the guest can. A boot check is an 
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable
 from typing import Any, Literal
 
-from aiiro.client.core import Blocking, Engine, Http
 from aiiro.client.models import Instance
-from aiiro.client.ops import Op
+from aiiro.client_core.policy import Blocking, Engine, Http, Op
 
 BootState = Literal["up", "waiting", "hung"]
 BootCheck = Callable[[Engine, Instance], Op[BootState]]
@@ -69,7 +69,6 @@ def aiiro_probe(admin_token: str, port: int = 22, protocol: str = "TCP") -> Boot
     answers" (and "GRUB" when it hangs there); a refusal by the firewall still means the
     guest is up. An `answers` field, when the server sends one, is used as is.
     """
-    import json
 
     def check(e: Engine, inst: Instance) -> Op[BootState]:
         body = {"source": PROBE_SOURCE, "port": port, "protocol": protocol}

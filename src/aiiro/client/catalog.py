@@ -7,11 +7,12 @@ Instance type 1 ("instance", KVM) is the only usable one on Indigo and the defau
 
 from __future__ import annotations
 
-from aiiro.client.core import Engine, Request
 from aiiro.client.lookup import Ref, as_id, pick
 from aiiro.client.models import InstanceType, OsCategory, OsImage, Plan, Region
-from aiiro.client.ops import AsyncResource, Call, Op, Resource
-from aiiro.client.shapes import elements
+from aiiro.client.resource import M, Resource, operation
+from aiiro.client_core.errors import LookupFailed
+from aiiro.client_core.policy import Call, Engine, Op, Request
+from aiiro.client_core.shapes import elements
 
 BASE = "/webarenaIndigo/v1/vm"
 KVM = 1  # instance type "instance" (KVM Instance)
@@ -82,62 +83,52 @@ def region_id(e: Engine, ref: Ref | None, instance_type: int = KVM) -> Op[int]:
         if len(regions) == 1:
             return regions[0].id
         names = ", ".join(r.name for r in regions) or "none"
-        from aiiro.client.errors import LookupFailed
-
         raise LookupFailed(f"choose a region: {names}")
     return pick(regions, ref, "region", lambda r: r.id, lambda r: [r.name]).id
 
 
-class Catalog(Resource):
-    def types(self) -> list[InstanceType]:
-        return self._run(self._e.run(types_call()))
+class Catalog(Resource[M]):
+    """The catalogue: `indigo.catalog`."""
 
-    def regions(self, instance_type: int = KVM) -> list[Region]:
-        return self._run(self._e.run(regions_call(instance_type)))
+    @operation
+    def types(self) -> Op[list[InstanceType]]:
+        """Instance types (1, "instance", is the usable one)."""
+        return self._e.run(types_call())
 
-    def os_categories(self, instance_type: int = KVM) -> list[OsCategory]:
-        return self._run(self._e.run(os_call(instance_type)))
+    @operation
+    def regions(self, instance_type: int = KVM) -> Op[list[Region]]:
+        """The regions of an instance type."""
+        return self._e.run(regions_call(instance_type))
 
-    def images(self, instance_type: int = KVM) -> list[OsImage]:
-        return self._run(images(self._e, instance_type))
+    @operation
+    def os_categories(self, instance_type: int = KVM) -> Op[list[OsCategory]]:
+        """OS categories, each with its images."""
+        return self._e.run(os_call(instance_type))
 
-    def plans(self, os: Ref | None = None, instance_type: int = KVM) -> list[Plan]:
-        return self._run(_plans(self._e, os, instance_type))
+    @operation
+    def images(self, instance_type: int = KVM) -> Op[list[OsImage]]:
+        """Every OS image, of every category."""
+        return images(self._e, instance_type)
 
-    def find_os(self, ref: Ref, instance_type: int = KVM) -> OsImage:
-        return self._run(find_os(self._e, ref, instance_type))
+    @operation
+    def plans(self, os: Ref | None = None, instance_type: int = KVM) -> Op[list[Plan]]:
+        """Plans; with `os` (a name or id), those offered for that OS."""
+        return _plans(self._e, os, instance_type)
 
-    def find_plan(self, ref: Ref, os: Ref | None = None, instance_type: int = KVM) -> Plan:
-        return self._run(_find_plan(self._e, ref, os, instance_type))
+    @operation
+    def find_os(self, ref: Ref, instance_type: int = KVM) -> Op[OsImage]:
+        """An OS image by id or name ("Debian12", "Debian 12", 22)."""
+        return find_os(self._e, ref, instance_type)
 
-    def find_region(self, ref: Ref, instance_type: int = KVM) -> Region:
-        return self._run(find_region(self._e, ref, instance_type))
+    @operation
+    def find_plan(self, ref: Ref, os: Ref | None = None, instance_type: int = KVM) -> Op[Plan]:
+        """A plan by id or name ("1CR768MB", "1vCPU768MB20GB", 13)."""
+        return _find_plan(self._e, ref, os, instance_type)
 
-
-class AsyncCatalog(AsyncResource):
-    async def types(self) -> list[InstanceType]:
-        return await self._run(self._e.run(types_call()))
-
-    async def regions(self, instance_type: int = KVM) -> list[Region]:
-        return await self._run(self._e.run(regions_call(instance_type)))
-
-    async def os_categories(self, instance_type: int = KVM) -> list[OsCategory]:
-        return await self._run(self._e.run(os_call(instance_type)))
-
-    async def images(self, instance_type: int = KVM) -> list[OsImage]:
-        return await self._run(images(self._e, instance_type))
-
-    async def plans(self, os: Ref | None = None, instance_type: int = KVM) -> list[Plan]:
-        return await self._run(_plans(self._e, os, instance_type))
-
-    async def find_os(self, ref: Ref, instance_type: int = KVM) -> OsImage:
-        return await self._run(find_os(self._e, ref, instance_type))
-
-    async def find_plan(self, ref: Ref, os: Ref | None = None, instance_type: int = KVM) -> Plan:
-        return await self._run(_find_plan(self._e, ref, os, instance_type))
-
-    async def find_region(self, ref: Ref, instance_type: int = KVM) -> Region:
-        return await self._run(find_region(self._e, ref, instance_type))
+    @operation
+    def find_region(self, ref: Ref, instance_type: int = KVM) -> Op[Region]:
+        """A region by id or name ("Tokyo", 1)."""
+        return find_region(self._e, ref, instance_type)
 
 
 def _os_id(e: Engine, os: Ref | None, instance_type: int) -> Op[int | None]:

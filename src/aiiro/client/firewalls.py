@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiiro.client import instances
-from aiiro.client.core import Engine, Request
 from aiiro.client.lookup import Ref, as_id, pick
 from aiiro.client.models import Firewall, FirewallTemplate, Outcome, Rule
-from aiiro.client.ops import AsyncResource, Call, Op, Resource
-from aiiro.client.shapes import FIREWALLS
+from aiiro.client.resource import M, Resource, operation
+from aiiro.client_core.policy import Call, Engine, Op, Request
+from aiiro.client_core.shapes import FIREWALLS
 
 BASE = "/webarenaIndigo/v1/nw"
 # Shorthands with a fixed protocol and port, and the rule type sent. ssh and rdp go as
@@ -187,27 +187,34 @@ def delete(e: Engine, ref: Ref) -> Op[Outcome]:
     return (yield from e.run(delete_call(tid)))
 
 
-# --- resource classes -------------------------------------------------------------------------
+# --- the resource ----------------------------------------------------------------------------
 
 
-class Firewalls(Resource):
-    def list(self) -> list[Firewall]:
-        return self._run(self._e.run(list_call()))
+class Firewalls(Resource[M]):
+    """Firewall templates: `indigo.firewalls`."""
 
-    def get(self, ref: Ref) -> FirewallTemplate:
+    @operation
+    def list(self) -> Op[list[Firewall]]:
+        """Every template of the account (without their rules)."""
+        return self._e.run(list_call())
+
+    @operation
+    def get(self, ref: Ref) -> Op[FirewallTemplate]:
         """A template and its rules, by id or name."""
-        return self._run(get(self._e, ref))
+        return get(self._e, ref)
 
+    @operation
     def create(
         self,
         name: str,
         inbound: Sequence[Rule] = (),
         outbound: Sequence[Rule] = (),
         instances: Sequence[Ref] = (),
-    ) -> Outcome:
+    ) -> Op[Outcome]:
         """Create a template (and assign it to `instances`); `.firewall_id` is its id."""
-        return self._run(create(self._e, name, inbound, outbound, instances))
+        return create(self._e, name, inbound, outbound, instances)
 
+    @operation
     def update(
         self,
         ref: Ref,
@@ -216,45 +223,16 @@ class Firewalls(Resource):
         inbound: Sequence[Rule] | None = None,
         outbound: Sequence[Rule] | None = None,
         instances: Sequence[Ref] | None = None,
-    ) -> Outcome:
-        return self._run(update(self._e, ref, name, inbound, outbound, instances))
+    ) -> Op[Outcome]:
+        """Replace some of name, rule sets and instances; what is not given stays."""
+        return update(self._e, ref, name, inbound, outbound, instances)
 
-    def assign(self, ref: Ref, instance: Ref) -> Outcome:
-        return self._run(assign(self._e, ref, instance))
+    @operation
+    def assign(self, ref: Ref, instance: Ref) -> Op[Outcome]:
+        """Assign the template to an instance (Indigo has no unassign)."""
+        return assign(self._e, ref, instance)
 
-    def delete(self, ref: Ref) -> Outcome:
-        return self._run(delete(self._e, ref))
-
-
-class AsyncFirewalls(AsyncResource):
-    async def list(self) -> list[Firewall]:
-        return await self._run(self._e.run(list_call()))
-
-    async def get(self, ref: Ref) -> FirewallTemplate:
-        return await self._run(get(self._e, ref))
-
-    async def create(
-        self,
-        name: str,
-        inbound: Sequence[Rule] = (),
-        outbound: Sequence[Rule] = (),
-        instances: Sequence[Ref] = (),
-    ) -> Outcome:
-        return await self._run(create(self._e, name, inbound, outbound, instances))
-
-    async def update(
-        self,
-        ref: Ref,
-        *,
-        name: str | None = None,
-        inbound: Sequence[Rule] | None = None,
-        outbound: Sequence[Rule] | None = None,
-        instances: Sequence[Ref] | None = None,
-    ) -> Outcome:
-        return await self._run(update(self._e, ref, name, inbound, outbound, instances))
-
-    async def assign(self, ref: Ref, instance: Ref) -> Outcome:
-        return await self._run(assign(self._e, ref, instance))
-
-    async def delete(self, ref: Ref) -> Outcome:
-        return await self._run(delete(self._e, ref))
+    @operation
+    def delete(self, ref: Ref) -> Op[Outcome]:
+        """Delete a template (F60009 while it is assigned to an active instance)."""
+        return delete(self._e, ref)

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aiiro.client import catalog, sshkeys
-from aiiro.client.core import Engine, Request, Sleep
-from aiiro.client.errors import (
+from aiiro.client.lookup import Ref, as_id, pick
+from aiiro.client.models import INSTALLING, RUNNING, STOPPED, Instance, Outcome
+from aiiro.client.resource import M, Resource, operation
+from aiiro.client_core.errors import (
     ALREADY_RUNNING,
     ALREADY_STOPPED,
     IndigoError,
@@ -22,10 +24,8 @@ from aiiro.client.errors import (
     StateError,
     WaitTimeout,
 )
-from aiiro.client.lookup import Ref, as_id, pick
-from aiiro.client.models import INSTALLING, RUNNING, STOPPED, Instance, Outcome
-from aiiro.client.ops import AsyncResource, Call, Op, Resource
-from aiiro.client.shapes import INSTANCES
+from aiiro.client_core.policy import Call, Engine, Op, Request, Sleep
+from aiiro.client_core.shapes import INSTANCES
 
 BASE = "/webarenaIndigo/v1/vm"
 IMPORT_OS_ID = 3  # the hidden "Import VM" OS
@@ -163,6 +163,15 @@ def reached(inst: Instance, status: str) -> bool:
     return (inst.instancestatus or "").lower() == status.lower()
 
 
+def _look(e: Engine, iid: int, start: float, on_poll: OnPoll | None) -> Op[Instance | None]:
+    """One poll of a waiter: the instance as listed now (None once it has left the list)."""
+    found = yield from e.run(list_call())
+    inst = next((i for i in found if i.id == iid), None)
+    if on_poll is not None:
+        on_poll(inst, e.clock() - start)
+    return inst
+
+
 def wait_until(
     e: Engine,
     ref: Ref,
@@ -175,10 +184,7 @@ def wait_until(
     iid = yield from instance_id(e, ref)
     start = e.clock()
     while True:
-        found = yield from e.run(list_call())
-        inst = next((i for i in found if i.id == iid), None)
-        if on_poll is not None:
-            on_poll(inst, e.clock() - start)
+        inst = yield from _look(e, iid, start, on_poll)
         if inst is None:
             raise LookupFailed(f"instance {iid} is gone")
         if reached(inst, status):
@@ -205,17 +211,21 @@ def wait_gone(
     """Poll until the instance has left the list (destroy is asynchronous)."""
     iid = yield from instance_id(e, ref)
     start = e.clock()
-    while True:
-        found = yield from e.run(list_call())
-        inst = next((i for i in found if i.id == iid), None)
-        if on_poll is not None:
-            on_poll(inst, e.clock() - start)
-        if inst is None:
-            return None
+    while (inst := (yield from _look(e, iid, start, on_poll))) is not None:
         left = start + timeout - e.clock()
         if left <= 0:
             raise WaitTimeout(f"instance {iid} is still listed after {timeout:g} s", last=inst)
         yield Sleep(min(poll, left))
+
+
+def _unless_already(e: Engine, iid: int, name: str, already: str) -> Op[None]:
+    """Send the command `name`; its refusal `already` (the instance is already where the
+    command leads: I10016, I10017) counts as success."""
+    try:
+        yield from e.run(status_call(iid, name))
+    except StateError as err:
+        if err.code != already:
+            raise
 
 
 def ensure_running(
@@ -232,11 +242,7 @@ def ensure_running(
         return inst
     if not inst.provisioned or inst.instancestatus == INSTALLING:
         inst = yield from wait_until(e, inst.id, STOPPED, timeout, poll, on_poll)
-    try:
-        yield from e.run(status_call(inst.id, "start"))
-    except StateError as err:
-        if err.code != ALREADY_RUNNING:
-            raise
+    yield from _unless_already(e, inst.id, "start", ALREADY_RUNNING)
     if not wait:
         return inst
     return (yield from wait_until(e, inst.id, RUNNING, timeout, poll, on_poll))
@@ -256,11 +262,7 @@ def ensure_stopped(
     inst = yield from get(e, ref)
     if inst.stopped:
         return inst
-    try:
-        yield from e.run(status_call(inst.id, "stop"))
-    except StateError as err:
-        if err.code != ALREADY_STOPPED:
-            raise
+    yield from _unless_already(e, inst.id, "stop", ALREADY_STOPPED)
     if not wait:
         return inst
     return (yield from wait_stopped(e, inst.id, timeout, poll, on_poll, force_after))
@@ -300,17 +302,23 @@ def create_and_start(
     return (yield from ensure_running(e, inst.id, True, timeout, poll, on_poll))
 
 
-# --- resource classes -------------------------------------------------------------------------
+# --- the resource ----------------------------------------------------------------------------
 
 
-class Instances(Resource):
-    def list(self) -> list[Instance]:
-        return self._run(self._e.run(list_call()))
+class Instances(Resource[M]):
+    """Instances: `indigo.instances`."""
 
-    def get(self, ref: Ref) -> Instance:
-        """By id or name."""
-        return self._run(get(self._e, ref))
+    @operation
+    def list(self) -> Op[list[Instance]]:
+        """Every instance of the account."""
+        return self._e.run(list_call())
 
+    @operation
+    def get(self, ref: Ref) -> Op[Instance]:
+        """One instance, by id or name (LookupFailed when none or several have the name)."""
+        return get(self._e, ref)
+
+    @operation
     def create(
         self,
         name: str,
@@ -322,24 +330,23 @@ class Instances(Resource):
         win_password: str | None = None,
         import_url: str | None = None,
         snapshot: int | None = None,
-    ) -> Instance:
+    ) -> Op[Instance]:
         """Create an instance (it installs its OS, then stays Stopped). Give `ssh_key` for
         Linux, `win_password` for Windows, `import_url` to import a disk image, or
         `snapshot` (an id) to start from a snapshot. `region` defaults to the only one."""
-        return self._run(
-            create(
-                self._e,
-                name,
-                plan=plan,
-                os=os,
-                region=region,
-                ssh_key=ssh_key,
-                win_password=win_password,
-                import_url=import_url,
-                snapshot=snapshot,
-            )
+        return create(
+            self._e,
+            name,
+            plan=plan,
+            os=os,
+            region=region,
+            ssh_key=ssh_key,
+            win_password=win_password,
+            import_url=import_url,
+            snapshot=snapshot,
         )
 
+    @operation
     def create_and_start(
         self,
         name: str,
@@ -351,38 +358,46 @@ class Instances(Resource):
         timeout: float = DEFAULT_TIMEOUT,
         poll: float = DEFAULT_POLL,
         on_poll: OnPoll | None = None,
-    ) -> Instance:
-        return self._run(
-            create_and_start(
-                self._e,
-                name,
-                timeout,
-                poll,
-                on_poll,
-                plan=plan,
-                os=os,
-                region=region,
-                ssh_key=ssh_key,
-            )
+    ) -> Op[Instance]:
+        """Create, wait for the OS installation to end, start, and wait until Running."""
+        return create_and_start(
+            self._e,
+            name,
+            timeout,
+            poll,
+            on_poll,
+            plan=plan,
+            os=os,
+            region=region,
+            ssh_key=ssh_key,
         )
 
-    def start(self, ref: Ref) -> Outcome:
-        return self._run(command(self._e, ref, "start"))
+    @operation
+    def start(self, ref: Ref) -> Op[Outcome]:
+        """Start a stopped instance (I10016 when it is already running)."""
+        return command(self._e, ref, "start")
 
-    def stop(self, ref: Ref) -> Outcome:
+    @operation
+    def stop(self, ref: Ref) -> Op[Outcome]:
         """Graceful stop; usually answered as pending (I10025) and finished later."""
-        return self._run(command(self._e, ref, "stop"))
+        return command(self._e, ref, "stop")
 
-    def forcestop(self, ref: Ref) -> Outcome:
-        return self._run(command(self._e, ref, "forcestop"))
+    @operation
+    def forcestop(self, ref: Ref) -> Op[Outcome]:
+        """Power the instance off at once."""
+        return command(self._e, ref, "forcestop")
 
-    def reset(self, ref: Ref) -> Outcome:
-        return self._run(command(self._e, ref, "reset"))
+    @operation
+    def reset(self, ref: Ref) -> Op[Outcome]:
+        """Hard-reset a running instance."""
+        return command(self._e, ref, "reset")
 
-    def destroy(self, ref: Ref) -> Outcome:
+    @operation
+    def destroy(self, ref: Ref) -> Op[Outcome]:
         """Needs a stopped instance (I10055 otherwise); the instance leaves the list later."""
-        return self._run(command(self._e, ref, "destroy"))
+        return command(self._e, ref, "destroy")
 
+    @operation
     def wait_until(
         self,
         ref: Ref,
@@ -390,18 +405,23 @@ class Instances(Resource):
         timeout: float = DEFAULT_TIMEOUT,
         poll: float = DEFAULT_POLL,
         on_poll: OnPoll | None = None,
-    ) -> Instance:
-        return self._run(wait_until(self._e, ref, status, timeout, poll, on_poll))
+    ) -> Op[Instance]:
+        """Poll until the instance reaches `status` (an instancestatus such as "Running",
+        or "OPEN"/"READY"); WaitTimeout after `timeout` seconds."""
+        return wait_until(self._e, ref, status, timeout, poll, on_poll)
 
+    @operation
     def wait_gone(
         self,
         ref: Ref,
         timeout: float = DEFAULT_TIMEOUT,
         poll: float = DEFAULT_POLL,
         on_poll: OnPoll | None = None,
-    ) -> None:
-        self._run(wait_gone(self._e, ref, timeout, poll, on_poll))
+    ) -> Op[None]:
+        """Poll until the instance has left the list (destroy is asynchronous)."""
+        return wait_gone(self._e, ref, timeout, poll, on_poll)
 
+    @operation
     def ensure_running(
         self,
         ref: Ref,
@@ -409,9 +429,12 @@ class Instances(Resource):
         timeout: float = DEFAULT_TIMEOUT,
         poll: float = DEFAULT_POLL,
         on_poll: OnPoll | None = None,
-    ) -> Instance:
-        return self._run(ensure_running(self._e, ref, wait, timeout, poll, on_poll))
+    ) -> Op[Instance]:
+        """Start unless running (I10016 counts as success), after waiting out an OS
+        installation; with `wait`, until Running."""
+        return ensure_running(self._e, ref, wait, timeout, poll, on_poll)
 
+    @operation
     def ensure_stopped(
         self,
         ref: Ref,
@@ -420,122 +443,7 @@ class Instances(Resource):
         poll: float = DEFAULT_POLL,
         on_poll: OnPoll | None = None,
         force_after: float | None = None,
-    ) -> Instance:
-        return self._run(ensure_stopped(self._e, ref, wait, timeout, poll, on_poll, force_after))
-
-
-class AsyncInstances(AsyncResource):
-    async def list(self) -> list[Instance]:
-        return await self._run(self._e.run(list_call()))
-
-    async def get(self, ref: Ref) -> Instance:
-        return await self._run(get(self._e, ref))
-
-    async def create(
-        self,
-        name: str,
-        *,
-        plan: Ref,
-        os: Ref | None = None,
-        region: Ref | None = None,
-        ssh_key: Ref | None = None,
-        win_password: str | None = None,
-        import_url: str | None = None,
-        snapshot: int | None = None,
-    ) -> Instance:
-        return await self._run(
-            create(
-                self._e,
-                name,
-                plan=plan,
-                os=os,
-                region=region,
-                ssh_key=ssh_key,
-                win_password=win_password,
-                import_url=import_url,
-                snapshot=snapshot,
-            )
-        )
-
-    async def create_and_start(
-        self,
-        name: str,
-        *,
-        plan: Ref,
-        os: Ref | None = None,
-        region: Ref | None = None,
-        ssh_key: Ref | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        poll: float = DEFAULT_POLL,
-        on_poll: OnPoll | None = None,
-    ) -> Instance:
-        return await self._run(
-            create_and_start(
-                self._e,
-                name,
-                timeout,
-                poll,
-                on_poll,
-                plan=plan,
-                os=os,
-                region=region,
-                ssh_key=ssh_key,
-            )
-        )
-
-    async def start(self, ref: Ref) -> Outcome:
-        return await self._run(command(self._e, ref, "start"))
-
-    async def stop(self, ref: Ref) -> Outcome:
-        return await self._run(command(self._e, ref, "stop"))
-
-    async def forcestop(self, ref: Ref) -> Outcome:
-        return await self._run(command(self._e, ref, "forcestop"))
-
-    async def reset(self, ref: Ref) -> Outcome:
-        return await self._run(command(self._e, ref, "reset"))
-
-    async def destroy(self, ref: Ref) -> Outcome:
-        return await self._run(command(self._e, ref, "destroy"))
-
-    async def wait_until(
-        self,
-        ref: Ref,
-        status: str,
-        timeout: float = DEFAULT_TIMEOUT,
-        poll: float = DEFAULT_POLL,
-        on_poll: OnPoll | None = None,
-    ) -> Instance:
-        return await self._run(wait_until(self._e, ref, status, timeout, poll, on_poll))
-
-    async def wait_gone(
-        self,
-        ref: Ref,
-        timeout: float = DEFAULT_TIMEOUT,
-        poll: float = DEFAULT_POLL,
-        on_poll: OnPoll | None = None,
-    ) -> None:
-        await self._run(wait_gone(self._e, ref, timeout, poll, on_poll))
-
-    async def ensure_running(
-        self,
-        ref: Ref,
-        wait: bool = True,
-        timeout: float = DEFAULT_TIMEOUT,
-        poll: float = DEFAULT_POLL,
-        on_poll: OnPoll | None = None,
-    ) -> Instance:
-        return await self._run(ensure_running(self._e, ref, wait, timeout, poll, on_poll))
-
-    async def ensure_stopped(
-        self,
-        ref: Ref,
-        wait: bool = True,
-        timeout: float = DEFAULT_TIMEOUT,
-        poll: float = DEFAULT_POLL,
-        on_poll: OnPoll | None = None,
-        force_after: float | None = None,
-    ) -> Instance:
-        return await self._run(
-            ensure_stopped(self._e, ref, wait, timeout, poll, on_poll, force_after)
-        )
+    ) -> Op[Instance]:
+        """Stop unless stopped (I10017 counts as success); with `wait`, until Stopped, and
+        with `force_after`, forcestop a stop that has not finished after that many seconds."""
+        return ensure_stopped(self._e, ref, wait, timeout, poll, on_poll, force_after)

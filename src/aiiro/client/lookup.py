@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from aiiro.client.errors import LookupFailed
+from aiiro.client_core.errors import LookupFailed
 
 T = TypeVar("T")
 Ref = int | str

@@ -1,7 +1,7 @@
 """Typed views of what the API returns, built by `from_api` from the raw JSON.
 
 The quirks of each field (string ids, "" for nothing, the time forms, IPv6 spelling,
-`arpaname`'s lost "jp" ...) are absorbed once, in `aiiro.client.shapes`; a model here is
+`arpaname`'s lost "jp" ...) are absorbed once, in `aiiro.client_core.shapes`; a model here is
 its shape with times as naive UTC datetimes, and the untouched JSON as `.raw`. The quirks
 of whole answers are absorbed here:
 - an instance looks different in the create answer and in the list; both give `Instance`;
@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from aiiro.client import shapes
-from aiiro.client.shapes import as_int, as_str
-from aiiro.client.tokens import Token as Token  # (where it lived before)
+from aiiro.client_core import shapes
+from aiiro.client_core.shapes import as_int, as_str
 
 Raw = dict[str, Any]
 

@@ -12,12 +12,14 @@ GRUB hang seen after restores on Indigo) gets forcestop + start, `cures` times a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from aiiro.client import instances
 from aiiro.client.boot import BootCheck
-from aiiro.client.core import Engine, Request, Sleep
-from aiiro.client.errors import (
+from aiiro.client.instances import DEFAULT_POLL, DEFAULT_TIMEOUT, OnPoll
+from aiiro.client.lookup import Ref, as_id, pick
+from aiiro.client.models import RUNNING, STOPPED, Instance, Outcome, Snapshot
+from aiiro.client.resource import M, Resource, operation
+from aiiro.client_core.errors import (
     ALREADY_RUNNING,
     APIError,
     BootFailed,
@@ -25,11 +27,8 @@ from aiiro.client.errors import (
     LookupFailed,
     WaitTimeout,
 )
-from aiiro.client.instances import DEFAULT_POLL, DEFAULT_TIMEOUT, OnPoll
-from aiiro.client.lookup import Ref, as_id, pick
-from aiiro.client.models import RUNNING, STOPPED, Instance, Outcome, Snapshot
-from aiiro.client.ops import AsyncResource, Call, Op, Resource
-from aiiro.client.shapes import elements
+from aiiro.client_core.policy import Call, Engine, Op, Request, Sleep
+from aiiro.client_core.shapes import elements
 
 BASE = "/webarenaIndigo/v1/disk"
 # Slots 0-4, one snapshot each: aiiro's rule (A4030 for a used slot); Indigo documents no
@@ -214,71 +213,23 @@ def _answers(
         yield Sleep(poll)
 
 
-def restore(
-    e: Engine,
-    instance: Ref,
-    snapshot: Ref,
-    start: bool = True,
-    boot_check: BootCheck | None = None,
-    boot_timeout: float = DEFAULT_BOOT_TIMEOUT,
-    cures: int = 1,
-    timeout: float = DEFAULT_TIMEOUT,
-    poll: float = DEFAULT_POLL,
-    force_after: float = DEFAULT_FORCE_AFTER,
-    on_poll: OnPoll | None = None,
-    on_step: OnStep | None = None,
-) -> Op[Instance]:
-    """The restore workflow (module doc). Returns the instance as last seen."""
-
-    def step(text: str) -> None:
-        if on_step is not None:
-            on_step(text)
-
-    inst = yield from instances.get(e, instance)
-    snap = yield from find(e, inst.id, snapshot)
-    if not snap.created:
-        raise IndigoError(f"snapshot {snap.name} is {snap.status}, not created")
-    if not inst.stopped:
-        step(f"stopping {inst.instance_name}")
-        inst = yield from instances.ensure_stopped(
-            e, inst.id, True, timeout, poll, on_poll, force_after
-        )
-    step(f"restoring {snap.name} on {inst.instance_name}")
-    yield from e.run(restore_call(inst.id, snap.id))
-    if not start:
-        return inst
-    step(f"starting {inst.instance_name}")
-    yield from _start_retrying(e, inst.id, timeout, poll)
-    inst = yield from instances.wait_until(e, inst.id, RUNNING, timeout, poll, on_poll)
-    if boot_check is None:
-        return inst
-    for attempt in range(cures + 1):
-        step(f"checking that {inst.instance_name} answers")
-        if (yield from _answers(e, boot_check, inst, boot_timeout, poll)):
-            return inst
-        if attempt == cures:
-            break
-        step(f"{inst.instance_name} does not answer: forcestop, then start")
-        yield from e.run(instances.status_call(inst.id, "forcestop"))
-        yield from instances.wait_until(e, inst.id, STOPPED, timeout, poll, on_poll)
-        yield from _start_retrying(e, inst.id, timeout, poll)
-        inst = yield from instances.wait_until(e, inst.id, RUNNING, timeout, poll, on_poll)
-    raise BootFailed(
-        f"{inst.instance_name} is Running but its guest did not answer (it hangs, or stayed "
-        f"silent for {boot_timeout:g} s), after {cures} forcestop + start"
-    )
+# --- the resource ----------------------------------------------------------------------------
 
 
-# --- resource classes -------------------------------------------------------------------------
+class Snapshots(Resource[M]):
+    """Snapshots: `indigo.snapshots`."""
 
+    @operation
+    def list(self, instance: Ref) -> Op[list[Snapshot]]:
+        """The snapshots of an instance."""
+        return list_op(self._e, instance)
 
-class Snapshots(Resource):
-    def list(self, instance: Ref) -> list[Snapshot]:
-        return self._run(list_op(self._e, instance))
+    @operation
+    def get(self, instance: Ref, snapshot: Ref) -> Op[Snapshot]:
+        """One snapshot of an instance, by id or name."""
+        return find(self._e, instance, snapshot)
 
-    def get(self, instance: Ref, snapshot: Ref) -> Snapshot:
-        return self._run(find(self._e, instance, snapshot))
-
+    @operation
     def take(
         self,
         instance: Ref,
@@ -287,10 +238,12 @@ class Snapshots(Resource):
         wait: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
         poll: float = DEFAULT_POLL,
-    ) -> Snapshot:
-        """Take a snapshot into `slot`, by default the lowest free one."""
-        return self._run(take(self._e, instance, name, slot, wait, timeout, poll))
+    ) -> Op[Snapshot]:
+        """Take a snapshot into `slot`, by default the lowest free one; with `wait`, until
+        it is created."""
+        return take(self._e, instance, name, slot, wait, timeout, poll)
 
+    @operation
     def wait_until(
         self,
         instance: Ref,
@@ -298,53 +251,76 @@ class Snapshots(Resource):
         status: str = "created",
         timeout: float = DEFAULT_TIMEOUT,
         poll: float = DEFAULT_POLL,
-    ) -> Snapshot:
-        return self._run(wait_until(self._e, instance, snapshot, status, timeout, poll))
+    ) -> Op[Snapshot]:
+        """Poll until the snapshot reaches `status`; WaitTimeout after `timeout` seconds."""
+        return wait_until(self._e, instance, snapshot, status, timeout, poll)
 
-    def retake(self, instance: Ref, snapshot: Ref) -> Outcome:
-        return self._run(retake(self._e, instance, snapshot))
+    @operation
+    def retake(self, instance: Ref, snapshot: Ref) -> Op[Outcome]:
+        """Take the snapshot again, in its slot."""
+        return retake(self._e, instance, snapshot)
 
-    def restore(self, instance: Ref, snapshot: Ref, **kw: Any) -> Instance:
-        """The restore workflow; see `aiiro.client.snapshots.restore` for the options."""
-        return self._run(restore(self._e, instance, snapshot, **kw))
-
-    def delete(self, snapshot: Ref, instance: Ref | None = None) -> Outcome:
-        return self._run(delete(self._e, snapshot, instance))
-
-
-class AsyncSnapshots(AsyncResource):
-    async def list(self, instance: Ref) -> list[Snapshot]:
-        return await self._run(list_op(self._e, instance))
-
-    async def get(self, instance: Ref, snapshot: Ref) -> Snapshot:
-        return await self._run(find(self._e, instance, snapshot))
-
-    async def take(
-        self,
-        instance: Ref,
-        name: str,
-        slot: int | None = None,
-        wait: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
-        poll: float = DEFAULT_POLL,
-    ) -> Snapshot:
-        return await self._run(take(self._e, instance, name, slot, wait, timeout, poll))
-
-    async def wait_until(
+    @operation
+    def restore(
         self,
         instance: Ref,
         snapshot: Ref,
-        status: str = "created",
+        *,
+        start: bool = True,
+        boot_check: BootCheck | None = None,
+        boot_timeout: float = DEFAULT_BOOT_TIMEOUT,
+        cures: int = 1,
         timeout: float = DEFAULT_TIMEOUT,
         poll: float = DEFAULT_POLL,
-    ) -> Snapshot:
-        return await self._run(wait_until(self._e, instance, snapshot, status, timeout, poll))
+        force_after: float = DEFAULT_FORCE_AFTER,
+        on_poll: OnPoll | None = None,
+        on_step: OnStep | None = None,
+    ) -> Op[Instance]:
+        """The restore workflow (aiiro.client.snapshots' doc): stop the instance (forcestop
+        after `force_after` seconds), restore, and unless `start` is False start it and
+        wait until Running; with a `boot_check`, make sure the guest answers, curing a hang
+        with forcestop + start `cures` times at most. Returns the instance as last seen."""
+        e = self._e
 
-    async def retake(self, instance: Ref, snapshot: Ref) -> Outcome:
-        return await self._run(retake(self._e, instance, snapshot))
+        def step(text: str) -> None:
+            if on_step is not None:
+                on_step(text)
 
-    async def restore(self, instance: Ref, snapshot: Ref, **kw: Any) -> Instance:
-        return await self._run(restore(self._e, instance, snapshot, **kw))
+        inst = yield from instances.get(e, instance)
+        snap = yield from find(e, inst.id, snapshot)
+        if not snap.created:
+            raise IndigoError(f"snapshot {snap.name} is {snap.status}, not created")
+        if not inst.stopped:
+            step(f"stopping {inst.instance_name}")
+            inst = yield from instances.ensure_stopped(
+                e, inst.id, True, timeout, poll, on_poll, force_after
+            )
+        step(f"restoring {snap.name} on {inst.instance_name}")
+        yield from e.run(restore_call(inst.id, snap.id))
+        if not start:
+            return inst
+        step(f"starting {inst.instance_name}")
+        yield from _start_retrying(e, inst.id, timeout, poll)
+        inst = yield from instances.wait_until(e, inst.id, RUNNING, timeout, poll, on_poll)
+        if boot_check is None:
+            return inst
+        for attempt in range(cures + 1):
+            step(f"checking that {inst.instance_name} answers")
+            if (yield from _answers(e, boot_check, inst, boot_timeout, poll)):
+                return inst
+            if attempt == cures:
+                break
+            step(f"{inst.instance_name} does not answer: forcestop, then start")
+            yield from e.run(instances.status_call(inst.id, "forcestop"))
+            yield from instances.wait_until(e, inst.id, STOPPED, timeout, poll, on_poll)
+            yield from _start_retrying(e, inst.id, timeout, poll)
+            inst = yield from instances.wait_until(e, inst.id, RUNNING, timeout, poll, on_poll)
+        raise BootFailed(
+            f"{inst.instance_name} is Running but its guest did not answer (it hangs, or stayed "
+            f"silent for {boot_timeout:g} s), after {cures} forcestop + start"
+        )
 
-    async def delete(self, snapshot: Ref, instance: Ref | None = None) -> Outcome:
-        return await self._run(delete(self._e, snapshot, instance))
+    @operation
+    def delete(self, snapshot: Ref, instance: Ref | None = None) -> Op[Outcome]:
+        """Delete a snapshot: by id, or by name with its instance."""
+        return delete(self._e, snapshot, instance)

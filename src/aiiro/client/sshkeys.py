@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiiro.client.core import Engine, Request
 from aiiro.client.lookup import Ref, as_id, pick
 from aiiro.client.models import Outcome, SshKey
-from aiiro.client.ops import AsyncResource, Call, Op, Resource
-from aiiro.client.shapes import SSHKEYS
+from aiiro.client.resource import M, Resource, operation
+from aiiro.client_core.policy import Call, Engine, Op, Request
+from aiiro.client_core.shapes import SSHKEYS
 
 BASE = "/webarenaIndigo/v1/vm/sshkey"
 ACTIVE = "ACTIVE"
@@ -81,17 +81,25 @@ def normalise_status(value: str) -> str:
     return DEACTIVE if v in ("DEACTIVE", "DEACTIVATED", "INACTIVE") else v
 
 
-class SshKeys(Resource):
-    def list(self, active_only: bool = False) -> list[SshKey]:
-        return self._run(self._e.run(list_call(active_only)))
+class SshKeys(Resource[M]):
+    """SSH keys: `indigo.sshkeys`."""
 
-    def get(self, ref: Ref) -> SshKey:
-        """By id or name."""
-        return self._run(get(self._e, ref))
+    @operation
+    def list(self, active_only: bool = False) -> Op[list[SshKey]]:
+        """Every SSH key of the account, or the ACTIVE ones."""
+        return self._e.run(list_call(active_only))
 
-    def create(self, name: str, public_key: str) -> SshKey:
-        return self._run(self._e.run(create_call(name, public_key)))
+    @operation
+    def get(self, ref: Ref) -> Op[SshKey]:
+        """One key, by id or name."""
+        return get(self._e, ref)
 
+    @operation
+    def create(self, name: str, public_key: str) -> Op[SshKey]:
+        """Register a public key (RSA; Indigo refuses ed25519 and keys with a comment)."""
+        return self._e.run(create_call(name, public_key))
+
+    @operation
     def update(
         self,
         ref: Ref,
@@ -99,45 +107,21 @@ class SshKeys(Resource):
         name: str | None = None,
         public_key: str | None = None,
         status: str | None = None,
-    ) -> Outcome:
+    ) -> Op[Outcome]:
         """Change some of name, key and status; the others keep their values."""
-        return self._run(update_op(self._e, ref, name, public_key, status))
+        return update_op(self._e, ref, name, public_key, status)
 
-    def activate(self, ref: Ref) -> Outcome:
-        return self.update(ref, status=ACTIVE)
+    @operation
+    def activate(self, ref: Ref) -> Op[Outcome]:
+        """Mark a key ACTIVE."""
+        return update_op(self._e, ref, status=ACTIVE)
 
-    def deactivate(self, ref: Ref) -> Outcome:
-        return self.update(ref, status=DEACTIVE)
+    @operation
+    def deactivate(self, ref: Ref) -> Op[Outcome]:
+        """Mark a key DEACTIVE (it can no longer be given to new instances)."""
+        return update_op(self._e, ref, status=DEACTIVE)
 
-    def delete(self, ref: Ref) -> Outcome:
-        return self._run(delete_op(self._e, ref))
-
-
-class AsyncSshKeys(AsyncResource):
-    async def list(self, active_only: bool = False) -> list[SshKey]:
-        return await self._run(self._e.run(list_call(active_only)))
-
-    async def get(self, ref: Ref) -> SshKey:
-        return await self._run(get(self._e, ref))
-
-    async def create(self, name: str, public_key: str) -> SshKey:
-        return await self._run(self._e.run(create_call(name, public_key)))
-
-    async def update(
-        self,
-        ref: Ref,
-        *,
-        name: str | None = None,
-        public_key: str | None = None,
-        status: str | None = None,
-    ) -> Outcome:
-        return await self._run(update_op(self._e, ref, name, public_key, status))
-
-    async def activate(self, ref: Ref) -> Outcome:
-        return await self.update(ref, status=ACTIVE)
-
-    async def deactivate(self, ref: Ref) -> Outcome:
-        return await self.update(ref, status=DEACTIVE)
-
-    async def delete(self, ref: Ref) -> Outcome:
-        return await self._run(delete_op(self._e, ref))
+    @operation
+    def delete(self, ref: Ref) -> Op[Outcome]:
+        """Delete a key, by id or name."""
+        return delete_op(self._e, ref)

@@ -38,7 +38,7 @@ def os(ctx: Ctx, instance_type: TypeOpt = catalog.KVM) -> None:
     """OS images (names to use with `instance create --os`)."""
     if ctx.dry(catalog.os_call(instance_type).request):
         return
-    ctx.emit(ctx.run(catalog.images(ctx.indigo.engine, instance_type)), "os")
+    ctx.emit(ctx.run(catalog.images(ctx.engine, instance_type)), "os")
 
 
 @command(app)
@@ -48,7 +48,7 @@ def plans(
     instance_type: TypeOpt = catalog.KVM,
 ) -> None:
     """Plans (the PLAN column is what `instance create --plan` takes)."""
-    e = ctx.indigo.engine
+    e = ctx.engine
     os_id = None
     if os_ is not None:
         os_id = as_id(os_)

@@ -1,5 +1,5 @@
 """What every client command shares: the options (profile, endpoint, output, dry run,
-waiting), the environment it runs in, the SDK client, error reporting and exit codes.
+waiting), registering commands with them, the progress display, and error reporting.
 
 `command(app)` registers a function `fn(ctx, ...own options...)` as a typer command and
 adds the shared options to its signature, so each command declares only its own.
@@ -12,28 +12,23 @@ environment variables, config dir, HTTP transport and clock the commands see.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import sys
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
 
 import typer
 
-from aiiro.cli.client.env import Environment, make_client
-from aiiro.cli.client.exits import INTERRUPTED, describe_error, exit_code
-from aiiro.cli.client.output import FORMATS, render
-from aiiro.client import errors
-from aiiro.client.config import Settings, resolve
-from aiiro.client.core import Request
+from aiiro.cli.client import exits
+from aiiro.cli.client.env import Environment
+from aiiro.cli.client.output import FORMATS
+from aiiro.cli.client.session import Options, Session
 from aiiro.client.models import RUNNING, STOPPED, to_dict
-from aiiro.client.ops import Call, Op
 
 if TYPE_CHECKING:
-    from aiiro.client.indigo import Indigo
     from aiiro.client.models import Instance
 
 T = TypeVar("T")
@@ -198,90 +193,25 @@ WAITING = [
 ]
 
 
-@dataclass
-class Options:
-    profile: str | None = None
-    endpoint: str | None = None
-    api_key: str | None = None
-    api_secret: str | None = None
-    output: str = "table"
-    columns: str | None = None
-    no_header: bool = False
-    dry_run: bool = False
-    verbose: bool = False
-    wait: bool = False
-    timeout: float = 600.0
-    poll: float = 2.0
-
-
-class Ctx:
-    """A running client command: its options, environment and SDK client."""
+class Ctx(Session):
+    """A running client command under typer: a Session (cli/client/session.py), plus the
+    progress display and output of the SDK's typed models."""
 
     def __init__(self, opts: Options, env: Environment) -> None:
         if opts.output not in FORMATS:
             raise typer.BadParameter(
                 f"{opts.output!r}: choose table, json or yaml", param_hint="'--output'"
             )
-        self.opts = opts
-        self.env = env
-        self._settings: Settings | None = None
-        self._indigo: Indigo | None = None
+        super().__init__(opts, env)
         self._progress: Progress | None = None
 
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            o = self.opts
-            self._settings = resolve(
-                api_key=o.api_key,
-                api_secret=o.api_secret,
-                endpoint=o.endpoint,
-                profile=o.profile,
-                places=self.env.where(),
-            )
-        return self._settings
-
-    @property
-    def indigo(self) -> Indigo:
-        if self._indigo is None:
-            self._indigo = make_client(self.settings, self.env)
-            self._indigo.engine.on_quota_wait = self._quota_wait
-        return self._indigo
-
-    def _quota_wait(self, text: str) -> None:
-        if self._progress is not None and self._progress.note(text):
-            return
-        typer.echo(text, err=True)
-
-    # -- running -------------------------------------------------------------------------
-
-    def run(self, op: Op[T]) -> T:
-        return self.indigo.run(op)
-
-    def call(self, call: Call[T]) -> T | None:
-        """Send `call`, or print it under --dry-run (then None)."""
-        if self.dry(call.request):
-            return None
-        return self.indigo.call(call)
-
-    def dry(self, *requests: Request) -> bool:
-        if not self.opts.dry_run:
-            return False
-        engine = self.indigo.engine
-        typer.echo("\n\n".join(engine.describe(r) for r in requests))
-        return True
-
-    # -- output -----------------------------------------------------------------------------
+    def notice(self, text: str) -> None:
+        if self._progress is None or not self._progress.note(text):
+            super().notice(text)
 
     def emit(self, data: Any, kind: str = "", detail: bool = False) -> None:
-        o = self.opts
-        text = render(to_dict(data), o.output, kind, o.columns, not o.no_header, detail)
-        if text:
-            typer.echo(text)
-
-    def say(self, text: str) -> None:
-        """A message for people: on stdout for tables, on stderr when output is data."""
-        typer.echo(text, err=self.opts.output != "table")
+        """Print models (aiiro.client.models) or plain data in the chosen output format."""
+        self.show(to_dict(data), kind, detail)
 
     @contextmanager
     def progress(
@@ -400,36 +330,10 @@ class Progress:
 # --- errors --------------------------------------------------------------------------------
 
 
-def fail(err: errors.IndigoError) -> typer.Exit:
-    """Print the error (code, message, hint) and give the exit code's Exit."""
-    typer.echo(describe_error(err), err=True)
-    return typer.Exit(exit_code(err))
-
-
-@contextmanager
-def reporting() -> Iterator[None]:
-    """Errors as `error:`/`hint:` lines with their exit code; the SDK's warnings (a name
-    taken twice) as `warning:` lines, when they happen."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", errors.IndigoWarning)
-        warnings.showwarning = _warning(warnings.showwarning)
-        try:
-            yield
-        except errors.IndigoError as err:
-            raise fail(err) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(INTERRUPTED) from None
-
-
-def _warning(others: Callable[..., None]) -> Callable[..., None]:
-    def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
-        if issubclass(category, errors.IndigoWarning):
-            typer.echo(f"warning: {message}", err=True)
-        else:
-            others(message, category, *args, **kw)
-
-    return show
+def reporting() -> contextlib.AbstractContextManager[None]:
+    """Errors as `error:`/`hint:` lines with their exit code (typer.Exit), and the SDK's
+    warnings as `warning:` lines (cli/client/exits.py)."""
+    return exits.reporting(typer.Exit)
 
 
 def _verbose() -> None:
@@ -526,8 +430,7 @@ def command(
             if opts.verbose:
                 _verbose()
             with reporting():
-                ctx = Ctx(opts, environment(click_ctx))
-                fn(ctx, **kwargs)
+                fn(Ctx(opts, environment(click_ctx)), **kwargs)
 
         wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in params}

@@ -19,14 +19,15 @@ import typer
 
 from aiiro.cli.client.common import environment, inherit, reporting
 from aiiro.cli.client.output import FORMATS, render
-from aiiro.client.config import (
+from aiiro.cli.client.session import Options, Session
+from aiiro.client_core.config import (
     DEFAULT_ENDPOINT,
     PROFILE_KEYS,
     ProfileFile,
     read_profiles,
     write_profiles,
 )
-from aiiro.client.errors import ConfigError
+from aiiro.client_core.errors import ConfigError
 
 profile_app = typer.Typer(help="Named profiles: list, show, use, delete.", no_args_is_help=True)
 
@@ -107,11 +108,8 @@ def configure(
             f"profile {profile!r} saved in {path}" + (" (default)" if pf.default == profile else "")
         )
         if check:
-            from aiiro.cli.client.env import make_client
-            from aiiro.client.config import resolve
-
-            settings = resolve(profile=profile, places=places)
-            token = make_client(settings, env).token(refresh=True)
+            session = Session(Options(profile=profile), env)
+            token = session.run(session.engine.token(refresh=True))
             typer.echo(f"credentials work: token valid for {token.expires_in} s")
 
 

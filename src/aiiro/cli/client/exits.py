@@ -1,12 +1,19 @@
 """The client commands' exit codes and error text (docs/client.md lists the codes).
 
-Stdlib only, no typing at run time: the fast path (cli/client/fast.py) reports with these.
+Stdlib and aiiro.client_core only: the list commands' dispatcher (cli/client/fast.py)
+reports with these.
 """
 
 from __future__ import annotations
 
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from aiiro.cli.client.output import ColumnError
-from aiiro.client import errors
+from aiiro.client_core import errors
 
 OK = 0
 FAILED = 1  # an API error not listed below, or another failure
@@ -50,3 +57,30 @@ def describe_error(err: errors.IndigoError) -> str:
     if err.hint:
         lines.append(f"hint: {err.hint}")
     return "\n".join(lines)
+
+
+@contextmanager
+def reporting(exit: Callable[[int], BaseException]) -> Iterator[None]:
+    """Errors as `error:`/`hint:` lines on stderr, raising `exit(code)` (typer.Exit, or
+    SystemExit); the SDK's warnings (a name taken twice) as `warning:` lines."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", errors.IndigoWarning)
+        warnings.showwarning = _warning(warnings.showwarning)
+        try:
+            yield
+        except errors.IndigoError as err:
+            print(describe_error(err), file=sys.stderr, flush=True)
+            raise exit(exit_code(err)) from None
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr, flush=True)
+            raise exit(INTERRUPTED) from None
+
+
+def _warning(others: Callable[..., None]) -> Callable[..., None]:
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if issubclass(category, errors.IndigoWarning):
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+        else:
+            others(message, category, *args, **kw)
+
+    return show

@@ -1,33 +1,27 @@
-"""The fast path for list commands: `aiiro instance list -o json` and its siblings.
+"""The list commands' dispatcher: `aiiro instance list -o json` and its siblings, without
+the command-line framework.
 
 Scripts run these in loops, and Python would spend most of such a run importing typer,
-click, httpx, and the SDK's typed models. For `<instance|sshkey|firewall|apikey> list`
-with only the options below, main() comes here first: the same settings resolution, token
-cache, request policy (aiiro.client.core's Engine), shapes (aiiro.client.shapes: the
-models are built from them, and print as them) and renderer as the full command, over the
-plain-socket transport for http:// endpoints (httpx otherwise), without the command-line
-framework. Anything else — --help, another option, another command — returns None and
-the full typer application runs.
+click, rich and pydantic. For `<instance|sshkey|firewall|apikey> list` with only the
+options below, main() comes here first, and runs the very command the typer application
+runs (cli/client/lists.py) with the same session, settings, engine and output
+(cli/client/session.py). Anything else — --help, another option, another command —
+returns None and the typer application runs.
 
-What this loads is kept to the standard library's json and socket plus a few small
-modules of aiiro's own: no typing, dataclasses, datetime or hashlib (see
-docs/performance.md; tests/cli/test_client_process.py checks it).
+What this loads is the standard library and aiiro.client_core (see docs/performance.md;
+tests/cli/test_client_process.py checks it).
 """
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Sequence
+from typing import Any
 
-from aiiro.cli.client.output import FORMATS, render
-from aiiro.client.shapes import LISTS
-
-TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
-if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
-    from typing import Any
-
-    from aiiro.cli.client.env import Environment
-    from aiiro.client.places import Places
+from aiiro.cli.client.env import Environment
+from aiiro.cli.client.exits import reporting
+from aiiro.cli.client.lists import COMMANDS
+from aiiro.cli.client.output import FORMATS
+from aiiro.cli.client.session import Options, Session
 
 VALUE_OPTIONS = {
     "-o": "output",
@@ -50,14 +44,14 @@ def parse(argv: Sequence[str]) -> tuple[str, dict[str, Any]] | None:
     while rest and rest[0].startswith("-"):
         if not _option(rest, opts):
             return None
-    if len(rest) < 2 or rest[1] != "list" or rest[0] not in LISTS:
+    if len(rest) < 2 or rest[1] != "list" or rest[0] not in COMMANDS:
         return None
     kind, rest = rest[0], rest[2:]
     while rest:
         if not _option(rest, opts):
             return None
     if opts["output"] not in FORMATS:
-        return None  # the full CLI reports the usage error
+        return None  # the typer application reports the usage error
     return kind, opts
 
 
@@ -86,59 +80,10 @@ def run_fast(argv: Sequence[str], env: Environment | None = None) -> int | None:
     if parsed is None:
         return None
     kind, opts = parsed
-    from aiiro.client.config import cache_dir, resolve
-    from aiiro.client.core import Engine, Request, decode, run_sync
-    from aiiro.client.errors import IndigoError
-    from aiiro.client.tokens import DiskTokens
-    from aiiro.client.transport import for_endpoint
-
-    places: Places | None
-    environ: Mapping[str, str]
-    sleep: Callable[[float], None]
-    if env is None:
-        # The process's own, read directly: an Environment and a Places are dataclasses,
-        # and importing `dataclasses` would cost more than the rest of this run's imports.
-        import os
-        import time
-
-        places, environ, clock, sleep, given = None, os.environ, time.time, time.sleep, None
-    else:
-        places, environ, clock, sleep = env.where(), env.environ, env.clock, env.sleep
-        given = env.transport
-    listing = LISTS[kind]
+    session = Session(Options(**opts), env or Environment())
     try:
-        settings = resolve(
-            api_key=opts.get("api_key"),
-            api_secret=opts.get("api_secret"),
-            endpoint=opts.get("endpoint"),
-            profile=opts.get("profile"),
-            places=places,
-        )
-        if kind == "firewall" and settings.admin_token:
-            return None  # the full command adds the assignments an aiiro server knows
-        cache = places.cache_dir if places is not None else cache_dir(environ)
-        engine = Engine(settings, tokens=DiskTokens.in_cache(cache), clock=clock)
-        engine.on_quota_wait = _say  # as the full command says it (no progress display here)
-        send = given or for_endpoint(settings.endpoint, environ)
-        request = Request("GET", listing.path)
-        reply = run_sync(engine.send(request), send, sleep)
-        rows = [listing.shape(x) for x in listing.elements(decode(request, reply))]
-        text = render(rows, opts["output"], kind, opts.get("columns"), not opts.get("no_header"))
-    except IndigoError as err:
-        from aiiro.cli.client.exits import describe_error, exit_code
-
-        sys.stderr.write(describe_error(err) + "\n")
-        return exit_code(err)
-    except KeyboardInterrupt:
-        from aiiro.cli.client.exits import INTERRUPTED
-
-        sys.stderr.write("interrupted\n")
-        return INTERRUPTED
-    if text:
-        sys.stdout.write(text + "\n")
+        with reporting(SystemExit):
+            COMMANDS[kind](session)
+    except SystemExit as done:
+        return int(done.code or 0)
     return 0
-
-
-def _say(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()

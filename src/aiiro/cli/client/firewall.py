@@ -18,10 +18,11 @@ from typing import Annotated, Any
 
 import typer
 
+from aiiro.cli.client import lists
 from aiiro.cli.client.common import Ctx, command
-from aiiro.client import firewalls, instances, server
-from aiiro.client.errors import ConfigError
-from aiiro.client.models import Rule, to_dict
+from aiiro.client import firewalls, instances
+from aiiro.client.models import Rule
+from aiiro.client_core.errors import ConfigError
 
 app = typer.Typer(
     help="Firewall templates: create, update, list, show, assign, delete.", no_args_is_help=True
@@ -92,7 +93,7 @@ def _spec(
 def _ids(ctx: Ctx, refs: list[str] | None) -> list[int] | None:
     if refs is None:
         return None
-    return [ctx.run(instances.instance_id(ctx.indigo.engine, r)) for r in refs]
+    return [ctx.run(instances.instance_id(ctx.engine, r)) for r in refs]
 
 
 def _say(ctx: Ctx, what: str, message: str | None, data: Any) -> None:
@@ -102,35 +103,13 @@ def _say(ctx: Ctx, what: str, message: str | None, data: Any) -> None:
         ctx.emit(data)
 
 
-@command(app, "list")
-def list_(ctx: Ctx) -> None:
-    """List templates (and the instances they are assigned to, where the server says)."""
-    found = ctx.call(firewalls.list_call())
-    if found is None:
-        return
-    e = ctx.indigo.engine
-    held = ctx.run(server.assignments(e))
-    if held is None:  # the Indigo API never says (docs/client.md)
-        ctx.emit(found, "firewall")
-        return
-    rows = to_dict(found)
-    names = {}
-    if ctx.opts.output == "table" and held:
-        names = {i.id: i.instance_name for i in ctx.run(e.run(instances.list_call()))}
-    for row in rows:
-        ids = sorted(i for i, t in held.items() if t == row["id"])
-        row["instances"] = (
-            ", ".join(names.get(i, str(i)) for i in ids) or "none"
-            if ctx.opts.output == "table"
-            else ids
-        )
-    ctx.emit(rows, "assigned-firewall")
+command(app, "list")(lists.firewalls)
 
 
 @command(app)
 def show(ctx: Ctx, template: TemplateArg) -> None:
     """Show a template's rules."""
-    t = ctx.run(firewalls.get(ctx.indigo.engine, template))
+    t = ctx.run(firewalls.get(ctx.engine, template))
     if ctx.opts.output != "table":
         ctx.emit(t)
         return
@@ -175,7 +154,7 @@ def update(
     """Replace a template's rules (inbound and outbound given are the new sets; what is
     not given stays)."""
     name_, ins, outs, refs = _spec(file, name, inbound, outbound, instance)
-    e = ctx.indigo.engine
+    e = ctx.engine
     current = ctx.run(firewalls.get(e, template))
     call = firewalls.update_call(
         current.id,
@@ -196,7 +175,7 @@ def assign(
     instance: Annotated[str, typer.Argument(help="Instance name or id.", show_default=False)],
 ) -> None:
     """Assign a template to an instance."""
-    e = ctx.indigo.engine
+    e = ctx.engine
     tid = ctx.run(firewalls.template_id(e, template))
     iid = ctx.run(instances.instance_id(e, instance))
     out = ctx.call(firewalls.assign_call(tid, iid))
@@ -207,7 +186,7 @@ def assign(
 @command(app)
 def delete(ctx: Ctx, template: TemplateArg) -> None:
     """Delete a template (not while assigned to an active instance: F60009)."""
-    tid = ctx.run(firewalls.template_id(ctx.indigo.engine, template))
+    tid = ctx.run(firewalls.template_id(ctx.engine, template))
     out = ctx.call(firewalls.delete_call(tid))
     if out is not None:
         _say(ctx, template, out.message, out)

@@ -8,9 +8,12 @@ from typing import Annotated
 
 import typer
 
+from aiiro.cli.client import lists
 from aiiro.cli.client.common import Ctx, command
-from aiiro.client import firewalls, instances, server
-from aiiro.client.errors import (
+from aiiro.client import firewalls, instances
+from aiiro.client.models import RUNNING, STOPPED, Instance, Outcome, to_dict
+from aiiro.client_core import server
+from aiiro.client_core.errors import (
     ALREADY_RUNNING,
     ALREADY_STOPPED,
     ConfigError,
@@ -18,7 +21,6 @@ from aiiro.client.errors import (
     LookupFailed,
     StateError,
 )
-from aiiro.client.models import RUNNING, STOPPED, Instance, Outcome, to_dict
 
 app = typer.Typer(
     help="Instances: list, show, create, start, stop, destroy, wait, ssh.", no_args_is_help=True
@@ -55,19 +57,13 @@ ALREADY = {
 }
 
 
-@command(app, "list")
-def list_(ctx: Ctx) -> None:
-    """List instances."""
-    call = instances.list_call()
-    found = ctx.call(call)
-    if found is not None:
-        ctx.emit(found, "instance")
+command(app, "list")(lists.instances)
 
 
 @command(app)
 def show(ctx: Ctx, instance: InstanceArg) -> None:
     """Show one instance (every field, and its firewall template where that is known)."""
-    e = ctx.indigo.engine
+    e = ctx.engine
     inst = ctx.run(instances.get(e, instance))
     data = to_dict(inst)
     held = ctx.run(server.assignments(e))
@@ -116,7 +112,7 @@ def create(
     ] = False,
 ) -> None:
     """Create an instance. It installs its OS, then stays Stopped until started."""
-    e = ctx.indigo.engine
+    e = ctx.engine
     body = ctx.run(
         instances.create_body(
             e,
@@ -164,7 +160,7 @@ def _act(
 ) -> None:
     """Send `cmd` to the instance `ref` (called `name` in messages), and with --wait wait
     until the state it leads to."""
-    e = ctx.indigo.engine
+    e = ctx.engine
     o = ctx.opts
     name = name or ref
     iid = ctx.run(instances.instance_id(e, ref))
@@ -255,7 +251,7 @@ def destroy(
     ] = False,
 ) -> None:
     """Destroy an instance (it must be stopped; --stop does that first)."""
-    e = ctx.indigo.engine
+    e = ctx.engine
     inst = ctx.run(instances.get(e, instance))
     if not yes and not ctx.opts.dry_run:
         if not ctx.env.is_interactive():
@@ -280,9 +276,8 @@ def wait(
     ] = RUNNING,
 ) -> None:
     """Wait until an instance reaches a status."""
-    e = ctx.indigo.engine
-    o = ctx.opts
-    ctx.opts.wait = True
+    e = ctx.engine
+    ctx.opts = o = ctx.opts._replace(wait=True)
     with ctx.progress("waiting for", f"{instance} to be {status}") as p:
         if status.lower() == "gone":
             ctx.run(instances.wait_gone(e, instance, o.timeout, o.poll, p.poll))
@@ -320,7 +315,7 @@ def ssh(
     ] = None,
 ) -> None:
     """Open ssh to the instance's address with the login user of its OS."""
-    e = ctx.indigo.engine
+    e = ctx.engine
     inst = ctx.run(instances.get(e, instance))
     if not inst.ip:
         raise LookupFailed(f"{inst.instance_name} has no address yet ({inst.instancestatus})")

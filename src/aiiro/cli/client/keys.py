@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
+from aiiro.cli.client import lists
 from aiiro.cli.client.common import Ctx, command
 from aiiro.client import apikeys, sshkeys
-from aiiro.client.core import TOKEN_PATH, Request
-from aiiro.client.errors import ConfigError
+from aiiro.client_core.errors import ConfigError
+from aiiro.client_core.policy import TOKEN_PATH, Request
 
 apikey_app = typer.Typer(help="API keys: list, create, delete.", no_args_is_help=True)
 sshkey_app = typer.Typer(
@@ -39,7 +40,7 @@ def token(
         }
         ctx.dry(Request("POST", TOKEN_PATH, body=body, auth=False))
         return
-    tok = ctx.indigo.token(refresh)
+    tok = ctx.run(ctx.engine.token(refresh))
     if ctx.opts.output == "table":
         typer.echo(tok.access_token)
     else:
@@ -53,12 +54,7 @@ def token(
         )
 
 
-@command(apikey_app, "list")
-def apikey_list(ctx: Ctx) -> None:
-    """List API keys (secrets are never listed)."""
-    found = ctx.call(apikeys.list_call())
-    if found is not None:
-        ctx.emit(found, "apikey")
+command(apikey_app, "list")(lists.apikeys)
 
 
 @command(apikey_app, "create")
@@ -102,15 +98,13 @@ def sshkey_list(
     active: Annotated[bool, typer.Option("--active", help="Only ACTIVE keys.")] = False,
 ) -> None:
     """List SSH keys."""
-    found = ctx.call(sshkeys.list_call(active))
-    if found is not None:
-        ctx.emit(found, "sshkey")
+    lists.sshkeys(ctx, active)
 
 
 @command(sshkey_app, "show")
 def sshkey_show(ctx: Ctx, key: KeyArg) -> None:
     """Show one SSH key."""
-    ctx.emit(ctx.run(sshkeys.get(ctx.indigo.engine, key)), "sshkey", detail=True)
+    ctx.emit(ctx.run(sshkeys.get(ctx.engine, key)), "sshkey", detail=True)
 
 
 @command(sshkey_app, "create")
@@ -147,7 +141,7 @@ def sshkey_update(
 
 
 def _update(ctx: Ctx, key: str, name: str | None, public: str | None, status: str | None) -> None:
-    e = ctx.indigo.engine
+    e = ctx.engine
     current = ctx.run(sshkeys.get(e, key))
     call = sshkeys.update_call(
         current.id,
@@ -179,7 +173,7 @@ def sshkey_deactivate(ctx: Ctx, key: KeyArg) -> None:
 @command(sshkey_app, "delete")
 def sshkey_delete(ctx: Ctx, key: KeyArg) -> None:
     """Delete an SSH key."""
-    e = ctx.indigo.engine
+    e = ctx.engine
     current = ctx.run(sshkeys.get(e, key))
     out = ctx.call(sshkeys.delete_call(current.id))
     if out is not None:

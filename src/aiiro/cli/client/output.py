@@ -1,19 +1,18 @@
 """Rendering plain data (`models.to_dict`, or `shapes`) as a table, JSON or YAML (`-o`),
 with `--columns` and `--no-header`.
 
-Stdlib only, apart from PyYAML loaded for `-o yaml`, and no typing at run time: this runs
-on every CLI start.
+Stdlib and aiiro.client_core only, apart from PyYAML loaded for `-o yaml`: the list
+commands' dispatcher (cli/client/fast.py) loads this.
 """
 
 from __future__ import annotations
 
-from aiiro.client import jsontext
-from aiiro.client.errors import IndigoError
+import json
+from collections.abc import Sequence
+from typing import Any
 
-TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from typing import Any
+from aiiro.client_core import shapes
+from aiiro.client_core.errors import IndigoError
 
 FORMATS = ("table", "json", "yaml")
 
@@ -80,8 +79,6 @@ class ColumnError(IndigoError):
 
 def _fields(kind: str) -> list[str] | None:
     """The fields of the JSON output of a kind (its shape's keys), None when unknown."""
-    from aiiro.client import shapes
-
     shape = {
         "instance": shapes.instance,
         "sshkey": shapes.sshkey,
@@ -119,7 +116,7 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict | list):
-        return jsontext.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False)
     return str(value)
 
 
@@ -184,7 +181,7 @@ def render(
     if isinstance(plain, dict) and fmt == "table" and kind in COLUMNS and not detail:
         plain = [plain]
     if fmt == "json":
-        return jsontext.dumps(plain, indent=2, ensure_ascii=False)
+        return json.dumps(plain, indent=2, ensure_ascii=False)
     if fmt == "yaml":
         import yaml
 

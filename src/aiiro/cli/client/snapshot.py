@@ -7,10 +7,12 @@ from typing import Annotated
 import typer
 
 from aiiro.cli.client.common import Ctx, Progress, command
-from aiiro.client import instances, server, snapshots
+from aiiro.client import instances, snapshots
 from aiiro.client.boot import BootCheck, aiiro_probe, tcp_check
-from aiiro.client.core import Request
-from aiiro.client.errors import ConfigError
+from aiiro.client.resource import Sync
+from aiiro.client_core import server
+from aiiro.client_core.errors import ConfigError
+from aiiro.client_core.policy import Request
 
 app = typer.Typer(help="Snapshots: take, list, retake, restore, delete.", no_args_is_help=True)
 
@@ -25,7 +27,7 @@ def _polled(p: Progress) -> snapshots.OnSnapshotPoll:
 @command(app, "list")
 def list_(ctx: Ctx, instance: InstanceArg) -> None:
     """List an instance's snapshots."""
-    iid = ctx.run(instances.instance_id(ctx.indigo.engine, instance))
+    iid = ctx.run(instances.instance_id(ctx.engine, instance))
     found = ctx.call(snapshots.list_call(iid))
     if found is not None:
         ctx.emit(found, "snapshot")
@@ -45,7 +47,7 @@ def take(
     ] = None,
 ) -> None:
     """Take a snapshot (--wait: until created). Works on a running instance."""
-    e = ctx.indigo.engine
+    e = ctx.engine
     iid = ctx.run(instances.instance_id(e, instance))
     o = ctx.opts
     if o.dry_run:
@@ -59,7 +61,7 @@ def take(
 @command(app, waits=True)
 def retake(ctx: Ctx, instance: InstanceArg, snapshot: SnapshotArg) -> None:
     """Take a failed snapshot again (--wait: until created)."""
-    e = ctx.indigo.engine
+    e = ctx.engine
     snap = ctx.run(snapshots.find(e, instance, snapshot))
     assert snap.instance_id is not None
     out = ctx.call(snapshots.retake_call(snap.instance_id, snap.id))
@@ -79,7 +81,7 @@ def retake(ctx: Ctx, instance: InstanceArg, snapshot: SnapshotArg) -> None:
 @command(app)
 def delete(ctx: Ctx, instance: InstanceArg, snapshot: SnapshotArg) -> None:
     """Delete a snapshot."""
-    snap = ctx.run(snapshots.find(ctx.indigo.engine, instance, snapshot))
+    snap = ctx.run(snapshots.find(ctx.engine, instance, snapshot))
     out = ctx.call(snapshots.delete_call(snap.id))
     if out is None:
         return
@@ -139,7 +141,7 @@ def restore(
 ) -> None:
     """Restore a snapshot: stop, restore, and with --start start again, curing a boot that
     hangs (GRUB) with forcestop + start."""
-    e = ctx.indigo.engine
+    e = ctx.engine
     inst = ctx.run(instances.get(e, instance))
     snap = ctx.run(snapshots.find(e, inst.id, snapshot))
     if ctx.opts.dry_run:
@@ -152,24 +154,21 @@ def restore(
         ctx.dry(*planned)
         return
     probe = boot_check(ctx, check) if start else None
-    o = ctx.opts
-    o.wait = True
+    ctx.opts = o = ctx.opts._replace(wait=True)
     with ctx.progress("restoring", f"{snap.name} on {inst.instance_name}") as p:
-        result = ctx.run(
-            snapshots.restore(
-                e,
-                inst.id,
-                snap.id,
-                start=start,
-                boot_check=probe,
-                boot_timeout=boot_timeout,
-                cures=cures,
-                timeout=o.timeout,
-                poll=o.poll,
-                force_after=force_after,
-                on_poll=p.poll,
-                on_step=p.step,
-            )
+        workflow: snapshots.Snapshots[Sync] = snapshots.Snapshots(e, ctx.run)
+        result = workflow.restore(
+            inst.id,
+            snap.id,
+            start=start,
+            boot_check=probe,
+            boot_timeout=boot_timeout,
+            cures=cures,
+            timeout=o.timeout,
+            poll=o.poll,
+            force_after=force_after,
+            on_poll=p.poll,
+            on_step=p.step,
         )
         if start and probe is None and check.strip().lower() == "auto":
             # Say so: with nothing to check by, "Running" is all there is to go on.

@@ -1,10 +1,12 @@
-"""The SDK's core, written once for the sync and the async client.
+"""Requests, operations, and the request policy: written once for the sync and the async
+client, and for the CLI.
 
-Every API operation is a generator ("op") that yields effects — send this HTTP request,
-sleep this long, run this blocking function — and receives their results. `run_sync` and
-`run_async` carry the effects out (httpx.Client or httpx.AsyncClient, time.sleep or
-asyncio.sleep). So token handling, quota waits, retries, waiters and workflows exist in
-one copy, and a test can drive them with a virtual clock and no real sleeping.
+Every API operation is a generator (an `Op`) that yields effects — send this HTTP request
+(`Http`), sleep this long (`Sleep`), run this blocking function (`Blocking`) — and receives
+their results. `run_sync` and `run_async` carry the effects out with the transport and the
+sleep they are given. So token handling, quota waits, retries, waiters and workflows exist
+in one copy, and a test can drive them with a virtual clock and no real sleeping. A `Call`
+is one request and how to read its answer.
 
 `Engine.send` holds the request policy:
 - a bearer token from the token store, fetched when missing and refreshed `REFRESH_MARGIN`
@@ -15,21 +17,21 @@ one copy, and a test can drive them with a virtual clock and no real sleeping.
   `quota_wait` seconds in all (logged at debug level on the "aiiro.client" logger);
 - retries with exponential backoff and jitter on network errors and 5xx, for safe requests
   only (GET, and the token request).
-
-Stdlib only, and no typing at run time: every `aiiro` list command loads this module.
-The typed pieces the resource modules are built from (`Op`, `Call`, the runner protocols,
-the resource base classes) are in aiiro.client.ops.
 """
 
 from __future__ import annotations
 
+import json
+import random
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlencode
 
 from aiiro import __version__
-from aiiro.client import jsontext
-from aiiro.client.errors import (
+from aiiro.client_core.config import Settings
+from aiiro.client_core.errors import (
     APIError,
     AuthError,
     NetworkError,
@@ -37,27 +39,19 @@ from aiiro.client.errors import (
     error_class,
     network_hint,
 )
-from aiiro.client.tokens import MemoryTokens, Token
+from aiiro.client_core.tokens import MemoryTokens, Token, TokenStore
 
-TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
-if TYPE_CHECKING:
-    import random
-    from typing import Any, TypeVar
-
-    from aiiro.client.config import Settings
-    from aiiro.client.ops import Call, Op
-    from aiiro.client.tokens import TokenStore
-
-    T = TypeVar("T")
-
+T = TypeVar("T")
 LOGGER = "aiiro.client"
 
 
 def debug(message: str, *args: Any) -> None:
-    """Log at debug level on "aiiro.client". Until something imports logging nobody can
-    have configured a handler, so the CLI's fast path does not pay for importing it."""
-    if "logging" in sys.modules:
-        sys.modules["logging"].getLogger(LOGGER).debug(message, *args)
+    """Log at debug level on the "aiiro.client" logger. Until something has imported
+    `logging` nobody can have configured it, and a debug message would go nowhere: so a
+    CLI run does not import it (it would cost a tenth of the start-up budget)."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(LOGGER).debug(message, *args)
 
 
 TOKEN_PATH = "/oauth/v1/accesstokens"
@@ -67,7 +61,7 @@ RETRY_STATUSES = {500, 502, 503, 504}
 
 
 # Plain classes rather than dataclasses: importing `dataclasses` (and with it `inspect`)
-# would be the largest part of a fast-path CLI run after Python's own start-up.
+# would cost every CLI list command as much as the rest of its imports (docs/performance.md).
 
 
 class Request:
@@ -105,8 +99,6 @@ class Request:
     def target(self) -> str:
         if not self.params:
             return self.path
-        from urllib.parse import urlencode
-
         return f"{self.path}?{urlencode(self.params)}"
 
 
@@ -146,7 +138,7 @@ class Reply:
         return f"Reply({self.status}, {len(self.content)} bytes)"
 
     def json(self) -> Any:
-        return jsontext.loads(self.content) if self.content.strip() else None
+        return json.loads(self.content) if self.content.strip() else None
 
 
 class Sleep:
@@ -166,55 +158,82 @@ class Blocking:
 
 
 Effect = Http | Sleep | Blocking
+Op = Generator[Effect, Any, T]
 SyncSend = Callable[[Http], Reply]
 AsyncSend = Callable[[Http], Awaitable[Reply]]
 
 
-def run_sync(op: Op[T], send: SyncSend, sleep: Callable[[float], None] = time.sleep) -> T:
-    value: Any = None
-    error: BaseException | None = None
-    while True:
+class Call(Generic[T]):
+    """A request and what to make of its decoded JSON answer."""
+
+    __slots__ = ("parse", "request")
+
+    def __init__(self, request: Request, parse: Callable[[Any], T]) -> None:
+        self.request = request
+        self.parse = parse
+
+    def __repr__(self) -> str:
+        return f"Call({self.request!r})"
+
+
+class Steps(Iterator[Effect], Generic[T]):
+    """An op's effects, one at a time, for a runner: the runner sets `result` (or `error`)
+    after carrying each out, and `value` is the op's return value once it has finished."""
+
+    def __init__(self, op: Op[T]) -> None:
+        self.op = op
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.value: T
+
+    def __next__(self) -> Effect:
+        result, error = self.result, self.error
+        self.result, self.error = None, None
         try:
-            effect = op.throw(error) if error is not None else op.send(value)
+            return self.op.throw(error) if error is not None else self.op.send(result)
         except StopIteration as stop:
-            result: T = stop.value
-            return result
-        value, error = None, None
+            self.value = stop.value
+            raise StopIteration from None
+
+
+def run_sync(op: Op[T], send: SyncSend, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Carry out an op: its requests with `send`, its sleeps with `sleep`, its blocking
+    functions in this thread; an exception is handed to the op, which may retry."""
+    steps = Steps(op)
+    for effect in steps:
         try:
             if isinstance(effect, Http):
-                value = send(effect)
+                steps.result = send(effect)
             elif isinstance(effect, Sleep):
                 sleep(effect.seconds)
             else:
-                value = effect.fn()
-        except Exception as exc:  # handed to the op, which may retry
-            error = exc
+                steps.result = effect.fn()
+        except Exception as exc:
+            steps.error = exc
+    return steps.value
 
 
 async def run_async(
     op: Op[T], send: AsyncSend, sleep: Callable[[float], Awaitable[Any]] | None = None
 ) -> T:
+    """As `run_sync`, awaiting `send` and `sleep` (asyncio.sleep by default); blocking
+    functions run in a thread."""
+    # asyncio is imported here, not above: the CLI and sync SDK users never need it, and it
+    # costs more start-up time than the rest of this module.
     import asyncio
 
-    nap = sleep or asyncio.sleep
-    value: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            effect = op.throw(error) if error is not None else op.send(value)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        value, error = None, None
+    steps = Steps(op)
+    for effect in steps:
         try:
             if isinstance(effect, Http):
-                value = await send(effect)
+                steps.result = await send(effect)
             elif isinstance(effect, Sleep):
-                await nap(effect.seconds)
+                await (sleep or asyncio.sleep)(effect.seconds)
             else:
-                value = await asyncio.to_thread(effect.fn)
+                steps.result = await asyncio.to_thread(effect.fn)
         except Exception as exc:
-            error = exc
+            steps.error = exc
+    return steps.value
 
 
 # --- answers ----------------------------------------------------------------------------
@@ -296,8 +315,6 @@ class Engine:
     def rng(self) -> random.Random:
         """Jitter for waits (made on first use: most runs never wait)."""
         if self._rng is None:
-            import random
-
             self._rng = random.Random()
         return self._rng
 
@@ -369,7 +386,7 @@ class Engine:
             content = None
             if req.body is not None:
                 headers["Content-Type"] = "application/json"
-                content = jsontext.dumps(req.body).encode()
+                content = json.dumps(req.body).encode()
             if req.auth:
                 token = yield from self.token(refresh=refresh)
                 refresh = False
@@ -494,7 +511,7 @@ class Engine:
         if req.body is not None:
             lines.append("Content-Type: application/json")
             lines.append("")
-            lines.append(jsontext.dumps(req.body, indent=2, ensure_ascii=False))
+            lines.append(json.dumps(req.body, indent=2, ensure_ascii=False))
         return "\n".join(lines)
 
 

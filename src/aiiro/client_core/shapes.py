@@ -12,19 +12,17 @@ returns a plain dict (JSON-able, keys in a fixed order) with the quirks absorbed
   `instancecreatedbyuser` carries a trailing space.
 
 `aiiro.client.models` builds its typed models from these dicts (times become datetimes);
-the CLI's fast path prints them as they are. Stdlib only, and no typing, datetime or
-dataclasses at run time: this module is loaded by every `aiiro <kind> list`.
+the CLI's list commands print them as they are.
 """
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Any
+import ipaddress
+from collections.abc import Callable
+from typing import Any
 
-    Raw = dict[str, Any]  # an element as the API sent it
-    Plain = dict[str, Any]  # the same, quirks absorbed
+Raw = dict[str, Any]  # an element as the API sent it
+Plain = dict[str, Any]  # the same, quirks absorbed
 
 
 # --- values ---------------------------------------------------------------------------
@@ -98,40 +96,15 @@ def _decimal(text: str, length: int | None = None) -> bool:
 
 
 def as_ip(value: Any) -> str | None:
-    """An address; IPv6 compressed and lower-case ("2001:02C0:...:0001" -> "2001:2c0:...:1")."""
+    """An address; IPv6 compressed and lower-case ("2001:02C0:...:0001" -> "2001:2c0:...:1").
+    Anything that is not an address is kept as it came."""
     text = as_str(value)
     if text is None or ":" not in text:
         return text
-    groups = text.split(":")
-    if len(groups) == 8 and all(0 < len(g) <= 4 and not g.strip(_HEX) for g in groups):
-        # The API's form: eight groups, spelled out. (The ipaddress module would cost an
-        # IPv6 listing more start-up time than the rest of its shaping.)
-        return _compressed([f"{int(g, 16):x}" for g in groups])
-    import ipaddress
-
     try:
         return ipaddress.ip_address(text).compressed
     except ValueError:
         return text
-
-
-_HEX = "0123456789abcdefABCDEF"
-
-
-def _compressed(groups: list[str]) -> str:
-    """RFC 5952 as ipaddress writes it: the first longest run of two or more zero groups
-    becomes "::"."""
-    best, length, start = -1, 1, -1
-    for i, group in enumerate(groups):
-        if group != "0":
-            start = -1
-            continue
-        start = i if start < 0 else start
-        if i - start + 1 > length:
-            best, length = start, i - start + 1
-    if best < 0:
-        return ":".join(groups)
-    return ":".join(groups[:best]) + "::" + ":".join(groups[best + length :])
 
 
 def hostname(value: Any) -> str | None:
@@ -282,7 +255,7 @@ def snapshot(d: Raw, instance_id: int | None = None) -> Plain:
 
 class Listing:
     """A list call: its path, where its answer keeps the array, the shape of an element.
-    The SDK's list calls and the CLI's fast path both read these."""
+    The SDK's list calls and the CLI's list commands both read these."""
 
     __slots__ = ("keys", "path", "shape")
 

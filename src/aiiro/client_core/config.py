@@ -14,24 +14,19 @@ an explicit endpoint argument, else the endpoint of the place the credentials ca
 else the first place above that names one, else the real service, https://api.customer.jp.
 `Settings` says where each came from, for error messages.
 
-Where these are read (variables, config dir, home) is a `Places` (aiiro.client.places);
-without one, `resolve` reads the process's own, making none: stdlib only, no dataclasses
-or typing at run time, as this runs on every CLI start.
+Where these are read (variables, config dir, cache dir, home) is a `Places`; without one,
+`resolve` reads the process's own.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: NamedTuple would make each of its string
+# annotations a ForwardRef, compiling it, which costs every CLI run milliseconds.)
 
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Self
 
-from aiiro.client.errors import ConfigError
-
-TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from typing import Any
-
-    from aiiro.client.places import Places as Places  # (its old home; see __getattr__)
+from aiiro.client_core.errors import ConfigError
 
 DEFAULT_ENDPOINT = "https://api.customer.jp"
 DEFAULT_SOURCE = "default"  # Settings.endpoint_source when nothing named an endpoint
@@ -48,15 +43,6 @@ ENV_ENDPOINTS = ["AIIRO_ENDPOINT", "WEBARENA_INDIGO_ENDPOINT"]
 ENV_PROFILE = "AIIRO_CLIENT_PROFILE"
 # Keys a profile may hold.
 PROFILE_KEYS = ("endpoint", "api_key", "api_secret", "admin_token", "ssh_user")
-
-
-def __getattr__(name: str) -> Any:
-    # `Places` lived here; it is a dataclass, which this module does not load.
-    if name == "Places":
-        from aiiro.client.places import Places
-
-        return Places
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _user_dir(kind: str, environ: Mapping[str, str]) -> str:
@@ -96,6 +82,29 @@ def profile_path(config: str) -> str:
 
 def secret_path(environ: Mapping[str, str], home: str) -> str:
     return environ.get("AIIRO_SECRET_FILE") or os.path.join(home, SECRET_FILE)
+
+
+class Places(NamedTuple):
+    """The environment the client reads: variables, config dir, cache dir, home. Tests and
+    embedders pass their own; `from_environ` gives the process's."""
+
+    environ: Mapping[str, str]
+    config_dir: str
+    cache_dir: str
+    home: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        return cls(env, config_dir(env), cache_dir(env), home_dir(env))
+
+    @property
+    def profile_file(self) -> str:
+        return profile_path(self.config_dir)
+
+    @property
+    def secret_file(self) -> str:
+        return secret_path(self.environ, self.home)
 
 
 class Settings:
@@ -173,7 +182,7 @@ def read_profiles(path: str) -> ProfileFile:
     """The profile file at `path` (a Places' `profile_file`); empty when there is none."""
     if not os.path.exists(path):
         return ProfileFile()
-    import tomllib
+    import tomllib  # (here: most CLI runs have no profile file, and it costs 4 ms to load)
 
     try:
         with open(path, "rb") as f:
@@ -269,12 +278,8 @@ def resolve(
     places: Places | None = None,
 ) -> Settings:
     """The endpoint and credentials to use, by the precedence in this module's doc."""
-    if places is None:  # the process's own, without making a Places (CLI start-up)
-        env: Mapping[str, str] = os.environ
-        profile_file = profile_path(config_dir(env))
-        secret_file = secret_path(env, home_dir(env))
-    else:
-        env, profile_file, secret_file = places.environ, places.profile_file, places.secret_file
+    places = places or Places.from_environ()
+    env, profile_file, secret_file = places.environ, places.profile_file, places.secret_file
 
     pf = read_profiles(profile_file)
     named = profile or env.get(ENV_PROFILE)

@@ -18,9 +18,7 @@ sent one, and a hint a person can act on.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
-if TYPE_CHECKING:
-    from typing import Any
+from typing import Any
 
 # Codes whose meaning is "not in this state"; the hint says what to do instead.
 ALREADY_RUNNING = "I10016"
@@ -79,7 +77,7 @@ def auth_hint(defaulted: bool) -> str:
 
 def network_hint(cause: BaseException, defaulted: bool) -> str:
     """What to check when the endpoint could not be reached, by what went wrong. (httpx
-    and the socket transport word their errors alike: "[Errno 111] Connection refused".)"""
+    and http.client word their errors alike: "[Errno 111] Connection refused".)"""
     text = str(cause)
     if isinstance(cause, ConnectionRefusedError) or "refused" in text.lower():
         hint = "nothing listens there: is `aiiro serve` running? check --endpoint / the profile"

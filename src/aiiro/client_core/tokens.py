@@ -4,26 +4,27 @@ key, mode 0600.
 A token lives 3599 s on Indigo; every CLI run reusing it saves a token request (which the
 real gateway may rate-limit too). The file name is a hash of endpoint and key, so the key
 does not show in directory listings; the file holds the token, never the secret.
-Stdlib only, no typing or hashlib at run time: the CLI's fast path reads the cache.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
+from typing import Any, Protocol
 
-from aiiro.client import jsontext
-from aiiro.client.shapes import as_int
+from aiiro.client_core.shapes import as_int
 
-TYPE_CHECKING = False  # (typing.TYPE_CHECKING, without importing typing: CLI start-up)
-if TYPE_CHECKING:
-    from typing import Any, Protocol
 
-    class TokenStore(Protocol):
-        def get(self, endpoint: str, api_key: str) -> Token | None: ...
+class TokenStore(Protocol):
+    """Where tokens are kept: `MemoryTokens`, `DiskTokens`, or an embedder's own."""
 
-        def put(self, endpoint: str, api_key: str, token: Token) -> None: ...
+    def get(self, endpoint: str, api_key: str) -> Token | None: ...
 
-        def forget(self, endpoint: str, api_key: str) -> None: ...
+    def put(self, endpoint: str, api_key: str, token: Token) -> None: ...
+
+    def forget(self, endpoint: str, api_key: str) -> None: ...
 
 
 class Token:
@@ -63,12 +64,10 @@ class Token:
 
 
 def file_name(endpoint: str, api_key: str) -> str:
-    """16 hex digits of FNV-1a (64 bit) over endpoint and key: a stable name that does not
-    show the key. (hashlib would cost the CLI's start-up more than the whole hash.)"""
-    h = 0xCBF29CE484222325
-    for byte in f"{endpoint}\0{api_key}".encode():
-        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return f"{h:016x}.json"
+    """16 hex digits of SHA-256 over endpoint and key: a stable name that does not show
+    the key."""
+    digest = hashlib.sha256(f"{endpoint}\0{api_key}".encode()).hexdigest()
+    return f"{digest[:16]}.json"
 
 
 class MemoryTokens:
@@ -109,7 +108,7 @@ class DiskTokens:
             return token
         try:
             with open(self.path(endpoint, api_key), encoding="utf-8") as f:
-                data = jsontext.loads(f.read())
+                data = json.load(f)
             token = Token(
                 access_token=str(data["access_token"]),
                 expires_in=int(data["expires_in"]),
@@ -136,7 +135,7 @@ class DiskTokens:
             tmp = f"{path}.{os.getpid()}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(jsontext.dumps(data))
+                json.dump(data, f)
             os.replace(tmp, path)
         except OSError:
             # A cache that cannot be written only costs a token request next time.
@@ -144,7 +143,5 @@ class DiskTokens:
 
     def forget(self, endpoint: str, api_key: str) -> None:
         self._memory.forget(endpoint, api_key)
-        import contextlib  # (here: most runs never forget a token)
-
         with contextlib.suppress(OSError):
             os.unlink(self.path(endpoint, api_key))

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from aiiro.client.core import Engine, Http, Request
-from aiiro.client.errors import IndigoError
-from aiiro.client.ops import Op
+from aiiro.client_core.errors import IndigoError
+from aiiro.client_core.policy import Engine, Http, Op, Request
 
 HEALTH_PATH = "/_aiiro/health"
 ASSIGNMENTS_PATH = "/_aiiro/firewalls/assignments"
