@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import sqlite3
 import statistics
@@ -117,9 +118,8 @@ async def phase_locked(server: harness.Server, bearer: str, seconds: float) -> d
             took = time.perf_counter() - started
         return {"status": r.status_code, "seconds": round(took, 2), "body": r.text[:120]}
 
-    write = asyncio.create_task(
-        timed("POST", "/webarenaIndigo/v1/vm/sshkey", '{"sshName": "x", "sshKey": "y"}')
-    )
+    key = json.dumps({"sshName": "while-locked", "sshKey": harness.rsa_public_keys(1)[0]})
+    write = asyncio.create_task(timed("POST", "/webarenaIndigo/v1/vm/sshkey", key))
     read = asyncio.create_task(timed("GET", "/webarenaIndigo/v1/vm/getinstancelist"))
     health = await sample_health(server.base_url, seconds)
     result = {"health": health, "write": await write, "read": await read}

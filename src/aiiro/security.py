@@ -10,6 +10,7 @@ import os
 import secrets
 import threading
 from pathlib import Path
+from typing import Any
 
 
 class SecretHasher:
@@ -41,25 +42,30 @@ def load_or_create_key(configured: str | None, data_dir: Path) -> bytes:
     return key
 
 
-# argon2id takes ~0.1 s of a core and 64 MiB a hash, by design: at most one at a time per
-# core, so that a burst of sign-ins (forty, a thousand) queues here instead of taking the
-# machine's memory and every core from the requests that need them.
-_PASSWORD_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+# argon2id takes ~0.1 s of a core and 64 MiB a hash, by design. Hashes are made with one
+# lane (argon2's parallelism 1: one thread; same memory and passes as argon2-cffi's
+# defaults), and at most one per core but one runs at a time: a burst of sign-ins (forty,
+# a thousand) queues here instead of taking the machine's memory and every core from the
+# requests that need them.
+_PASSWORD_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) - 1))
+
+
+def _hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(parallelism=1)
 
 
 def hash_password(password: str) -> str:
-    from argon2 import PasswordHasher
-
     with _PASSWORD_SLOTS:
-        return str(PasswordHasher().hash(password))
+        return str(_hasher().hash(password))
 
 
 def verify_password(password: str, digest: str) -> bool:
-    from argon2 import PasswordHasher
     from argon2.exceptions import VerificationError
 
     with _PASSWORD_SLOTS:
         try:
-            return bool(PasswordHasher().verify(digest, password))
+            return bool(_hasher().verify(digest, password))
         except VerificationError:
             return False

@@ -71,10 +71,10 @@ def sign_in(rt: Runtime, email: str, password: str) -> int:
     if row is None or row.password_hash is None:
         verify_password(password, _dummy_hash())
         raise PanelProblem("signin.bad_credentials", 401)
-    if not verify_password(password, row.password_hash):
+    # A disabled account answers as a wrong password does, whatever was typed: telling
+    # "disabled" for the right password only would tell whoever tries that it is right.
+    if not verify_password(password, row.password_hash) or row.status != "active":
         raise PanelProblem("signin.bad_credentials", 401)
-    if row.status != "active":
-        raise PanelProblem("signin.disabled", 403)
     return int(row.id)
 
 
