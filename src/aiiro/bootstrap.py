@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,29 +43,35 @@ def bootstrap(rt: Runtime) -> Bootstrap:
 
 def check_admin_token(rt: Runtime, token: str) -> bool:
     if rt.settings.admin_token is not None:
-        return bool(token) and token == rt.settings.admin_token
+        return bool(token) and hmac.compare_digest(token.encode(), rt.settings.admin_token.encode())
     digest = kv_get(rt.db, ADMIN_TOKEN_KEY)
     return digest is not None and rt.hasher.verify(token, digest)
 
 
 CREDENTIALS_FILE = "webarena_secret"
+ADMIN_TOKEN_FILE = "admin_token"
+
+
+def write_private(path: Path, text: str) -> None:
+    """A file for its owner alone (0600), parent directories made as needed."""
+    path = path.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
 
 
 def write_secret_file(path: Path, api_key: str, api_secret: str, endpoint: str) -> None:
     """The seed walkthrough's ~/.webarena_secret format, mode 0600, with the endpoint that
     the key belongs to (AIIRO_ENDPOINT, read by the `aiiro` CLI and the SDK), so that
     `source FILE` points every client at this server rather than the real service."""
-    path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = (
+    write_private(
+        path,
         f"export IndigoApiKey={api_key}\n"
         f"export IndigoApiPrivateKey={api_secret}\n"
-        f"export AIIRO_ENDPOINT={endpoint}\n"
+        f"export AIIRO_ENDPOINT={endpoint}\n",
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
 
 
 def first_account_credentials(rt: Runtime, boot: Bootstrap, path: Path) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -9,7 +10,7 @@ import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aiiro.compute import import_url
+from aiiro.inputs import Network, parse_networks
 
 Profile = Literal["fast", "faithful", "instant"]
 DriverName = Literal["sim", "libvirt"]
@@ -37,14 +38,22 @@ class Settings(BaseSettings):
     # A replacement for the packaged catalogue (src/aiiro/data/catalog.json).
     catalog_file: Path | None = None
     # Bearer token for /_aiiro/* admin calls; generated and printed on first start when unset.
-    admin_token: str | None = None
+    admin_token: str | None = Field(default=None, min_length=16)
     # Key for hashing API secrets and tokens; read from <data_dir>/secret.key when unset.
     secret_key: str | None = None
     # Deterministic seed for generated values (tokens, keys, addresses). Testing only.
     seed: int | None = None
-    # Anyone who reaches the control panel may create an account (email + password). Turn
-    # off on a server others can reach; operators then create accounts with `aiiro admin`.
-    panel_signup: bool = True
+    # Anyone who reaches the control panel may create an account (email + password).
+    # Unset: open on a loopback address only; operators of a server others can reach make
+    # accounts with `aiiro admin` unless they open sign-up on purpose.
+    panel_signup: bool | None = None
+    # Networks (comma separated) besides loopback from which /_aiiro/ may be used (the
+    # admin token still needed); /_aiiro/health answers everyone.
+    admin_networks: str = ""
+    # Print the first account's secret and the admin token on the first start (a terminal);
+    # false under a service manager, whose log keeps everything printed: they are then in
+    # the credentials file and <data dir>/admin_token only.
+    show_secrets: bool = True
     # Run the engine worker thread in this process.
     worker: bool = True
     # Seconds between the worker's sweeps that make the shown power state follow what the
@@ -56,6 +65,11 @@ class Settings(BaseSettings):
     # with its reason, shows in the panel and under /_aiiro/operations.
     operation_max_attempts: int = Field(default=5, ge=1)
     log_level: str = "info"
+    # What one account may hold (per account: PUT /_aiiro/accounts/{id}/limits).
+    limit_instances: int = Field(default=100, ge=0)
+    limit_sshkeys: int = Field(default=100, ge=0)
+    limit_firewalls: int = Field(default=100, ge=0)
+    limit_apikeys: int = Field(default=50, ge=0)
     # The largest request body taken, in bytes, on every path (API, panel, admin): the
     # largest Indigo body, a firewall template of many rules, is a few kilobytes.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -105,15 +119,24 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + url[len(plain) :]
         return url
 
-    @field_validator("import_allow_networks")
+    @field_validator("import_allow_networks", "admin_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
-        import_url.parse_networks(value)  # a typo stops the start, not the first import
+        parse_networks(value)  # a typo stops the start, not the first request
         return value
 
     @property
-    def import_allowed_networks(self) -> tuple[import_url.Network, ...]:
-        return import_url.parse_networks(self.import_allow_networks)
+    def import_allowed_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.import_allow_networks)
+
+    @property
+    def loopback_only(self) -> bool:
+        """Bound to a loopback address: nobody else can reach the server."""
+        return is_loopback(self.host)
+
+    @property
+    def signup_open(self) -> bool:
+        return self.loopback_only if self.panel_signup is None else self.panel_signup
 
     @property
     def quota_enabled(self) -> bool:
@@ -126,3 +149,13 @@ class Settings(BaseSettings):
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the server to this machine ("localhost" included)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

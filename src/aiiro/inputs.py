@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Any
@@ -21,6 +22,9 @@ MAX_JSON_DEPTH = 32
 _DECIMAL = re.compile(rf"-?[0-9]{{1,{MAX_DIGITS}}}")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class BadInput(ValueError):
@@ -85,3 +89,11 @@ def _holds_surrogates(value: Any) -> bool:
     if isinstance(value, list):
         return any(_holds_surrogates(v) for v in value)
     return False
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """The operator's allowed networks: CIDRs (or addresses) separated by commas. A
+    network with host bits set is taken as the network it lies in."""
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -65,10 +66,31 @@ class Runtime:
     profile: str = "fast"
 
 
+# The store's files: every tenant's data, hashes and instance console passwords.
+SQLITE_FILES = ("aiiro.db", "aiiro.db-wal", "aiiro.db-shm")
+
+
+def keep_private(settings: Settings) -> None:
+    """The data directory, and the SQLite files in it, for their owner alone (0700/0600).
+    SQLite gives the -wal and -shm files the main file's mode, so the main file is made
+    0600 before SQLite first opens it."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)
+    if settings.database_url:
+        return
+    main = settings.data_dir / SQLITE_FILES[0]
+    if not main.exists():
+        os.close(os.open(main, os.O_WRONLY | os.O_CREAT, 0o600))
+    for name in SQLITE_FILES:
+        path = settings.data_dir / name
+        if path.exists():
+            path.chmod(0o600)
+
+
 def build_runtime(settings: Settings, db: Database | None = None) -> Runtime:
     from aiiro.domain.catalog import load_catalog
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keep_private(settings)
     db = db or Database(settings.effective_database_url, lock_wait_s=settings.lock_wait_s)
     return Runtime(
         settings=settings,

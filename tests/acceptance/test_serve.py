@@ -225,3 +225,18 @@ def test_the_admin_api_works_over_http(aiiro_server: AiiroServer) -> None:
     seed_token(base, body["apiKey"], body["apiSecret"])
     status, _ = curl("-X", "POST", f"{base}/_aiiro/reset")
     assert status == 401
+
+
+def test_bound_beyond_loopback_it_says_so_and_keeps_secrets_off_the_screen(
+    aiiro_server: AiiroServer,
+) -> None:
+    out = aiiro_server.start("--host", "0.0.0.0", env={"AIIRO_SHOW_SECRETS": "false"})
+    lines = [line for line in out.splitlines() if "exposed:" in line]
+    assert lines == [
+        "  exposed: bound to 0.0.0.0 in plain HTTP; sign-up off, /_aiiro/ from loopback "
+        "only; put TLS in front (docs/deployment.md)"
+    ]
+    key, secret = read_secret_file(aiiro_server.data_dir / "webarena_secret")
+    assert secret not in out and "IndigoApiPrivateKey" not in out
+    assert "credentials: source" in out
+    seed_token(aiiro_server.base_url, key, secret)

@@ -369,3 +369,48 @@ def test_concurrent_workers_run_each_operation_once(
         th.join()
     assert sorted(RUNS) == sorted(wanted)  # every one, once
     assert OVERLAPS == []  # never two at a time for one instance
+
+
+def _drives(job: ops.Job) -> None:
+    """A handler whose driver call writes from another thread, as another request would
+    while a slow driver works: it gets the store at once only if no transaction of the
+    handler's is open across the call."""
+    inst = job.instance()
+    assert inst is not None
+    inst.progress = 7  # a change of the handler's own, before the call
+
+    def slow_driver_call() -> str:
+        outcome: list[str] = []
+
+        def other_request() -> None:
+            try:
+                with job.rt.db.write() as s:
+                    s.merge(KeyValue(key="written-during-the-call", value="yes"))
+                outcome.append("written")
+            except Exception as exc:
+                outcome.append(type(exc).__name__)
+
+        writer = threading.Thread(target=other_request)
+        writer.start()
+        writer.join(timeout=10)
+        return outcome[0] if outcome else "still waiting"
+
+    job.payload["during"] = job.drive(slow_driver_call)
+
+
+HANDLERS["test_drives"] = _drives
+
+
+@pytest.mark.both_databases
+def test_no_transaction_is_open_across_a_driver_call(
+    rt: Runtime, alice: Account, engine: Engine
+) -> None:
+    iid = create_id(alice, register_key(alice))
+    op_id = add(rt, "test_drives", instance_id=iid)
+    engine.run_due()
+    row = op_row(rt, op_id)
+    assert row.state == "done" and json.loads(row.payload)["during"] == "written"
+    with rt.db.read() as s:
+        assert s.get(KeyValue, "written-during-the-call") is not None
+        inst = s.get(Instance, iid)
+        assert inst is not None and inst.progress == 7  # committed before the call, kept

@@ -115,7 +115,7 @@ def _raised(module: Any) -> tuple[set[str], set[str]]:
         func = node.func
         name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
         position = {"bad_request": 0, "not_found": 0, "IndigoError": 1}.get(str(name))
-        if name in ("missing", "invalid"):
+        if name in ("missing", "invalid", "checked"):  # checked(): domain/names.py
             codes.add(errors.MISSING_FIELD if name == "missing" else errors.INVALID_FIELD)
             if node.args and isinstance(node.args[0], ast.Constant):
                 fields.add(node.args[0].value)

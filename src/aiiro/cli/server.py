@@ -105,6 +105,8 @@ def serve(
     missing = missing_requirement(settings.driver)
     if missing is not None:
         _fail(missing)
+    if settings.seed is not None and not settings.loopback_only:
+        _fail("AIIRO_SEED makes keys and tokens predictable: only on a loopback address")
     taken = _port_taken(settings.host, settings.port)
     if taken is not None:
         _fail(
@@ -172,6 +174,8 @@ def _settings_env(settings: Settings) -> dict[str, str]:
 
 
 def _announce(settings: Settings, boot: Any, secret_file: Path, renewed: bool) -> None:
+    from aiiro.bootstrap import ADMIN_TOKEN_FILE, write_private
+
     base = settings.base_url
     typer.echo(f"aiiro serving the Indigo API on {base}")
     typer.echo(
@@ -182,7 +186,14 @@ def _announce(settings: Settings, boot: Any, secret_file: Path, renewed: bool) -
         f"quota: {'on' if settings.quota_enabled else 'off'}"
     )
     typer.echo(f"  docs:    {base}/docs   (OpenAPI: {base}/openapi.json)   panel: {base}/panel")
-    if boot.new_key is not None:
+    if not settings.loopback_only:
+        typer.echo(
+            f"  exposed: bound to {settings.host} in plain HTTP; sign-up "
+            f"{'OPEN' if settings.signup_open else 'off'}, /_aiiro/ from loopback"
+            f"{' and ' + settings.admin_networks if settings.admin_networks else ''} only; "
+            "put TLS in front (docs/deployment.md)"
+        )
+    if boot.new_key is not None and settings.show_secrets:
         typer.echo("  first account created. Its API key (the secret is shown only now):")
         typer.echo(f"    export IndigoApiKey={boot.new_key.api_key}")
         typer.echo(f"    export IndigoApiPrivateKey={boot.new_key.api_secret}")
@@ -195,7 +206,10 @@ def _announce(settings: Settings, boot: Any, secret_file: Path, renewed: bool) -
         "    (key, secret and AIIRO_ENDPOINT of the first account, for curl, aiiro, the SDK)"
     )
     if boot.admin_token is not None:
-        typer.echo(f"  admin token for /_aiiro/* (shown only now): {boot.admin_token}")
+        token_file = settings.data_dir / ADMIN_TOKEN_FILE
+        write_private(token_file, boot.admin_token + "\n")
+        shown = f": {boot.admin_token}" if settings.show_secrets else ""
+        typer.echo(f"  admin token for /_aiiro/* (kept in {token_file}){shown}")
 
 
 def _runtime(data_dir: Path | None, database_url: str | None) -> Any:

@@ -25,11 +25,12 @@ import socket
 from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit
 
+from aiiro.inputs import Network
+
 MAX_LENGTH = 2048
 SCHEMES = ("http", "https")
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # The kinds of address refused, as ipaddress knows them; the first that applies is named.
 _KINDS = {
@@ -66,14 +67,6 @@ def split(url: str) -> SplitResult:
     if not parts.hostname:
         raise Refused("must name a host")
     return parts
-
-
-def parse_networks(text: str) -> tuple[Network, ...]:
-    """The operator's allowed networks: CIDRs (or addresses) separated by commas. A
-    network with host bits set is taken as the network it lies in."""
-    return tuple(
-        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
-    )
 
 
 def refusal(addr: Address, allowed: Sequence[Network] = ()) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from aiiro.domain import limits
 from aiiro.domain.errors import (
     ACCOUNT_EXISTS,
     APIKEY_NOT_FOUND,
@@ -107,6 +108,7 @@ def set_account_status(rt: Runtime, s: Session, account_id: int, status: str) ->
 
 
 def create_api_key(rt: Runtime, s: Session, account_id: int) -> NewApiKey:
+    limits.check(rt, s, account_id, "apikeys")
     secret = rt.rand.alnum(API_SECRET_LENGTH)
     row = ApiKey(
         account_id=account_id,

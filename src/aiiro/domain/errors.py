@@ -68,8 +68,10 @@ METHOD_NOT_ALLOWED = "A4050"
 ACCOUNT_EXISTS = "A4090"  # admin API: an account with that e-mail exists
 # emulator (docs/emulator.md)
 DAILY_CREATE_LIMIT = "A4060"  # createinstance refused by the emulated daily creation cap
+LIMIT_REACHED = "A4070"  # the account holds as many instances/keys/templates as it may
 FAULT_NOT_FOUND = "A4048"  # /_aiiro/faults/{id} with an unknown id
 ADMIN_TOKEN_REQUIRED = "A4101"  # /_aiiro/ without the admin token
+ADMIN_NOT_HERE = "A4103"  # /_aiiro/ from beyond loopback and AIIRO_ADMIN_NETWORKS
 INTERNAL = "A5000"
 SERVICE_BUSY = "A5030"  # the store's write lock stayed taken longer than AIIRO_LOCK_WAIT_S
 INJECTED_FAULT = "A5001"  # an injected http_error fault that names no errorCode

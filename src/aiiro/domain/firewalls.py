@@ -28,14 +28,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from aiiro.compute.driver import FirewallRule as EnforcedRule
-from aiiro.domain import firewall_rules, instances
+from aiiro.domain import firewall_rules, instances, limits, names
 from aiiro.domain.errors import (
     FIREWALL_NOT_FOUND,
     INSTANCE_NOT_FOUND,
     INSTANCE_NOT_READY,
     IndigoError,
     bad_request,
-    invalid,
     not_found,
 )
 from aiiro.domain.firewall_rules import Protocol, TemplateRule
@@ -44,7 +43,6 @@ from aiiro.runtime import Runtime
 from aiiro.store.models import Firewall, FirewallRule, Instance
 
 ASSIGNED_TO_ACTIVE = "F60009"
-MAX_NAME = 255
 
 
 def create(
@@ -58,6 +56,7 @@ def create(
 ) -> Firewall:
     rules = firewall_rules.parse_rules(inbound, outbound)
     targets = _assignable(s, account_id, instance_ids or [])
+    limits.check(rt, s, account_id, "firewalls")
     now = rt.clock.now().replace(microsecond=0)
     fw = Firewall(account_id=account_id, name=_name(name), status=1, created_at=now, updated_at=now)
     s.add(fw)
@@ -166,12 +165,7 @@ def as_template_rule(row: FirewallRule) -> TemplateRule:
 
 
 def _name(name: str) -> str:
-    text = name.strip()
-    if not text:
-        raise invalid("name", "must not be empty")
-    if len(text) > MAX_NAME:
-        raise invalid("name", f"must be at most {MAX_NAME} characters")
-    return text
+    return names.checked("name", name)
 
 
 def _store_rules(s: Session, firewall_id: int, new_rules: list[TemplateRule]) -> None:

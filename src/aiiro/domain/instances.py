@@ -18,7 +18,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from aiiro.compute import import_url as import_url_rule
-from aiiro.domain import addresses, faults, lifecycle
+from aiiro.domain import addresses, faults, lifecycle, limits, names
 from aiiro.domain.catalog import OsImage, Plan, Region
 from aiiro.domain.errors import (
     IMPORT_URL_REQUIRED,
@@ -44,7 +44,6 @@ from aiiro.runtime import Runtime
 from aiiro.store.models import Instance, Snapshot, SshKey
 
 OUT_OF_STOCK = "I10059"
-MAX_NAME = 255
 # Engine operations that carry out the installation or a power command.
 LIFECYCLE_KINDS = ("provision", "start", "stop", "forcestop", "reset", "destroy")
 
@@ -172,16 +171,7 @@ def check_create(rt: Runtime, s: Session, account_id: int, req: CreateRequest) -
 
 
 def check_name(name: str | None) -> str:
-    if name is None:
-        raise missing("instanceName")
-    text = name.strip()
-    if not text:
-        raise invalid("instanceName", "must not be empty")
-    if len(text) > MAX_NAME:
-        raise invalid("instanceName", f"must be at most {MAX_NAME} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise invalid("instanceName", "must not hold control characters")
-    return text
+    return names.checked("instanceName", name)
 
 
 WIN_PASSWORD_MIN = 8
@@ -227,6 +217,7 @@ def usable_sshkey(s: Session, account_id: int, key_id: int) -> SshKey:
 def create(rt: Runtime, s: Session, account_id: int, req: CreateRequest) -> Instance:
     """Create the instance (READY) and the operation that provisions it."""
     c = check_create(rt, s, account_id, req)
+    limits.check(rt, s, account_id, "instances")
     hit = faults.take(rt, s, "createinstance", account_id)
     if hit is not None and hit.error is not None:
         raise hit.error  # out of stock, daily cap

@@ -26,7 +26,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from aiiro.domain import faults, instances, lifecycle
+from aiiro.domain import faults, instances, lifecycle, names
 from aiiro.domain.errors import (
     INSTANCE_NOT_FOUND,
     SNAPSHOT_BUSY,
@@ -47,7 +47,6 @@ RUNNING = "running"
 CREATED = "created"
 FAILED = "failed"
 SLOTS = 5
-MAX_NAME = 255
 NOT_STOPPED = "S10002"
 TAKE = "snapshot"
 RESTORE = "restore"
@@ -175,12 +174,7 @@ def resolve_source(rt: Runtime, s: Session, account_id: int, snapshot_id: int) -
 
 
 def _name(name: str) -> str:
-    text = name.strip()
-    if not text:
-        raise invalid("name", "must not be empty")
-    if len(text) > MAX_NAME:
-        raise invalid("name", f"must be at most {MAX_NAME} characters")
-    return text
+    return names.checked("name", name)
 
 
 def _usable_instance(s: Session, account_id: int, instance_id: int) -> Instance:

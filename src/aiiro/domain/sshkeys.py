@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aiiro.domain import limits, names
 from aiiro.domain.errors import (
     MISSING_FIELD,
     SSHKEY_NOT_FOUND,
@@ -74,15 +75,11 @@ def normalise_public_key(rt: Runtime, text: str) -> str:
 
 
 def _name(name: str) -> str:
-    name = name.strip()
-    if not name:
-        raise invalid("sshName", "must not be empty")
-    if len(name) > 255:
-        raise invalid("sshName", "must be at most 255 characters")
-    return name
+    return names.checked("sshName", name)
 
 
 def create(rt: Runtime, s: Session, account_id: int, name: str, public_key: str) -> SshKey:
+    limits.check(rt, s, account_id, "sshkeys")
     now = rt.clock.now().replace(microsecond=0)
     row = SshKey(
         account_id=account_id,

@@ -100,7 +100,11 @@ def get_seed(request: Request) -> dict[str, Any]:
     summary="Make generated values (keys, tokens, addresses...) reproducible",
 )
 def set_seed(request: Request, body: Seed = Depends(body_of(Seed))) -> dict[str, Any]:
-    epoch = state.set_seed(runtime(request), body.seed)
+    rt = runtime(request)
+    if body.seed is not None and not rt.settings.loopback_only:
+        # A seed makes API secrets, tokens and session ids predictable: tests only.
+        raise invalid("seed", "is for test servers on a loopback address only")
+    epoch = state.set_seed(rt, body.seed)
     return {"seed": body.seed, "epoch": epoch}
 
 

@@ -45,6 +45,8 @@ class Account(Base):
     # Tokens issued before this time (server clock, epoch ms) are refused: set when the
     # account is disabled, so enabling it again does not bring old tokens back.
     tokens_after_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # What the operator set of this account's limits (JSON; domain/limits.py), or None.
+    limits: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -39,7 +39,7 @@ def normalise_email(email: str) -> str:
 
 def sign_up(rt: Runtime, name: str, email: str, password: str) -> int:
     """A new account with a panel login; returns its id."""
-    if not rt.settings.panel_signup:
+    if not rt.settings.signup_open:
         raise PanelProblem("signup.closed", 403)
     name = name.strip()
     email = normalise_email(email)

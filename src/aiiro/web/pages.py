@@ -195,7 +195,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         here=_here(request),
         prefix=PREFIX,
         version=__version__,
-        signup_open=rt.settings.panel_signup,
+        signup_open=rt.settings.signup_open,
         **context,
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

@@ -7,7 +7,7 @@ the answer to /favicon.ico, which browsers ask for on pages that name no icon (/
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from importlib import resources
 
 from fastapi import APIRouter
@@ -27,7 +27,7 @@ TYPES = {
 }
 
 
-@cache
+@lru_cache(maxsize=256)  # the panel has a few dozen files; any path may be asked for
 def _load(path: str) -> bytes | None:
     parts = path.split("/")
     if not path or any(p in ("", ".", "..") or p.startswith(".") for p in parts):

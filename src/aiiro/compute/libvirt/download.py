@@ -23,6 +23,7 @@ import httpx
 
 from aiiro.compute import import_url
 from aiiro.compute.import_url import Refused
+from aiiro.inputs import Network
 
 # A status file not touched for this long belongs to a dead download (physical seconds:
 # this is about a thread's liveness, not about the server's possibly virtual clock).
@@ -45,7 +46,7 @@ class Limits:
 
     max_bytes: int
     total_s: float = 3600.0
-    allowed: tuple[import_url.Network, ...] = ()
+    allowed: tuple[Network, ...] = ()
 
 
 def status(status_file: Path) -> dict[str, Any] | None:
