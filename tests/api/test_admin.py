@@ -176,11 +176,15 @@ def test_a_generated_admin_token_is_shown_once_and_works(tmp_path: Path) -> None
 
 def test_a_configured_admin_token_wins(tmp_path: Path) -> None:
     rt = build_runtime(
-        Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/a.db", admin_token="s3")
+        Settings(
+            data_dir=tmp_path,
+            database_url=f"sqlite:///{tmp_path}/a.db",
+            admin_token="configured-secret",
+        )
     )
     try:
         assert bootstrap(rt).admin_token is None
-        assert check_admin_token(rt, "s3")
+        assert check_admin_token(rt, "configured-secret")
         assert not check_admin_token(rt, "")
     finally:
         rt.db.dispose()

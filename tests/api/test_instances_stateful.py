@@ -76,7 +76,7 @@ def test_random_command_sequences(tmp_path: Path, engine: Engine) -> None:
             data_dir=tmp_path,
             database_url=f"sqlite:///{tmp_path / 'aiiro.db'}",
             profile="fast",
-            admin_token="t",
+            admin_token="stateful-admin-token",
             worker=False,
         )
     )
@@ -137,7 +137,7 @@ def test_random_command_sequences(tmp_path: Path, engine: Engine) -> None:
                 r = client.post(
                     "/_aiiro/faults",
                     json={"operation": "stop", "action": "stop_hangs", "count": 1},
-                    headers={"Authorization": "Bearer t"},
+                    headers={"Authorization": "Bearer stateful-admin-token"},
                 )
                 assert r.status_code in (200, 201), r.text
 

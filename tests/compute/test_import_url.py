@@ -11,6 +11,7 @@ import pytest
 
 from aiiro.compute import import_url
 from aiiro.compute.import_url import Refused
+from aiiro.inputs import parse_networks
 
 
 @pytest.mark.parametrize(
@@ -83,16 +84,16 @@ def test_public_addresses_pass(address: str) -> None:
 
 
 def test_the_operator_may_allow_networks() -> None:
-    allowed = import_url.parse_networks("127.0.0.0/8, 10.20.0.0/16,fd00::/8")
+    allowed = parse_networks("127.0.0.0/8, 10.20.0.0/16,fd00::/8")
     assert import_url.refusal(ipaddress.ip_address("127.0.0.1"), allowed) is None
     assert import_url.refusal(ipaddress.ip_address("::ffff:127.0.0.1"), allowed) is None
     assert import_url.refusal(ipaddress.ip_address("10.20.3.4"), allowed) is None
     assert import_url.refusal(ipaddress.ip_address("fd00::5"), allowed) is None
     assert import_url.refusal(ipaddress.ip_address("10.21.0.1"), allowed) == "a private address"
     assert import_url.refusal(ipaddress.ip_address("::1"), allowed) == "a loopback address"
-    assert import_url.parse_networks("") == ()
+    assert parse_networks("") == ()
     with pytest.raises(ValueError):
-        import_url.parse_networks("10.0.0/8x")
+        parse_networks("10.0.0/8x")
 
 
 @pytest.mark.parametrize(
@@ -132,7 +133,7 @@ def test_one_private_address_among_public_ones_is_refused(monkeypatch: Any) -> N
         import_url.destination("https://images.test/a.qcow2")
     assert str(refused.value) == "images.test (10.0.0.7) is a private address"
     parts, addresses = import_url.destination(
-        "https://images.test/a.qcow2", import_url.parse_networks("10.0.0.0/24")
+        "https://images.test/a.qcow2", parse_networks("10.0.0.0/24")
     )
     assert addresses == [ipaddress.ip_address("1.1.1.1"), ipaddress.ip_address("10.0.0.7")]
     assert parts.hostname == "images.test"

@@ -103,7 +103,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     so that generated ids sometimes hit real resources."""
     data: Path = tmp_path_factory.mktemp("fuzz")
     app = build_app(
-        Settings(data_dir=data, profile="instant", admin_token="fuzz-admin", worker=False)
+        Settings(data_dir=data, profile="instant", admin_token="fuzz-admin-token", worker=False)
     )
     with TestClient(app, base_url="http://aiiro.test") as c:
         rt: Runtime = app.state.runtime

@@ -40,7 +40,9 @@ def test_an_operator_made_account_gets_a_panel_login(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     assert "ops@example.com" in done.output
 
-    served = build_app(Settings(data_dir=data, profile="instant", worker=False, admin_token="t"))
+    served = build_app(
+        Settings(data_dir=data, profile="instant", worker=False, admin_token="panel-admin-token")
+    )
     try:
         v = Visitor(served)
         r = v.sign_in("ops@example.com", "long enough pw")

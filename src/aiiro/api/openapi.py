@@ -281,7 +281,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Schema], tuple[str, ...]]] = {
     ("post", "/oauth/v1/accesstokens"): ({"201": ok(ref("Token"))}, ()),
     ("get", f"{INDIGO}/auth/create/apikey"): (
         {"201": ok(obj({"apiKey": STR, "apiSecret": STR}), "The secret is shown only here")},
-        (),
+        (BAD,),  # the account's limit of API keys
     ),
     ("get", f"{INDIGO}/auth/apikey"): ({"200": ok(listing("accesstokens", ref("ApiKey")))}, ()),
     ("delete", f"{INDIGO}/auth/apikey/{{apikey_id}}"): (

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from aiiro.compute.import_url import parse_networks
 from aiiro.compute.libvirt import download
+from aiiro.inputs import parse_networks
 
 from .conftest import Web, certificates
 
