@@ -103,7 +103,13 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     so that generated ids sometimes hit real resources."""
     data: Path = tmp_path_factory.mktemp("fuzz")
     app = build_app(
-        Settings(data_dir=data, profile="instant", admin_token="fuzz-admin-token", worker=False)
+        Settings(
+            data_dir=data,
+            profile="instant",
+            admin_token="fuzz-admin-token",
+            worker=False,
+            limit_apikeys=1_000_000,  # a key of its own for every case (see _token)
+        )
     )
     with TestClient(app, base_url="http://aiiro.test") as c:
         rt: Runtime = app.state.runtime
