@@ -43,7 +43,7 @@ def build_app(settings: Settings) -> FastAPI:
     rt = build_runtime(settings)
     rt.db.upgrade()
     restore(rt)
-    return app.create_app(rt, make_engine(rt), [*app.routers(), *emulator.routers(), panel])
+    return app.create_app(rt, make_engine(rt), app.endpoints(), [*emulator.routers(), panel])
 
 
 class BoundedHttp(HttpToolsProtocol):

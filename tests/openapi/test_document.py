@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.testclient import TestClient
 
-from aiiro.api.openapi import ENDPOINTS
+from aiiro.api.app import endpoints
 from aiiro.config import Settings
 from aiiro.domain import accounts
 from aiiro.runtime import Runtime
@@ -80,7 +80,7 @@ def test_every_indigo_endpoint_is_served_and_documented(client: TestClient) -> N
         for method in ops
     }
     assert served == FACTS_ENDPOINTS
-    assert set(ENDPOINTS) == FACTS_ENDPOINTS
+    assert {(e.method.lower(), e.path) for e in endpoints()} == FACTS_ENDPOINTS
     for method, path in FACTS_ENDPOINTS:
         responses = doc["paths"][path][method]["responses"]
         assert "422" not in responses

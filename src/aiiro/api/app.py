@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aiiro import __version__
-from aiiro.api import apikeys, oauth, openapi, render
+from aiiro.api import endpoint, openapi, render
 from aiiro.api.bounds import Bounds
-from aiiro.api.hotpath import HotRoutes
+from aiiro.api.endpoint import Endpoint
 from aiiro.api.middleware import IndigoHeaders
 from aiiro.domain.errors import (
     INVALID_FIELD,
@@ -38,10 +38,13 @@ with an API key and secret, then send `Authorization: Bearer <token>` on every
 """
 
 
-def create_app(rt: Runtime, engine: Engine, routers: Sequence[APIRouter]) -> FastAPI:
-    """The application: `routers` in the order given (the composition root, serve.py,
-    names them), Indigo-shaped errors, the headers and bounds of every request. With
-    `settings.worker` the engine's worker thread runs while the app is up."""
+def create_app(
+    rt: Runtime, engine: Engine, indigo: Sequence[Endpoint], routers: Sequence[APIRouter]
+) -> FastAPI:
+    """The application: the Indigo endpoints first, then `routers` in the order given (the
+    composition root, serve.py, names both), Indigo-shaped errors, the headers and bounds
+    of every request. With `settings.worker` the engine's worker thread runs while the
+    app is up."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +71,7 @@ def create_app(rt: Runtime, engine: Engine, routers: Sequence[APIRouter]) -> Fas
     app.state.engine = engine
     app.state.request_log = request_log = RequestLog(clock=rt.clock)
 
+    app.router.routes.extend(endpoint.routes(indigo))
     for router in routers:
         app.include_router(router)
 
@@ -85,7 +89,9 @@ def create_app(rt: Runtime, engine: Engine, routers: Sequence[APIRouter]) -> Fas
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 405:
-            return render.error(IndigoError(405, METHOD_NOT_ALLOWED, "Method not allowed."))
+            refused = render.error(IndigoError(405, METHOD_NOT_ALLOWED, "Method not allowed."))
+            refused.headers.update(exc.headers or {})  # Allow: the methods the path takes
+            return refused
         if exc.status_code == 404:
             return render.error(IndigoError(404, NOT_FOUND, "Not found."))
         return render.error(IndigoError(exc.status_code, f"A{exc.status_code}0", str(exc.detail)))
@@ -95,29 +101,21 @@ def create_app(rt: Runtime, engine: Engine, routers: Sequence[APIRouter]) -> Fas
         return render.error(IndigoError(400, INVALID_FIELD, "The request is invalid."))
 
     # Outermost first: IndigoHeaders (request id, headers, the request log), then Bounds
-    # (body size and time; the last-resort 500, so it too gets the headers), then the hot
-    # routes. Middleware added last runs first.
-    app.add_middleware(HotRoutes, handlers=app.exception_handlers)
+    # (body size and time; the last-resort 500, so it too gets the headers). Middleware
+    # added last runs first.
     app.add_middleware(
         Bounds,
         max_body=rt.settings.max_body_bytes,
         client_timeout=rt.settings.client_timeout_s,
     )
     app.add_middleware(IndigoHeaders, request_log=request_log)
-    openapi.install(app)
+    openapi.install(app, indigo)
     return app
 
 
-def routers() -> list[APIRouter]:
-    """The Indigo API's routers, in the order they are matched."""
-    from aiiro.api import catalog, firewalls, instances, snapshots, sshkeys
+def endpoints() -> list[Endpoint]:
+    """Every Indigo endpoint, area by area, as the areas declare them."""
+    from aiiro.api import apikeys, catalog, firewalls, instances, oauth, snapshots, sshkeys
 
-    return [
-        oauth.router,
-        apikeys.router,
-        sshkeys.router,
-        catalog.router,
-        instances.router,
-        firewalls.router,
-        snapshots.router,
-    ]
+    areas = (oauth, apikeys, sshkeys, catalog, instances, firewalls, snapshots)
+    return [ep for module in areas for ep in module.area.endpoints]

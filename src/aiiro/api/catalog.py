@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from aiiro.api import render
-from aiiro.api.auth import caller, runtime
+from aiiro.api.auth import runtime
 from aiiro.api.body import query_int
+from aiiro.api.endpoint import Area
+from aiiro.api.openapi import BAD, listing, ok, query_param, ref
+from aiiro.domain.accounts import Caller
 
-router = APIRouter(prefix="/webarenaIndigo/v1/vm", tags=["catalog"], dependencies=[Depends(caller)])
+area = Area("/webarenaIndigo/v1/vm", tag="catalog")
 
 # Without instanceTypeId aiiro answers for type 1, the only usable type.
 DEFAULT_TYPE = 1
@@ -22,26 +25,52 @@ def _type(request: Request) -> int:
     return DEFAULT_TYPE if value is None else value
 
 
-@router.get("/instancetypes", summary="Instance types")
-async def instance_types(request: Request) -> Response:
+@area.get(
+    "/instancetypes",
+    summary="Instance types",
+    answers={"200": ok(listing("instanceTypes", ref("InstanceType")))},
+    fault="instancetypes",
+)
+async def instance_types(request: Request, who: Caller) -> Response:
     return render.listing("instanceTypes", runtime(request).catalog.instance_types)
 
 
-@router.get("/getregion", summary="Regions of an instance type")
-async def regions(request: Request) -> Response:
+@area.get(
+    "/getregion",
+    query=(query_param("instanceTypeId"),),
+    summary="Regions of an instance type",
+    answers={"200": ok(listing("regionlist", ref("Region")))},
+    errors=(BAD,),
+    fault="getregion",
+)
+async def regions(request: Request, who: Caller) -> Response:
     cat = runtime(request).catalog
     return render.listing("regionlist", [r.public for r in cat.regions_for(_type(request))])
 
 
-@router.get("/oslist", summary="OS categories and images of an instance type")
-async def os_list(request: Request) -> Response:
+@area.get(
+    "/oslist",
+    query=(query_param("instanceTypeId"),),
+    summary="OS categories and images of an instance type",
+    answers={"200": ok(listing("osCategory", ref("OsCategory")), "`total` counts categories")},
+    errors=(BAD,),
+    fault="oslist",
+)
+async def os_list(request: Request, who: Caller) -> Response:
     # `total` counts categories, not images, as on Indigo.
     cat = runtime(request).catalog
     return render.listing("osCategory", cat.os_categories_for(_type(request)))
 
 
-@router.get("/getinstancespec", summary="Plans offered for an OS")
-async def instance_spec(request: Request) -> Response:
+@area.get(
+    "/getinstancespec",
+    query=(query_param("instanceTypeId"), query_param("osId")),
+    summary="Plans offered for an OS",
+    answers={"200": ok(listing("speclist", ref("Plan")))},
+    errors=(BAD,),
+    fault="getinstancespec",
+)
+async def instance_spec(request: Request, who: Caller) -> Response:
     cat = runtime(request).catalog
     type_id = _type(request)
     os_id = query_int(request, "osId")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import WithJsonSchema
+from pydantic import WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 from starlette.responses import Response
 
 from aiiro.api import render
-from aiiro.api.auth import caller, engine, runtime
-from aiiro.api.body import Body, Id, body_schema, json_object, path_id, validate
+from aiiro.api.auth import engine, runtime
+from aiiro.api.body import Body, Id, path_id
+from aiiro.api.endpoint import Area
+from aiiro.api.openapi import BAD, INT, MISSING, arr, coded, ok, ref
 from aiiro.domain import firewalls
 from aiiro.domain.accounts import Caller, service_id
 from aiiro.domain.firewall_rules import TYPES
@@ -59,6 +62,16 @@ class UpdateFirewall(Body):
     inbound: Rules = None
     outbound: Rules = None
     instances: Ids = None
+    # The templateid as sent: the answer echoes it so (a string, usually), as the real
+    # API does.
+    sent_templateid: SkipJsonSchema[Any] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_as_sent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {**data, "sent_templateid": data.get("templateid")}
+        return data
 
 
 class AssignFirewall(Body):
@@ -66,7 +79,7 @@ class AssignFirewall(Body):
     templateid: IdParam
 
 
-indigo = APIRouter(prefix="/webarenaIndigo/v1/nw", tags=["firewalls"])
+area = Area("/webarenaIndigo/v1/nw", tag="firewalls")
 
 
 def listed(fw: Firewall) -> dict[str, Any]:
@@ -93,14 +106,20 @@ def template_rule(fw: Firewall, rule: FirewallRule) -> dict[str, Any]:
     }
 
 
-@indigo.post(
+@area.post(
     "/createfirewall",
-    openapi_extra=body_schema(CreateFirewall),
     summary="Create a firewall template (and assign it to `instances`)",
+    answers={
+        "200": ok(
+            coded("F60002", "Firewall template has been created successfully.", firewallId=INT)
+        )
+    },
+    errors=(BAD, MISSING),
+    body=CreateFirewall,
+    fault="createfirewall",
 )
-async def create_firewall(request: Request, who: Caller = Depends(caller)) -> Response:
+async def create_firewall(request: Request, who: Caller, body: CreateFirewall) -> Response:
     rt = runtime(request)
-    body = validate(CreateFirewall, await json_object(request))
 
     def made(s: Session) -> int:
         fw = firewalls.create(
@@ -114,33 +133,49 @@ async def create_firewall(request: Request, who: Caller = Depends(caller)) -> Re
     )
 
 
-@indigo.get("/getfirewalllist", summary="List firewall templates (a bare array)")
-async def list_firewalls(request: Request, who: Caller = Depends(caller)) -> Response:
+@area.get(
+    "/getfirewalllist",
+    summary="List firewall templates (a bare array)",
+    answers={"200": ok(arr(ref("Firewall")), "A bare array")},
+    fault="getfirewalllist",
+)
+async def list_firewalls(request: Request, who: Caller) -> Response:
     with runtime(request).db.read() as s:
         return render.backend([listed(fw) for fw in firewalls.list_templates(s, who.account_id)])
 
 
-@indigo.get(
+@area.get(
     "/gettemplate/{firewall_id}",
     summary="A template's rules: an array, one object per rule, in the order sent",
+    answers={"200": ok(arr(ref("FirewallRule")), "One object per rule, in the order sent")},
+    errors=(MISSING,),
+    fault="gettemplate",
 )
-async def get_template(
-    firewall_id: str, request: Request, who: Caller = Depends(caller)
-) -> Response:
+async def get_template(request: Request, who: Caller, firewall_id: str) -> Response:
     with runtime(request).db.read() as s:
         fw = firewalls.get(s, who.account_id, path_id(firewall_id))
         return render.backend([template_rule(fw, r) for r in firewalls.rules(s, fw.id)])
 
 
-@indigo.put(
+@area.put(
     "/updatefirewall",
-    openapi_extra=body_schema(UpdateFirewall),
     summary="Replace a template's name and rules (and assign it to `instances`)",
+    answers={
+        "200": ok(
+            coded(
+                "F6004",
+                "Firewall template is updated successfully.",
+                firewallId={"type": ["string", "integer"]},
+            ),
+            "firewallId echoes the request's templateid as sent (a string, usually)",
+        )
+    },
+    errors=(BAD, MISSING),
+    body=UpdateFirewall,
+    fault="updatefirewall",
 )
-async def update_firewall(request: Request, who: Caller = Depends(caller)) -> Response:
+async def update_firewall(request: Request, who: Caller, body: UpdateFirewall) -> Response:
     rt = runtime(request)
-    data = await json_object(request)
-    body = validate(UpdateFirewall, data)
     await engine(request).change(
         lambda s: firewalls.update(
             rt,
@@ -155,36 +190,36 @@ async def update_firewall(request: Request, who: Caller = Depends(caller)) -> Re
     )
     # The real API echoes the request's templateid as sent: "12836" comes back a string.
     return render.coded_success(
-        "Firewall template is updated successfully.", "F6004", firewallId=data["templateid"]
+        "Firewall template is updated successfully.", "F6004", firewallId=body.sent_templateid
     )
 
 
-@indigo.post(
+@area.post(
     "/assign",
-    openapi_extra=body_schema(AssignFirewall),
     summary="Assign a template to an instance (replacing the one it had)",
+    answers={"200": ok(coded("F60003", "Firewall template is assigned successfully."))},
+    errors=(BAD, MISSING),
+    body=AssignFirewall,
+    fault="assign",
 )
-async def assign_firewall(request: Request, who: Caller = Depends(caller)) -> Response:
+async def assign_firewall(request: Request, who: Caller, body: AssignFirewall) -> Response:
     rt = runtime(request)
-    body = validate(AssignFirewall, await json_object(request))
     await engine(request).change(
         lambda s: firewalls.assign(rt, s, who.account_id, body.instanceid, body.templateid)
     )
     return render.coded_success("Firewall template is assigned successfully.", "F60003")
 
 
-@indigo.delete(
+@area.delete(
     "/deletefirewall/{firewall_id}",
     summary="Delete a template (F60009 while an instance that is not destroyed has it)",
+    answers={"200": ok(coded("F6005", "Firewall template has been deleted successfully."))},
+    errors=(BAD, MISSING),
+    fault="deletefirewall",
 )
-async def delete_firewall(
-    firewall_id: str, request: Request, who: Caller = Depends(caller)
-) -> Response:
+async def delete_firewall(request: Request, who: Caller, firewall_id: str) -> Response:
     rt = runtime(request)
     await engine(request).change(
         lambda s: firewalls.delete_template(rt, s, who.account_id, path_id(firewall_id))
     )
     return render.coded_success("Firewall template has been deleted successfully.", "F6005")
-
-
-router = indigo

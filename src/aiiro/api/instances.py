@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Row
+from starlette.requests import Request
 from starlette.responses import Response
 
 from aiiro.api import render
-from aiiro.api.auth import caller, engine, runtime
-from aiiro.api.body import Body, Id, body_schema, parse
+from aiiro.api.auth import engine, runtime
+from aiiro.api.body import Body, Id
+from aiiro.api.endpoint import Area
+from aiiro.api.openapi import BAD, BOOL, MISSING, STR, arr, const, obj, ok, ref
 from aiiro.domain import instances, lifecycle
 from aiiro.domain.accounts import Caller, service_id
 from aiiro.domain.errors import RESET_OK, invalid
@@ -24,7 +26,7 @@ from aiiro.domain.lifecycle import Command
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance
 
-router = APIRouter(prefix="/webarenaIndigo/v1/vm", tags=["instances"])
+area = Area("/webarenaIndigo/v1/vm", tag="instances")
 
 CREATED = "Instance has been created successfully"
 STARTED = "Instance has started successfully "  # sic: trailing space
@@ -140,15 +142,18 @@ def listed_json(rt: Runtime, inst: InstanceLike, account_name: str) -> dict[str,
 # --- routes -----------------------------------------------------------------------------
 
 
-@router.post(
+@area.post(
     "/createinstance",
-    status_code=201,
     summary="Create an instance (Linux, Windows, import URL, or from a snapshot)",
-    openapi_extra=body_schema(CreateInstance),
+    answers={
+        "201": ok(obj({"success": const(True), "message": STR, "vms": ref("CreatedInstance")}))
+    },
+    errors=(BAD, MISSING),
+    body=CreateInstance,
+    fault="createinstance",
 )
-async def create_instance(request: Request, who: Caller = Depends(caller)) -> Response:
+async def create_instance(request: Request, who: Caller, body: CreateInstance) -> Response:
     rt = runtime(request)
-    body = await parse(request, CreateInstance)
     req = instances.CreateRequest(
         instance_name=body.instanceName,
         region_id=body.regionId,
@@ -165,8 +170,13 @@ async def create_instance(request: Request, who: Caller = Depends(caller)) -> Re
     return render.backend({"success": True, "message": CREATED, "vms": vms}, 201)
 
 
-@router.get("/getinstancelist", summary="List instances (a bare array)")
-async def list_instances(request: Request, who: Caller = Depends(caller)) -> Response:
+@area.get(
+    "/getinstancelist",
+    summary="List instances (a bare array)",
+    answers={"200": ok(arr(ref("Instance")), "A bare array")},
+    fault="getinstancelist",
+)
+async def list_instances(request: Request, who: Caller) -> Response:
     rt = runtime(request)
     engine(request).settle()
 
@@ -178,14 +188,33 @@ async def list_instances(request: Request, who: Caller = Depends(caller)) -> Res
     return render.rendered(rt.db.memo(("instances", who.account_id, who.account_name), body))
 
 
-@router.post(
+@area.post(
     "/instance/statusupdate",
     summary="start, stop, forcestop, reset or destroy an instance",
-    openapi_extra=body_schema(StatusUpdate),
+    answers={
+        "200": ok(
+            {
+                **obj(
+                    {
+                        "success": BOOL,
+                        "message": STR,
+                        "sucessCode": STR,
+                        "instanceStatus": STR,
+                    },
+                    optional=("instanceStatus",),
+                ),
+                "description": 'start: I20008 "running"; stop: success false with '
+                "I10025 (asynchronous); forcestop, reset, destroy: see docs.",
+            }
+        )
+    },
+    errors=(BAD, MISSING),
+    body=StatusUpdate,
+    fault="statusupdate",
+    qualifier=lambda body: body.status,  # a fault for "statusupdate:stop" strikes a stop only
 )
-async def status_update(request: Request, who: Caller = Depends(caller)) -> Response:
+async def status_update(request: Request, who: Caller, body: StatusUpdate) -> Response:
     rt = runtime(request)
-    body = await parse(request, StatusUpdate)
     try:
         cmd = Command(body.status.strip().lower())
     except ValueError:

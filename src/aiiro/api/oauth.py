@@ -5,35 +5,28 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
-from aiiro.api import faultgate, render
+from aiiro.api import render
 from aiiro.api.auth import runtime
+from aiiro.api.endpoint import Area, Schema
+from aiiro.api.openapi import ok, ref
 from aiiro.domain.accounts import TOKEN_LIFETIME_S, issue_token
 from aiiro.domain.errors import GatewayError
 from aiiro.inputs import BadInput, load_json
 
-router = APIRouter(tags=["oauth"])
+area = Area("/oauth/v1", tag="oauth")
 
-TOKEN_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "grantType": {"type": "string", "enum": ["client_credentials"]},
-                        "clientId": {"type": "string"},
-                        "clientSecret": {"type": "string"},
-                        "code": {"type": "string"},
-                    },
-                    "required": ["clientId", "clientSecret"],
-                }
-            }
-        },
-    }
+TOKEN_BODY: Schema = {
+    "type": "object",
+    "properties": {
+        "grantType": {"type": "string", "enum": ["client_credentials"]},
+        "clientId": {"type": "string"},
+        "clientSecret": {"type": "string"},
+        "code": {"type": "string"},
+    },
+    "required": ["clientId", "clientSecret"],
 }
 
 
@@ -65,15 +58,16 @@ def _credentials(raw: bytes) -> tuple[str, str, str]:
     return str(grant), str(cid), str(secret)
 
 
-@router.post(
-    "/oauth/v1/accesstokens",
-    status_code=201,
-    openapi_extra=TOKEN_DOC,
+@area.post(
+    "/accesstokens",
     summary="Issue an access token (client credentials)",
+    answers={"201": ok(ref("Token"))},
+    body_doc=TOKEN_BODY,
+    fault="accesstokens",
+    gateway=True,
 )
 async def access_token(request: Request) -> Response:
     rt = runtime(request)
-    await faultgate.strike(rt, request, None, None)
     grant, client_id, client_secret = _credentials(await request.body())
     if grant != "client_credentials":
         raise GatewayError(

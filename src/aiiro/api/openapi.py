@@ -1,19 +1,21 @@
 """The OpenAPI 3.1 document of the Indigo API as aiiro serves it (/openapi.json), and the
 page that renders it (/docs, Swagger UI shipped in the package).
 
-FastAPI lists the routes and their request bodies; the routes render Indigo's odd shapes
-by hand, so the response shapes and codes of every Indigo endpoint are written here, in
-one table (`ENDPOINTS`), from indigo-api-facts.md. tests/openapi fuzzes the served API
-against this document with schemathesis: every answer must be a documented code with a
-body of the documented shape.
+Each Indigo endpoint's operation comes from its declaration (api/endpoint.py: body,
+answers, errors), in the terms defined here (the component schemas, from
+indigo-api-facts.md); FastAPI describes the other routes (/_aiiro/). tests/openapi fuzzes
+the served API against this document with schemathesis: every answer must be a documented
+code with a body of the documented shape.
 """
 
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -21,6 +23,9 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+
+if TYPE_CHECKING:
+    from aiiro.api.endpoint import Endpoint
 
 Schema = dict[str, Any]
 
@@ -276,144 +281,11 @@ def coded(code: str, message: str, **extra: Schema) -> Schema:
 BAD = "400"  # a malformed body or query, a bad value, or a rule of the platform
 MISSING = "404"  # an unknown id, or one that belongs to another account
 
-# Each entry: success status -> schema, and which error statuses the endpoint can answer.
-ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Schema], tuple[str, ...]]] = {
-    ("post", "/oauth/v1/accesstokens"): ({"201": ok(ref("Token"))}, ()),
-    ("get", f"{INDIGO}/auth/create/apikey"): (
-        {"201": ok(obj({"apiKey": STR, "apiSecret": STR}), "The secret is shown only here")},
-        (BAD,),  # the account's limit of API keys
-    ),
-    ("get", f"{INDIGO}/auth/apikey"): ({"200": ok(listing("accesstokens", ref("ApiKey")))}, ()),
-    ("delete", f"{INDIGO}/auth/apikey/{{apikey_id}}"): (
-        {"200": ok(ref("Message"))},
-        (MISSING,),
-    ),
-    ("get", f"{INDIGO}/vm/sshkey"): ({"200": ok(listing("sshkeys", ref("SshKey")))}, ()),
-    ("get", f"{INDIGO}/vm/sshkey/active/status"): (
-        {"200": ok(listing("sshkeys", ref("SshKey")))},
-        (),
-    ),
-    ("post", f"{INDIGO}/vm/sshkey"): (
-        {
-            "201": ok(
-                obj({"success": const(True), "message": STR, "sshKey": ref("SshKey")}),
-                "Created; `sshKey` is an object (in another key order than the list)",
-            )
-        },
-        (BAD,),
-    ),
-    ("get", f"{INDIGO}/vm/sshkey/{{key_id}}"): (
-        {"200": ok(obj({"success": const(True), "sshKey": arr(ref("SshKey"))}))},
-        (MISSING,),
-    ),
-    ("put", f"{INDIGO}/vm/sshkey/{{key_id}}"): ({"200": ok(ref("Message"))}, (BAD, MISSING)),
-    ("delete", f"{INDIGO}/vm/sshkey/{{key_id}}"): ({"200": ok(ref("Message"))}, (MISSING,)),
-    ("get", f"{INDIGO}/vm/instancetypes"): (
-        {"200": ok(listing("instanceTypes", ref("InstanceType")))},
-        (),
-    ),
-    ("get", f"{INDIGO}/vm/getregion"): ({"200": ok(listing("regionlist", ref("Region")))}, (BAD,)),
-    ("get", f"{INDIGO}/vm/oslist"): (
-        {"200": ok(listing("osCategory", ref("OsCategory")), "`total` counts categories")},
-        (BAD,),
-    ),
-    ("get", f"{INDIGO}/vm/getinstancespec"): (
-        {"200": ok(listing("speclist", ref("Plan")))},
-        (BAD,),
-    ),
-    ("post", f"{INDIGO}/vm/createinstance"): (
-        {"201": ok(obj({"success": const(True), "message": STR, "vms": ref("CreatedInstance")}))},
-        (BAD, MISSING),
-    ),
-    ("get", f"{INDIGO}/vm/getinstancelist"): (
-        {"200": ok(arr(ref("Instance")), "A bare array")},
-        (),
-    ),
-    ("post", f"{INDIGO}/vm/instance/statusupdate"): (
-        {
-            "200": ok(
-                {
-                    **obj(
-                        {
-                            "success": BOOL,
-                            "message": STR,
-                            "sucessCode": STR,
-                            "instanceStatus": STR,
-                        },
-                        optional=("instanceStatus",),
-                    ),
-                    "description": 'start: I20008 "running"; stop: success false with '
-                    "I10025 (asynchronous); forcestop, reset, destroy: see docs.",
-                }
-            )
-        },
-        (BAD, MISSING),
-    ),
-    ("post", f"{INDIGO}/nw/createfirewall"): (
-        {
-            "200": ok(
-                coded("F60002", "Firewall template has been created successfully.", firewallId=INT)
-            )
-        },
-        (BAD, MISSING),
-    ),
-    ("get", f"{INDIGO}/nw/getfirewalllist"): (
-        {"200": ok(arr(ref("Firewall")), "A bare array")},
-        (),
-    ),
-    ("get", f"{INDIGO}/nw/gettemplate/{{firewall_id}}"): (
-        {"200": ok(arr(ref("FirewallRule")), "One object per rule, in the order sent")},
-        (MISSING,),
-    ),
-    ("put", f"{INDIGO}/nw/updatefirewall"): (
-        {
-            "200": ok(
-                coded(
-                    "F6004",
-                    "Firewall template is updated successfully.",
-                    firewallId={"type": ["string", "integer"]},
-                ),
-                "firewallId echoes the request's templateid as sent (a string, usually)",
-            )
-        },
-        (BAD, MISSING),
-    ),
-    ("post", f"{INDIGO}/nw/assign"): (
-        {"200": ok(coded("F60003", "Firewall template is assigned successfully."))},
-        (BAD, MISSING),
-    ),
-    ("delete", f"{INDIGO}/nw/deletefirewall/{{firewall_id}}"): (
-        {"200": ok(coded("F6005", "Firewall template has been deleted successfully."))},
-        (BAD, MISSING),
-    ),
-    ("post", f"{INDIGO}/disk/takesnapshot"): ({"200": ok(ref("StatusZero"))}, (BAD, MISSING)),
-    ("get", f"{INDIGO}/disk/snapshotlist/{{instance_id}}"): (
-        {"200": ok(arr(ref("Snapshot")), "A bare array")},
-        (MISSING,),
-    ),
-    ("post", f"{INDIGO}/disk/retakesnapshot"): ({"200": ok(ref("StatusZero"))}, (BAD, MISSING)),
-    ("post", f"{INDIGO}/disk/restoresnapshot"): (
-        {"200": ok(ref("StatusZero"))},
-        (BAD, MISSING),
-    ),
-    ("delete", f"{INDIGO}/disk/deletesnapshot/{{snapshot_id}}"): (
-        {"200": ok(ref("StatusZero"))},
-        (BAD, MISSING),
-    ),
-}
 
-QUERY: dict[tuple[str, str], list[Schema]] = {
-    ("get", f"{INDIGO}/vm/getregion"): [
-        {"name": "instanceTypeId", "in": "query", "required": False, "schema": INT}
-    ],
-    ("get", f"{INDIGO}/vm/oslist"): [
-        {"name": "instanceTypeId", "in": "query", "required": False, "schema": INT}
-    ],
-    ("get", f"{INDIGO}/vm/getinstancespec"): [
-        {"name": "instanceTypeId", "in": "query", "required": False, "schema": INT},
-        {"name": "osId", "in": "query", "required": False, "schema": INT},
-    ],
-}
+# The query parameters of the catalogue (declared by api/catalog.py).
+def query_param(name: str) -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": INT}
+
 
 ERRORS: dict[str, Schema] = {
     "400": ok(ref("BackendError"), "Bad request (Indigo-shaped)"),
@@ -453,13 +325,13 @@ def _asset(name: str) -> bytes:
     return resources.files("aiiro.api").joinpath("static", "swagger-ui", name).read_bytes()
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, indigo: Sequence[Endpoint]) -> None:
     """Serve the completed document at /openapi.json (built once, on first request), and
     Swagger UI at /docs with its assets from the package (create_app sets docs_url=None)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = build(app)
+            app.openapi_schema = build(app, indigo)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -496,7 +368,9 @@ def install(app: FastAPI) -> None:
     app.add_route(DOCS_ASSETS + "/{name}", docs_asset, include_in_schema=False)
 
 
-def build(app: FastAPI) -> dict[str, Any]:
+def build(app: FastAPI, indigo: Sequence[Endpoint]) -> dict[str, Any]:
+    """The Indigo endpoints from their declarations (api/endpoint.py), then what FastAPI
+    says of the other routes (/_aiiro/), completed with the admin token and errors."""
     doc = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
@@ -517,38 +391,66 @@ def build(app: FastAPI) -> dict[str, Any]:
             "description": "The admin token printed by `aiiro serve` on first start",
         },
     }
+    paths: dict[str, Any] = {}
+    for endpoint in indigo:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation(endpoint)
     for path, ops in doc.get("paths", {}).items():
-        for method, op in ops.items():
-            _hoist_defs(op, schemas)
-            responses: dict[str, Any] = op.setdefault("responses", {})
-            responses.pop("422", None)
-            entry = ENDPOINTS.get((method, path))
-            if entry is not None:
-                success, errors = entry
-                responses.clear()
-                responses.update(copy.deepcopy(success))
-                if path.startswith("/oauth/"):
-                    responses.update(copy.deepcopy(TOKEN_ERRORS))
-                else:
-                    # Every backend route reads its body or query leniently; a body
-                    # that is not JSON is a 400 wherever a body is read.
-                    responses.update({code: copy.deepcopy(ERRORS[code]) for code in errors})
-                    responses.update(copy.deepcopy(GATEWAY))
-                    op["security"] = [{"indigoToken": []}]
-                for param in op.get("parameters", []):
-                    if param.get("in") == "path":  # Indigo's path ids are decimal integers
-                        param["schema"] = {"type": "integer", "minimum": 0}
-                if (method, path) in QUERY:
-                    op["parameters"] = [*op.get("parameters", []), *QUERY[(method, path)]]
-            elif path.startswith("/_aiiro/") and path != "/_aiiro/health":
-                op["security"] = [{"aiiroAdmin": []}]
-                responses.setdefault("401", copy.deepcopy(ADMIN_DENIED))
-                if any(p.get("in") == "path" for p in op.get("parameters", [])) or (
-                    "requestBody" in op
-                ):
-                    responses.setdefault("400", copy.deepcopy(ERRORS["400"]))
-                    responses.setdefault("404", copy.deepcopy(ERRORS["404"]))
+        for op in ops.values():
+            op.setdefault("responses", {}).pop("422", None)
+            if path.startswith("/_aiiro/") and path != "/_aiiro/health":
+                _admin(op)
+        paths[path] = ops
+    _hoist_defs(paths, schemas)
+    doc["paths"] = paths
     return doc
+
+
+PATH_PARAMETER = re.compile(r"{(\w+)}")
+
+
+def operation(endpoint: Endpoint) -> dict[str, Any]:
+    """One Indigo endpoint's operation, from its declaration."""
+    op: dict[str, Any] = {
+        "tags": [endpoint.tag],
+        "summary": endpoint.summary,
+        "operationId": endpoint.handler.__name__,
+    }
+    # Indigo's path ids are decimal integers.
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+        for name in PATH_PARAMETER.findall(endpoint.path)
+    ]
+    params += copy.deepcopy(list(endpoint.query))
+    if params:
+        op["parameters"] = params
+    body = endpoint.body_doc
+    if endpoint.body is not None:
+        body = endpoint.body.model_json_schema(ref_template="#/components/schemas/{model}")
+    if body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": copy.deepcopy(body)}},
+        }
+    responses = copy.deepcopy(endpoint.answers)
+    if endpoint.gateway:
+        responses.update(copy.deepcopy(TOKEN_ERRORS))
+    else:
+        # Every backend endpoint reads its body or query leniently: a body that is not
+        # JSON is a 400 wherever a body is read.
+        responses.update({code: copy.deepcopy(ERRORS[code]) for code in endpoint.errors})
+        responses.update(copy.deepcopy(GATEWAY))
+        op["security"] = [{"indigoToken": []}]
+    op["responses"] = responses
+    return op
+
+
+def _admin(op: dict[str, Any]) -> None:
+    responses = op["responses"]
+    op["security"] = [{"aiiroAdmin": []}]
+    responses.setdefault("401", copy.deepcopy(ADMIN_DENIED))
+    if any(p.get("in") == "path" for p in op.get("parameters", [])) or "requestBody" in op:
+        responses.setdefault("400", copy.deepcopy(ERRORS["400"]))
+        responses.setdefault("404", copy.deepcopy(ERRORS["404"]))
 
 
 def _hoist_defs(node: Any, schemas: dict[str, Any]) -> None:

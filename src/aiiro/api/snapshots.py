@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
 from pydantic import WithJsonSchema
+from starlette.requests import Request
 from starlette.responses import Response
 
 from aiiro.api import render
-from aiiro.api.auth import caller, engine, runtime
-from aiiro.api.body import Body, Id, body_schema, parse, path_id
+from aiiro.api.auth import engine, runtime
+from aiiro.api.body import Body, Id, path_id
+from aiiro.api.endpoint import Area
+from aiiro.api.openapi import BAD, MISSING, arr, ok, ref
 from aiiro.domain import snapshots
 from aiiro.domain.accounts import Caller, service_id
 from aiiro.store.models import Snapshot
@@ -43,7 +45,7 @@ class SnapshotRef(Body):
     snapshotid: IdParam
 
 
-indigo = APIRouter(prefix="/webarenaIndigo/v1/disk", tags=["snapshots"])
+area = Area("/webarenaIndigo/v1/disk", tag="snapshots")
 
 
 def listed(snap: Snapshot) -> dict[str, Any]:
@@ -64,14 +66,16 @@ def listed(snap: Snapshot) -> dict[str, Any]:
     }
 
 
-@indigo.post(
+@area.post(
     "/takesnapshot",
-    openapi_extra=body_schema(TakeSnapshot),
     summary="Take a snapshot of an instance's disk (no id in the answer: poll the list)",
+    answers={"200": ok(ref("StatusZero"))},
+    errors=(BAD, MISSING),
+    body=TakeSnapshot,
+    fault="takesnapshot",
 )
-async def take_snapshot(request: Request, who: Caller = Depends(caller)) -> Response:
+async def take_snapshot(request: Request, who: Caller, body: TakeSnapshot) -> Response:
     rt = runtime(request)
-    body = await parse(request, TakeSnapshot)
     await engine(request).change(
         lambda s: snapshots.take(
             rt, s, who.account_id, body.instanceid, body.name, body.slotnum or 0
@@ -80,55 +84,61 @@ async def take_snapshot(request: Request, who: Caller = Depends(caller)) -> Resp
     return render.status_zero()
 
 
-@indigo.get(
+@area.get(
     "/snapshotlist/{instance_id}",
     summary="An instance's snapshots (a bare array)",
+    answers={"200": ok(arr(ref("Snapshot")), "A bare array")},
+    errors=(MISSING,),
+    fault="snapshotlist",
 )
-async def snapshot_list(
-    instance_id: str, request: Request, who: Caller = Depends(caller)
-) -> Response:
+async def snapshot_list(request: Request, who: Caller, instance_id: str) -> Response:
     with engine(request).view() as s:
         snaps = snapshots.list_for(s, who.account_id, path_id(instance_id))
         return render.backend([listed(x) for x in snaps])
 
 
-@indigo.post(
+@area.post(
     "/retakesnapshot",
-    openapi_extra=body_schema(SnapshotRef),
     summary="Take a failed snapshot again",
+    answers={"200": ok(ref("StatusZero"))},
+    errors=(BAD, MISSING),
+    body=SnapshotRef,
+    fault="retakesnapshot",
 )
-async def retake_snapshot(request: Request, who: Caller = Depends(caller)) -> Response:
+async def retake_snapshot(request: Request, who: Caller, body: SnapshotRef) -> Response:
     rt = runtime(request)
-    body = await parse(request, SnapshotRef)
     await engine(request).change(
         lambda s: snapshots.retake(rt, s, who.account_id, body.instanceid, body.snapshotid)
     )
     return render.status_zero()
 
 
-@indigo.post(
+@area.post(
     "/restoresnapshot",
-    openapi_extra=body_schema(SnapshotRef),
     summary="Put a snapshot back on a stopped instance's disk (S10002 unless stopped)",
+    answers={"200": ok(ref("StatusZero"))},
+    errors=(BAD, MISSING),
+    body=SnapshotRef,
+    fault="restoresnapshot",
 )
-async def restore_snapshot(request: Request, who: Caller = Depends(caller)) -> Response:
+async def restore_snapshot(request: Request, who: Caller, body: SnapshotRef) -> Response:
     rt = runtime(request)
-    body = await parse(request, SnapshotRef)
     await engine(request).change(
         lambda s: snapshots.restore(rt, s, who.account_id, body.instanceid, body.snapshotid)
     )
     return render.status_zero()
 
 
-@indigo.delete("/deletesnapshot/{snapshot_id}", summary="Delete a snapshot")
-async def delete_snapshot(
-    snapshot_id: str, request: Request, who: Caller = Depends(caller)
-) -> Response:
+@area.delete(
+    "/deletesnapshot/{snapshot_id}",
+    summary="Delete a snapshot",
+    answers={"200": ok(ref("StatusZero"))},
+    errors=(BAD, MISSING),
+    fault="deletesnapshot",
+)
+async def delete_snapshot(request: Request, who: Caller, snapshot_id: str) -> Response:
     rt = runtime(request)
     await engine(request).change(
         lambda s: snapshots.delete(rt, s, who.account_id, path_id(snapshot_id))
     )
     return render.status_zero()
-
-
-router = indigo

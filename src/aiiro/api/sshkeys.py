@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from aiiro.api import render
-from aiiro.api.auth import caller, engine, runtime
-from aiiro.api.body import Body, body_schema, parse, path_id
+from aiiro.api.auth import engine, runtime
+from aiiro.api.body import Body, path_id
+from aiiro.api.endpoint import Area
+from aiiro.api.openapi import BAD, MISSING, STR, arr, const, listing, obj, ok, ref
 from aiiro.domain import sshkeys
 from aiiro.domain.accounts import Caller, service_id
 from aiiro.runtime import Runtime
 from aiiro.store.models import SshKey
 
-router = APIRouter(prefix="/webarenaIndigo/v1/vm", tags=["sshkeys"])
+area = Area("/webarenaIndigo/v1/vm", tag="sshkeys")
 
 
 class CreateSshKey(Body):
@@ -68,46 +70,70 @@ def _listing(rt: Runtime, account_id: int, status: str | None) -> Response:
     return render.rendered(rt.db.memo(("sshkeys", account_id, status), body))
 
 
-@router.get("/sshkey", summary="List SSH keys")
-async def list_keys(request: Request, who: Caller = Depends(caller)) -> Response:
+@area.get(
+    "/sshkey",
+    summary="List SSH keys",
+    answers={"200": ok(listing("sshkeys", ref("SshKey")))},
+    fault="sshkey",
+)
+async def list_keys(request: Request, who: Caller) -> Response:
     return _listing(runtime(request), who.account_id, None)
 
 
-@router.get("/sshkey/active/status", summary="List ACTIVE SSH keys")
-async def list_active(request: Request, who: Caller = Depends(caller)) -> Response:
+@area.get(
+    "/sshkey/active/status",
+    summary="List ACTIVE SSH keys",
+    answers={"200": ok(listing("sshkeys", ref("SshKey")))},
+    fault="sshkey/active/status",
+)
+async def list_active(request: Request, who: Caller) -> Response:
     return _listing(runtime(request), who.account_id, sshkeys.ACTIVE)
 
 
-@router.post(
+@area.post(
     "/sshkey",
-    status_code=201,
-    openapi_extra=body_schema(CreateSshKey),
     summary="Register an SSH public key",
+    answers={
+        "201": ok(
+            obj({"success": const(True), "message": STR, "sshKey": ref("SshKey")}),
+            "Created; `sshKey` is an object (in another key order than the list)",
+        )
+    },
+    errors=(BAD,),
+    body=CreateSshKey,
+    fault="sshkey",
 )
-async def create_key(request: Request, who: Caller = Depends(caller)) -> Response:
+async def create_key(request: Request, who: Caller, body: CreateSshKey) -> Response:
     rt = runtime(request)
-    body = await parse(request, CreateSshKey)
     out = await engine(request).change(
         lambda s: created(sshkeys.create(rt, s, who.account_id, body.sshName, body.sshKey))
     )
     return render.success("SSH key has been added successfully", 201, sshKey=out)
 
 
-@router.get("/sshkey/{key_id}", summary="Retrieve one SSH key (`sshKey` is an array)")
-async def get_key(key_id: str, request: Request, who: Caller = Depends(caller)) -> Response:
+@area.get(
+    "/sshkey/{key_id}",
+    summary="Retrieve one SSH key (`sshKey` is an array)",
+    answers={"200": ok(obj({"success": const(True), "sshKey": arr(ref("SshKey"))}))},
+    errors=(MISSING,),
+    fault="sshkey",
+)
+async def get_key(request: Request, who: Caller, key_id: str) -> Response:
     with runtime(request).db.read() as s:
         key = sshkeys.get(s, who.account_id, path_id(key_id))
         return render.backend({"success": True, "sshKey": [listed(key)]})
 
 
-@router.put(
+@area.put(
     "/sshkey/{key_id}",
-    openapi_extra=body_schema(UpdateSshKey),
     summary="Update an SSH key's name, key or status",
+    answers={"200": ok(ref("Message"))},
+    errors=(BAD, MISSING),
+    body=UpdateSshKey,
+    fault="sshkey",
 )
-async def update_key(key_id: str, request: Request, who: Caller = Depends(caller)) -> Response:
+async def update_key(request: Request, who: Caller, body: UpdateSshKey, key_id: str) -> Response:
     rt = runtime(request)
-    body = await parse(request, UpdateSshKey)
     await engine(request).change(
         lambda s: sshkeys.update(
             rt, s, who.account_id, path_id(key_id), body.sshName, body.sshKey, body.sshKeyStatus
@@ -117,7 +143,13 @@ async def update_key(key_id: str, request: Request, who: Caller = Depends(caller
     return render.success("SSH key has been updated successfully ")
 
 
-@router.delete("/sshkey/{key_id}", summary="Delete an SSH key")
-async def delete_key(key_id: str, request: Request, who: Caller = Depends(caller)) -> Response:
+@area.delete(
+    "/sshkey/{key_id}",
+    summary="Delete an SSH key",
+    answers={"200": ok(ref("Message"))},
+    errors=(MISSING,),
+    fault="sshkey",
+)
+async def delete_key(request: Request, who: Caller, key_id: str) -> Response:
     await engine(request).change(lambda s: sshkeys.delete(s, who.account_id, path_id(key_id)))
     return render.success("SSH key has been removed successfully")

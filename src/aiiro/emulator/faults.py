@@ -62,6 +62,7 @@ the gateway shape is the real quota answer, X-Quota-* headers included.
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -69,7 +70,6 @@ from sqlalchemy.orm import Session
 
 from aiiro.domain.errors import invalid
 from aiiro.domain.faults import (
-    ALIASES,
     COMMANDS,
     DEFAULT_DAILY_LIMIT,
     DOMAIN_ACTIONS,
@@ -80,31 +80,16 @@ from aiiro.runtime import Runtime
 from aiiro.store.fault_rules import Rule
 from aiiro.store.models import FaultRule
 
-ENDPOINTS = (
-    "accesstokens",
-    "sshkey",
-    "sshkey/active/status",
-    "create/apikey",
-    "apikey",
-    "instancetypes",
-    "getregion",
-    "oslist",
-    "getinstancespec",
-    "createinstance",
-    "getinstancelist",
-    "statusupdate",
-    "createfirewall",
-    "getfirewalllist",
-    "gettemplate",
-    "updatefirewall",
-    "assign",
-    "deletefirewall",
-    "takesnapshot",
-    "snapshotlist",
-    "retakesnapshot",
-    "restoresnapshot",
-    "deletesnapshot",
-)
+
+@cache
+def endpoint_names() -> tuple[str, ...]:
+    """The names fault rules give the Indigo endpoints: each endpoint's declared `fault`
+    (api/endpoint.py), in declaration order."""
+    from aiiro.api.app import endpoints
+
+    return tuple(dict.fromkeys(e.fault for e in endpoints()))
+
+
 METHODS = ("get", "post", "put", "delete")
 PARAMS: dict[str, frozenset[str]] = {
     "http_error": frozenset({"status", "errorCode", "errorMessage", "shape", "developerMessage"}),
@@ -121,7 +106,7 @@ def canonical_operation(operation: str) -> str:
     """A rule's operation in its one stored form, or 400 if it names nothing."""
     op = operation_name(operation)
     name, _, qualifier = op.partition(":")
-    if name != "*" and name not in ENDPOINTS:
+    if name != "*" and name not in endpoint_names():
         raise invalid("operation", f"names no Indigo endpoint ({operation!r})")
     if (
         qualifier
@@ -130,18 +115,6 @@ def canonical_operation(operation: str) -> str:
     ):
         raise invalid("operation", f"has an unknown qualifier ({qualifier!r})")
     return op
-
-
-def endpoint_name(path: str) -> str | None:
-    """The name of the Indigo endpoint at `path`, or None for other paths."""
-    if path.rstrip("/") == "/oauth/v1/accesstokens":
-        return "accesstokens"
-    prefix = "/webarenaIndigo/v1/"
-    if not path.startswith(prefix):
-        return None
-    parts = [p for p in path[len(prefix) :].split("/") if p][1:]
-    name = "/".join(p for p in parts if not p.isdigit()).lower()
-    return ALIASES.get(name, name)
 
 
 # --- rule management ------------------------------------------------------------------
