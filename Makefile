@@ -24,6 +24,7 @@ run: $(STAMP)
 ## AIIRO_TEST_REQUIRE_LIBVIRT=1. pytest's exit code 5 (no tests ran) counts as success.
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/e2e_libvirt; rc=$$?; [ $$rc -eq 5 ] || [ $$rc -eq 0 ] || exit $$rc
 	$(BIN)/pytest tests/e2e_libvirt; rc=$$?; [ $$rc -eq 5 ] || [ $$rc -eq 0 ] || exit $$rc
