@@ -22,6 +22,7 @@ MAX_JSON_DEPTH = 32
 _DECIMAL = re.compile(rf"-?[0-9]{{1,{MAX_DIGITS}}}")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -97,3 +98,9 @@ def parse_networks(text: str) -> tuple[Network, ...]:
     return tuple(
         ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
     )
+
+
+def redacted(text: str) -> str:
+    """The text with the credentials of every URL in it replaced by ***
+    (https://user:pass@host/ -> https://***@host/): for logs and error messages."""
+    return _USERINFO.sub(r"\1***@", text)

@@ -7,6 +7,7 @@ reproducible, which is exactly what must never happen on a real deployment.
 from __future__ import annotations
 
 import functools
+import hashlib
 import random
 import secrets
 import string
@@ -67,3 +68,12 @@ class Randomness:
         # 00:13:5D is the prefix every observed Indigo MAC address carries.
         tail = [self._rng.randint(0, 255) for _ in range(3)]
         return "00:13:5D:" + ":".join(f"{b:02X}" for b in tail)
+
+
+def derived(seed: int, epoch: int, stream: str = "") -> int:
+    """The seed of the values drawn after `seed` was applied for the `epoch`-th time, by
+    the process that applied it (`stream` ""), or by another process of the server (its
+    identity): one seed, many streams that never meet."""
+    suffix = f":{stream}" if stream else ""
+    digest = hashlib.sha256(f"aiiro:{seed}:{epoch}{suffix}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")

@@ -1,4 +1,11 @@
-"""The runtime: everything a request or the engine needs, built once per server."""
+"""The runtime: everything a request or the engine needs, built once per process.
+
+What the emulator controls (clock offset, seed, profile and quota switches) and the
+generations of what is cached here (API-key states, fault rules) are the store's
+(store/controls.py); `sync()`, called as each request and each engine pass begins, brings
+this process's copies up to date whenever the store's version moved: one cheap check when
+nothing changed.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +14,30 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aiiro.clock import Clock
 from aiiro.config import Settings
-from aiiro.randomness import Randomness
+from aiiro.randomness import Randomness, derived
 from aiiro.security import SecretHasher, load_or_create_key
+from aiiro.store import controls
 from aiiro.store.db import Database
 from aiiro.store.fault_rules import RuleCache
+from aiiro.store.request_log import SQLITE_FILE as REQUEST_LOG_FILE
+from aiiro.store.request_log import RequestLog
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from aiiro.domain.catalog import Catalog
 
 
 class TtlCache:
     """Recently read API-key states, so most requests skip the store.
 
-    An entry is trusted for `ttl` seconds of real time; revocations made in this process
-    clear the cache at once, those made by another process are seen within `ttl`.
+    An entry is trusted for `ttl` seconds of real time at most; revocations clear the
+    cache of every process (Runtime.keys_revoked).
     """
 
     def __init__(self, ttl: float = 5.0, max_entries: int = 10_000) -> None:
@@ -52,6 +64,10 @@ class TtlCache:
             self._entries.clear()
 
 
+# `Runtime._synced` before the first sync: equal to no version.
+_NEVER = object()
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -60,14 +76,82 @@ class Runtime:
     rand: Randomness
     hasher: SecretHasher
     catalog: Catalog
+    request_log: RequestLog
     key_cache: TtlCache = field(default_factory=TtlCache)
     fault_rules: RuleCache = field(default_factory=RuleCache)
-    # The timing profile in force (timing.py); the emulator controls switch it.
+    # The timing profile in force (timing.py) and whether the gateway quota counts: the
+    # settings', or what the emulator controls switched them to.
     profile: str = "fast"
+    quota: bool = False
+    # This process among those of the server: a seed applied by another process gives
+    # this one a stream of its own (no two processes hand out the same values).
+    identity: str = field(default_factory=lambda: f"{os.getpid()}:{time.time_ns()}")
+    _synced: object = field(default=_NEVER, init=False, repr=False)
+    _seen: controls.Controls | None = field(default=None, init=False, repr=False)
+    _sync_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def sync(self) -> None:
+        """This process's copies of the shared state, as the store has it now."""
+        version = self.db.version()
+        if version is not None and version == self._synced:
+            return
+        with self._sync_lock:
+            if version is not None and version == self._synced:
+                return
+            self._take(controls.read(self.db))
+            self._synced = version
+
+    def _take(self, now: controls.Controls) -> None:
+        seen = self._seen
+        # The clock only moves forward (a test may have moved this process's on its own).
+        self.clock.set_offset(max(now.clock_offset, self.clock.offset))
+        self.profile, self.quota = switched(self.settings, now.switches)
+        if seen is None or (now.seed, now.seed_epoch) != (seen.seed, seen.seed_epoch):
+            # Applied by another process (this one's own application is `seeded`).
+            stream = None if now.seed is None else derived(now.seed, now.seed_epoch, self.identity)
+            self.rand.reseed(stream)
+        if seen is not None and now.keys != seen.keys:
+            self.key_cache.clear()
+        if seen is not None and now.faults != seen.faults:
+            self.fault_rules.invalidate()
+        self._seen = now
+
+    def keys_revoked(self, s: Session) -> None:
+        """API keys or accounts lose their power in `s`'s transaction: every process
+        forgets the key states and tokens it holds (the cache here at once, and again
+        when the change commits; the others on their next request)."""
+        controls.bump(s, controls.KEYS)
+        self.key_cache.clear()
+
+    def seeded(self, seed: int | None, epoch: int) -> None:
+        """This process applied `seed` (epoch `epoch`): its values are the seed's own
+        stream, the one a single-process server replays."""
+        with self._sync_lock:
+            self.rand.reseed(None if seed is None else derived(seed, epoch))
+            if self._seen is not None:
+                self._seen = replace(self._seen, seed=seed, seed_epoch=epoch)
+
+
+def switched(settings: Settings, switches: dict[str, Any]) -> tuple[str, bool]:
+    """The profile and quota in force: the stored switches, if made over the settings
+    this process started with; the settings' own otherwise."""
+    if switches.get("over") != over(settings):
+        return settings.profile, settings.quota_enabled
+    quota = switches.get("quota")
+    return switches.get("profile") or settings.profile, (
+        settings.quota_enabled if quota is None else bool(quota)
+    )
+
+
+def over(settings: Settings) -> dict[str, Any]:
+    """The start-up settings a switch is made over."""
+    return {"profile": settings.profile, "quota": settings.quota}
 
 
 # The store's files: every tenant's data, hashes and instance console passwords.
-SQLITE_FILES = ("aiiro.db", "aiiro.db-wal", "aiiro.db-shm")
+SQLITE_FILES = tuple(
+    name + suffix for name in ("aiiro.db", REQUEST_LOG_FILE) for suffix in ("", "-wal", "-shm")
+)
 
 
 def keep_private(settings: Settings) -> None:
@@ -78,9 +162,10 @@ def keep_private(settings: Settings) -> None:
     settings.data_dir.chmod(0o700)
     if settings.database_url:
         return
-    main = settings.data_dir / SQLITE_FILES[0]
-    if not main.exists():
-        os.close(os.open(main, os.O_WRONLY | os.O_CREAT, 0o600))
+    for name in ("aiiro.db", REQUEST_LOG_FILE):
+        main = settings.data_dir / name
+        if not main.exists():
+            os.close(os.open(main, os.O_WRONLY | os.O_CREAT, 0o600))
     for name in SQLITE_FILES:
         path = settings.data_dir / name
         if path.exists():
@@ -92,12 +177,15 @@ def build_runtime(settings: Settings, db: Database | None = None) -> Runtime:
 
     keep_private(settings)
     db = db or Database(settings.effective_database_url, lock_wait_s=settings.lock_wait_s)
+    clock = Clock()
     return Runtime(
         settings=settings,
         db=db,
-        clock=Clock(),
+        clock=clock,
         rand=Randomness(settings.seed),
         hasher=SecretHasher(load_or_create_key(settings.secret_key, settings.data_dir)),
         catalog=load_catalog(settings.catalog_file),
+        request_log=RequestLog(db, clock),
         profile=settings.profile,
+        quota=settings.quota_enabled,
     )

@@ -75,7 +75,7 @@ def command(acct: Account, instance_id: int | str, status: str) -> httpx.Respons
 
 def use_profile(engine: Engine, name: str) -> timing.Timings:
     """Switch the timing profile as the emulator control does (waiting steps re-timed)."""
-    return state.set_profile(engine.rt, engine, name)
+    return state.switch(engine.rt, engine, name, None)
 
 
 def advance(rt: Runtime, seconds: float) -> None:

@@ -148,7 +148,7 @@ def test_reset_forgets_resources_but_keeps_accounts_keys_and_tokens(
 def test_reset_clears_the_quota(
     client: TestClient, alice: Account, rt: Runtime, admin_headers: dict[str, str]
 ) -> None:
-    rt.settings.quota = True
+    client.put(f"{ADMIN}/profile", json={"quota": True}, headers=admin_headers)
     rt.clock.advance(61 - rt.clock.time() % 60)
     for _ in range(7):
         alice.get("/webarenaIndigo/v1/vm/sshkey")

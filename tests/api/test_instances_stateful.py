@@ -95,7 +95,7 @@ def test_random_command_sequences(tmp_path: Path, engine: Engine) -> None:
                 with rt.db.write() as s:
                     reset_state(rt, s)
                 rt.clock.set_offset(0.0)
-                rt.profile = "fast"
+                rt.settings.profile = rt.profile = "fast"
                 self.key = register_key(acct)
 
             @rule(target=instances, plan=st.sampled_from([PLAN_DUAL, PLAN_IPV6]))

@@ -15,9 +15,11 @@ LIST = "/webarenaIndigo/v1/vm/sshkey"
 
 
 @pytest.fixture
-def quota_on(rt: Runtime) -> Runtime:
-    """Quota switched on, and the clock put one second into a fresh minute."""
-    rt.settings.quota = True
+def quota_on(rt: Runtime, client: TestClient, admin_headers: dict[str, str]) -> Runtime:
+    """Quota switched on (the emulator control), and the clock put one second into a
+    fresh minute."""
+    r = client.put("/_aiiro/profile", json={"quota": True}, headers=admin_headers)
+    assert r.status_code == 200 and r.json()["quota"] is True
     rt.clock.advance(61 - rt.clock.time() % 60)
     return rt
 

@@ -11,7 +11,7 @@ import pytest
 
 from aiiro.compute import import_url
 from aiiro.compute.import_url import Refused
-from aiiro.inputs import parse_networks
+from aiiro.inputs import parse_networks, redacted
 
 
 @pytest.mark.parametrize(
@@ -162,4 +162,4 @@ def test_a_name_that_does_not_resolve_is_refused(monkeypatch: Any) -> None:
     ],
 )
 def test_credentials_are_redacted_from_text(text: str, shown: str) -> None:
-    assert import_url.redacted(text) == shown
+    assert redacted(text) == shown

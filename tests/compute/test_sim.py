@@ -35,7 +35,7 @@ def spec(family: str = "linux", url: str | None = None) -> InstanceSpec:
 
 @pytest.fixture
 def sim(rt: Runtime) -> SimDriver:
-    rt.profile = "fast"
+    rt.settings.profile = rt.profile = "fast"  # the start-up setting: every sync keeps it
     return SimDriver(rt)
 
 
@@ -216,7 +216,7 @@ def test_destroy_leaves_nothing(rt: Runtime, sim: SimDriver) -> None:
 
 
 def test_console_stream_reads_from_the_store(rt: Runtime, alice: Account, engine: Engine) -> None:
-    rt.profile = "fast"
+    rt.settings.profile = rt.profile = "fast"  # the start-up setting: every sync keeps it
     iid = create_id(alice, register_key(alice), "con1")
     rt.clock.advance(5)
     assert command(alice, iid, "start").status_code == 200

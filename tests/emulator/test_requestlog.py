@@ -198,7 +198,7 @@ def test_a_body_the_log_cannot_show_does_not_break_reading_it(
 def test_the_log_keeps_a_bounded_number_of_bytes(
     client: TestClient, admin_headers: dict[str, str]
 ) -> None:
-    from aiiro.emulator.requestlog import MAX_BYTES
+    from aiiro.store.request_log import MAX_BYTES
 
     assert MAX_BYTES == 16 * 1024 * 1024
     body = json.dumps({"clientId": "k" * 60_000, "clientSecret": "s"}).encode()

@@ -25,7 +25,6 @@ from aiiro.domain.errors import (
     IndigoError,
 )
 from aiiro.domain.quota import QuotaExceeded
-from aiiro.emulator.requestlog import RequestLog
 from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 
@@ -54,6 +53,7 @@ def create_app(
             yield
         finally:
             engine.stop()
+            rt.request_log.close()
 
     app = FastAPI(
         title="aiiro — WebARENA Indigo API",
@@ -69,7 +69,6 @@ def create_app(
     )
     app.state.runtime = rt
     app.state.engine = engine
-    app.state.request_log = request_log = RequestLog(clock=rt.clock)
 
     app.router.routes.extend(endpoint.routes(indigo))
     for router in routers:
@@ -108,7 +107,7 @@ def create_app(
         max_body=rt.settings.max_body_bytes,
         client_timeout=rt.settings.client_timeout_s,
     )
-    app.add_middleware(IndigoHeaders, request_log=request_log)
+    app.add_middleware(IndigoHeaders, rt=rt)
     openapi.install(app, indigo)
     return app
 

@@ -30,7 +30,7 @@ async def caller(request: Request) -> Caller:
         raise invalid_token()
     who = authenticate(rt, token.strip())
     request.state.account_id = who.account_id
-    if rt.settings.quota_enabled:
+    if rt.quota:
         # A write per request: off the event loop, like every write.
         request.state.quota = await to_thread.run_sync(quota.consume, rt, who.api_key_id)
     return who

@@ -1,4 +1,6 @@
-"""Headers every Indigo response carries, CORS preflight, and the request log.
+"""What every request goes through first: this process's copy of the shared state brought
+up to date (Runtime.sync), the headers every Indigo response carries, CORS preflight, and
+the request log.
 
 Plain ASGI (no BaseHTTPMiddleware) to keep the per-request cost low.
 """
@@ -11,7 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aiiro.emulator.requestlog import RequestLog
+from aiiro.runtime import Runtime
 
 
 def request_id_v4() -> str:
@@ -46,14 +48,15 @@ API_PREFIXES = ("/webarenaIndigo/", "/oauth/")
 
 
 class IndigoHeaders:
-    def __init__(self, app: ASGIApp, request_log: RequestLog | None = None) -> None:
+    def __init__(self, app: ASGIApp, rt: Runtime) -> None:
         self.app = app
-        self.request_log = request_log
+        self.rt = rt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self.rt.sync()
         path: str = scope["path"]
         is_api = path.startswith(API_PREFIXES)
         is_backend = path.startswith("/webarenaIndigo/")
@@ -76,7 +79,7 @@ class IndigoHeaders:
             await send({"type": "http.response.body", "body": b""})
             return
 
-        log = self.request_log if is_api else None
+        log = self.rt.request_log if is_api else None
         started = time.perf_counter()
         req_chunks: list[bytes] = []
         resp_chunks: list[bytes] = []

@@ -117,7 +117,8 @@ def serve(
     boot = bootstrap(rt)
     secret_file = write_secret or settings.data_dir / CREDENTIALS_FILE
     renewed = first_account_credentials(rt, boot, secret_file)
-    _announce(settings, boot, secret_file, renewed)
+    rt.sync()  # a profile or quota switched at runtime outlives a restart on the same settings
+    _announce(settings, boot, secret_file, renewed, rt.profile, rt.quota)
     rt.db.dispose()
     os.environ.update(_settings_env(settings))
     from aiiro.serve import BoundedHttp
@@ -173,7 +174,9 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _announce(settings: Settings, boot: Any, secret_file: Path, renewed: bool) -> None:
+def _announce(
+    settings: Settings, boot: Any, secret_file: Path, renewed: bool, profile: str, quota: bool
+) -> None:
     from aiiro.bootstrap import ADMIN_TOKEN_FILE, write_private
 
     base = settings.base_url
@@ -181,9 +184,10 @@ def _announce(settings: Settings, boot: Any, secret_file: Path, renewed: bool) -
     typer.echo(
         f"  data:    {settings.data_dir}  ({settings.effective_database_url.split('://')[0]})"
     )
+    switched = (profile, quota) != (settings.profile, settings.quota_enabled)
     typer.echo(
-        f"  driver:  {settings.driver}   profile: {settings.profile}   "
-        f"quota: {'on' if settings.quota_enabled else 'off'}"
+        f"  driver:  {settings.driver}   profile: {profile}   quota: {'on' if quota else 'off'}"
+        + ("   (switched through /_aiiro/profile)" if switched else "")
     )
     typer.echo(f"  docs:    {base}/docs   (OpenAPI: {base}/openapi.json)   panel: {base}/panel")
     if not settings.loopback_only:

@@ -20,7 +20,6 @@ URL entered is invalid.", which tells nothing about the network behind the host.
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit
@@ -42,7 +41,6 @@ _KINDS = {
     "is_private": "a private address",
 }
 # A URL's credentials: from "//" to the last "@" before the path (as urlsplit reads it).
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
 
 
 class Refused(Exception):
@@ -136,9 +134,3 @@ def is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def redacted(text: str) -> str:
-    """The text with the credentials of every URL in it replaced by ***
-    (https://user:pass@host/ -> https://***@host/): for logs and error messages."""
-    return _USERINFO.sub(r"\1***@", text)

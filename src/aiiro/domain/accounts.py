@@ -100,7 +100,7 @@ def set_account_status(rt: Runtime, s: Session, account_id: int, status: str) ->
     if status != "active" and account.status == "active":
         account.tokens_after_ms = int(rt.clock.time() * 1000) + 1
     account.status = status
-    rt.key_cache.clear()
+    rt.keys_revoked(s)
     return account
 
 
@@ -135,7 +135,7 @@ def delete_api_key(rt: Runtime, s: Session, account_id: int, api_key_id: int) ->
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise not_found(APIKEY_NOT_FOUND, "API key not found.")
-    rt.key_cache.clear()
+    rt.keys_revoked(s)
 
 
 # --- tokens -------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def _key_state(rt: Runtime, column: Any, value: object) -> _KeyState | None:
         row.tokens_after_ms,
     )
     # Only usable keys are cached: a key made or an account enabled by another process
-    # works at once; a revocation there is seen within the cache's few seconds.
+    # works at once; a revocation anywhere clears every process's cache.
     if state.active:
         rt.key_cache.put(cache_key, state)
     return state

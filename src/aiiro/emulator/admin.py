@@ -62,7 +62,7 @@ async def health(request: Request) -> dict[str, Any]:
         "status": "ok",
         "driver": rt.settings.driver,
         "profile": rt.profile,
-        "quota": rt.settings.quota_enabled,
+        "quota": rt.quota,
     }
 
 
@@ -84,7 +84,7 @@ def account_json(a: Account) -> dict[str, Any]:
 )
 def reset(request: Request) -> dict[str, Any]:
     engine(request).apply(lambda s: reset_state(runtime(request), s))
-    request.app.state.request_log.clear()
+    runtime(request).request_log.clear()
     return {"success": True}
 
 
@@ -129,6 +129,8 @@ def enable_account(account_id: str, request: Request) -> dict[str, Any]:
 
 
 def _set_status(request: Request, account_id: int, status: str) -> dict[str, Any]:
+    # The key states this process cached while the change was made go when it commits
+    # (Runtime.keys_revoked, Runtime.sync).
     rt = runtime(request)
 
     def changed(s: Session) -> dict[str, Any]:
@@ -137,9 +139,7 @@ def _set_status(request: Request, account_id: int, status: str) -> dict[str, Any
             raise IndigoError(404, ACCOUNT_NOT_FOUND, "Account not found.")
         return account_json(account)
 
-    out = engine(request).apply(changed)
-    rt.key_cache.clear()  # again after the commit: a request may have cached it meanwhile
-    return out
+    return engine(request).apply(changed)
 
 
 @router.post("/accounts/{account_id}/apikeys", status_code=201, dependencies=[Depends(admin)])

@@ -20,7 +20,6 @@ from aiiro.domain import accounts
 from aiiro.domain.errors import FAULT_NOT_FOUND, invalid, not_found
 from aiiro.emulator import faults, state
 from aiiro.emulator.admin import admin
-from aiiro.emulator.requestlog import RequestLog
 from aiiro.runtime import Runtime
 from aiiro.store.fault_rules import Rule
 
@@ -114,7 +113,7 @@ def set_seed(request: Request, body: Seed = Depends(body_of(Seed))) -> dict[str,
 def profile_json(rt: Runtime) -> dict[str, Any]:
     return {
         "profile": rt.profile,
-        "quota": rt.settings.quota_enabled,
+        "quota": rt.quota,
         "timings": timing.timings(rt).as_dict(),
     }
 
@@ -127,18 +126,15 @@ async def get_profile(request: Request) -> dict[str, Any]:
 @router.put(
     "/profile",
     openapi_extra=body_schema(ProfileChange),
-    summary="Switch the timing profile (and the quota) until the next start",
+    summary="Switch the timing profile (and the quota) for every process, until switched again",
 )
 def put_profile(
     request: Request, body: ProfileChange = Depends(body_of(ProfileChange))
 ) -> dict[str, Any]:
     rt = runtime(request)
-    # The quota follows the start-up profile only (see config.py), so a switch here leaves
-    # it as it was unless the caller says otherwise.
-    if body.quota is not None:
-        rt.settings.quota = body.quota
-    if body.profile is not None:
-        state.set_profile(rt, engine(request), body.profile)
+    # The quota follows the start-up profile only (see config.py), so a switch of the
+    # profile leaves it as it was unless the caller says otherwise.
+    state.switch(rt, engine(request), body.profile, body.quota)
     return profile_json(rt)
 
 
@@ -225,21 +221,16 @@ def delete_fault(fault_id: str, request: Request) -> dict[str, Any]:
 # --- request log ----------------------------------------------------------------------
 
 
-def _log(request: Request) -> RequestLog:
-    log: RequestLog = request.app.state.request_log
-    return log
-
-
 @router.get("/requests", summary="Recent Indigo API requests, oldest first, secrets redacted")
-async def list_requests(request: Request) -> dict[str, Any]:
+def list_requests(request: Request) -> dict[str, Any]:
     account_id = query_int(request, "account_id")
     limit = query_int(request, "limit")
     if limit is not None and limit < 0:
         raise invalid("limit", "must be 0 or more")
-    items = _log(request).entries(account_id, 100 if limit is None else limit)
+    items = runtime(request).request_log.entries(account_id, 100 if limit is None else limit)
     return {"total": len(items), "requests": items}
 
 
 @router.delete("/requests", summary="Forget the logged requests")
-async def clear_requests(request: Request) -> dict[str, Any]:
-    return {"deleted": _log(request).clear()}
+def clear_requests(request: Request) -> dict[str, Any]:
+    return {"deleted": runtime(request).request_log.clear()}

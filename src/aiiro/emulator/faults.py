@@ -150,7 +150,7 @@ def add_rule(
     )
     s.add(row)
     s.flush()
-    rt.fault_rules.invalidate()
+    rt.fault_rules.changed(s)
     return Rule.of(row)
 
 
@@ -210,5 +210,5 @@ def delete_rules(rt: Runtime, s: Session, rule_id: int | None = None) -> int:
     if rule_id is not None:
         stmt = stmt.where(FaultRule.id == rule_id)
     n = int(s.execute(stmt).rowcount)  # type: ignore[attr-defined]
-    rt.fault_rules.invalidate()
+    rt.fault_rules.changed(s)
     return n

@@ -36,4 +36,4 @@ def reset_state(rt: Runtime, s: Session) -> None:
     """In the caller's transaction; the request log is the caller's to clear."""
     for table in RESET_TABLES:
         s.execute(delete(table))
-    rt.fault_rules.invalidate()
+    rt.fault_rules.changed(s)

@@ -1,10 +1,17 @@
-"""The database handle: engine, sessions, schema upgrade.
+"""The database handle: engine, sessions, schema upgrade, and what changed.
 
 SQLite runs in WAL mode with a busy timeout. Writes open with BEGIN IMMEDIATE so that two
 writers queue on the lock instead of failing when a read lock is upgraded; reads stay
 deferred and never wait for writers. A write waits for the lock at most `lock_wait_s`
 (PostgreSQL: for a row lock), then fails with an error `is_busy` recognises: the API
 answers it with a 503 rather than keep a client (and a thread) waiting.
+
+`version()` is a number that moves whenever any process commits a write, so that caches
+(`memo`, the runtime's copy of the emulator's controls) stay right across processes at
+the cost of no query: SQLite's `PRAGMA data_version` on a connection of its own;
+on PostgreSQL, every write transaction sends a NOTIFY on commit and a thread LISTENs
+(changes.py). `on_change` callbacks (the engine's wake-up) run on each change another
+process made (PostgreSQL; SQLite has no such signal, the engine looks at `version()`).
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
+
+from aiiro.store.changes import Listener, notify_on_commit
 
 T = TypeVar("T")
 # A write waits its turn among this process's writes (SQLite itself waits `lock_wait_s`,
@@ -59,6 +68,11 @@ class Database:
         self._writer = sessionmaker(bind=self._write_engine, expire_on_commit=False)
         self._watch: Any = None  # a connection of its own that reads PRAGMA data_version
         self._watch_lock = threading.Lock()
+        # PostgreSQL: the NOTIFY listener, started on first use of version()/on_change.
+        self._listener: Listener | None = None
+        if not self.is_sqlite:
+            self._listener = Listener(self.engine)
+            notify_on_commit(self._writer, self._listener)
         # Values of one data version only: a commit makes every older one useless.
         self._memo: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
         self._memo_version: int | None = None
@@ -70,9 +84,11 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on an exception."""
-        with self._writer() as session, session.begin():
+    def write(self, quiet: bool = False) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on an exception.
+        `quiet`: a write no cache depends on (a quota count), which on PostgreSQL other
+        processes are not told of (SQLite's data_version moves all the same)."""
+        with self._writer(info={"quiet": quiet}) as session, session.begin():
             yield session
 
     def writer(self) -> Session:
@@ -85,11 +101,14 @@ class Database:
 
         upgrade(self.engine)
 
-    def data_version(self) -> int | None:
-        """A number that changes whenever a transaction commits on any other connection,
-        of this process or another; None where the backend has no such cheap counter
-        (PostgreSQL, in-memory SQLite)."""
-        if not self.is_sqlite or self.engine.url.database in (None, "", ":memory:"):
+    def version(self) -> int | None:
+        """A number that changes whenever a write commits, in this process or another;
+        None while there is no such cheap counter (in-memory SQLite; PostgreSQL until its
+        listener is connected, or after it lost the connection): then every cache
+        computes again."""
+        if self._listener is not None:
+            return self._listener.version()
+        if self.engine.url.database in (None, "", ":memory:"):
             return None
         with self._watch_lock:
             if self._watch is None:
@@ -103,11 +122,11 @@ class Database:
         """`compute()`, remembered until the database changes (any commit anywhere).
 
         Only for values that are a function of the stored data alone: not of the clock,
-        of randomness or of the request. Where `data_version` is None, always computes.
+        of randomness or of the request. Where `version` is None, always computes.
         The version is read before computing, so a commit racing with `compute` makes the
         next call compute again rather than serve a stale value.
         """
-        version = self.data_version()
+        version = self.version()
         if version is None:
             return compute()
         hit = self._memo.get(key)
@@ -132,7 +151,16 @@ class Database:
                 self._memo_bytes -= _size(dropped)
         return value
 
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (quickly: it runs on the listener's thread) whenever another
+        process commits a write; PostgreSQL only (SQLite: watch `version()`)."""
+        if self._listener is not None:
+            self._listener.callbacks.append(callback)
+            self._listener.start()
+
     def dispose(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         with self._watch_lock:
             if self._watch is not None:
                 self._watch.close()

@@ -1,24 +1,25 @@
 """The fault rules as stored (`fault_rules` rows), and the cache every request reads them
 through: a request with no rule to match costs no query. What the rules do is the domain's
-(domain/faults.py); how they are made and listed, the emulator controls' (emulator/)."""
+(domain/faults.py); how they are made and listed, the emulator controls' (emulator/).
+
+Whoever changes the rules calls `RuleCache.changed` in the same transaction: that drops
+this process's copy and, through the stored generation (store/controls.py), every other
+process's on its next request."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from aiiro.store import controls
 from aiiro.store.db import Database
 from aiiro.store.models import FaultRule
-
-# Rules changed by another process are seen within this many seconds; changes made through
-# this process are seen at once.
-CACHE_TTL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -54,24 +55,32 @@ class Rule:
 
 
 class RuleCache:
-    """The live (unspent) rules, read again after CACHE_TTL_S or an invalidation."""
+    """The live (unspent) rules, read again after an invalidation."""
 
     def __init__(self) -> None:
         self._rules: list[Rule] | None = None
-        self._loaded = 0.0
         self._lock = threading.Lock()
+        self._generation = 0
 
     def rules(self, db: Database) -> list[Rule]:
         rules = self._rules
-        if rules is not None and time.monotonic() - self._loaded < CACHE_TTL_S:
+        if rules is not None:
             return rules
+        generation = self._generation
         with db.read() as s:
             rows = s.scalars(select(FaultRule).order_by(FaultRule.id))
             fresh = [r for r in map(Rule.of, rows) if not r.spent]
         with self._lock:
-            self._rules, self._loaded = fresh, time.monotonic()
+            if generation == self._generation:  # not invalidated while reading
+                self._rules = fresh
         return fresh
 
     def invalidate(self) -> None:
         with self._lock:
             self._rules = None
+            self._generation += 1
+
+    def changed(self, s: Session) -> None:
+        """The rules change in `s`'s transaction: every process reads them again."""
+        controls.bump(s, controls.FAULTS)
+        self.invalidate()

@@ -23,7 +23,7 @@ import httpx
 
 from aiiro.compute import import_url
 from aiiro.compute.import_url import Refused
-from aiiro.inputs import Network
+from aiiro.inputs import Network, redacted
 
 # A status file not touched for this long belongs to a dead download (physical seconds:
 # this is about a thread's liveness, not about the server's possibly virtual clock).
@@ -74,7 +74,7 @@ def start(
         thread = _live.get(target)
         if thread is not None and thread.is_alive():
             return
-        _write(status_file, {"state": "running", "progress": 0, "url": import_url.redacted(url)})
+        _write(status_file, {"state": "running", "progress": 0, "url": redacted(url)})
         thread = threading.Thread(
             target=_run,
             args=(url, target, status_file, limits, finish),
@@ -94,7 +94,7 @@ def wait(target: Path, timeout: float | None = None) -> None:
 
 def _run(url: str, target: Path, status_file: Path, limits: Limits, finish: Finish | None) -> None:
     partial = target.with_name(target.name + ".partial")
-    shown = import_url.redacted(url)  # the status file and errors never hold credentials
+    shown = redacted(url)  # the status file and errors never hold credentials
     try:
         written = (0, time.monotonic())
         with partial.open("wb") as out:
@@ -112,7 +112,7 @@ def _run(url: str, target: Path, status_file: Path, limits: Limits, finish: Fini
         _write(status_file, {"state": "done", "progress": 100, "url": shown})
     except Exception as exc:
         partial.unlink(missing_ok=True)
-        error = import_url.redacted(str(exc) or type(exc).__name__)
+        error = redacted(str(exc) or type(exc).__name__)
         _write(status_file, {"state": "failed", "progress": 0, "url": shown, "error": error})
 
 

@@ -1,0 +1,342 @@
+"""The request log: recent API requests with their bodies, secrets redacted, kept in the
+store so that every process of a server logs to, and reads, the same log.
+
+A testing aid, not an audit trail. Logging costs a request almost nothing: `add` puts the
+request, as sent, on a short in-memory queue; a thread of the process redacts what is
+queued and writes it in one transaction, and any read writes the queue out first. So no
+secret is ever at rest, and this process's requests are always in what it reads (another
+process's appear within a few milliseconds of their answer).
+
+Bounded: a body larger than MAX_BODY is not kept (only its size), and each write drops
+the oldest entries past `size` entries or MAX_BYTES of kept text; the queue itself never
+holds more than MAX_QUEUE entries.
+
+On SQLite the log has a file of its own (`requests.db` beside `aiiro.db`): logging a
+request then neither waits for the store's write lock nor counts as a change of the data
+that caches are keyed on. On PostgreSQL it is a table of the same database, written
+quietly (db.py). The table is made on first use, not by a migration: it holds nothing
+that outlives a restart's worth of interest, and a new form of it gets a new name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from aiiro.clock import Clock
+from aiiro.inputs import BadInput, load_json, redacted
+from aiiro.store.db import Database
+
+log = logging.getLogger("aiiro.store")
+
+SECRET_KEYS = frozenset(
+    {
+        "clientSecret",
+        "client_secret",
+        "apiSecret",
+        "accessToken",
+        "access_token",
+        "winPassword",
+        "password",
+        "token",
+        "adminToken",
+    }
+)
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+REDACTED = "***"
+MAX_BODY = 64 * 1024
+MAX_BYTES = 16 * 1024 * 1024
+MAX_QUEUE = 10_000
+# The writing thread ends after this long with nothing to write (and starts again with
+# the next request), so an idle server, or a test's many short-lived ones, keep none.
+IDLE_S = 2.0
+
+_metadata = MetaData()
+TABLE = Table(
+    "request_log_1",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),  # server clock, seconds since the epoch
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=False),  # redacted
+    Column("status", Integer, nullable=False),
+    Column("account_id", Integer, index=True),
+    # JSON of what is shown: headers (a dict), bodies (redacted, or a note).
+    Column("headers", Text, nullable=False),
+    Column("request_body", Text, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("size", Integer, nullable=False),  # characters kept, for MAX_BYTES
+    sqlite_autoincrement=True,
+)
+
+
+def redact(value: Any) -> Any:
+    """Secrets by key name, and the credentials of any URL in a string (an importUrl of
+    https://user:pass@host/ is kept as https://***@host/)."""
+    if isinstance(value, dict):
+        return {k: (REDACTED if k in SECRET_KEYS else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return redacted(value)
+    return value
+
+
+def redact_query(query: str) -> str:
+    """The query string with the same redaction as bodies; as sent when there is nothing
+    to hide."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    hidden = [(k, REDACTED if k in SECRET_KEYS else redacted(v)) for k, v in pairs]
+    return query if hidden == pairs else urlencode(hidden, safe="*")
+
+
+def redact_body(raw: bytes | int) -> Any:
+    if isinstance(raw, int):
+        return f"<{raw} bytes, not kept>"
+    if not raw:
+        return None
+    try:
+        return redact(load_json(raw))
+    except BadInput:  # also bodies nested too deep or holding lone surrogates
+        return f"<{len(raw)} bytes, not JSON>"
+
+
+def redact_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in SECRET_HEADERS:
+            # Keep the scheme ("Bearer"), which tells a wrong header from a wrong token.
+            scheme, sep, _ = value.partition(" ")
+            value = f"{scheme} {REDACTED}" if sep and name.endswith("authorization") else REDACTED
+        out[name] = value
+    return out
+
+
+# A request as queued: at, method, path, query, status, account id, headers, the bodies
+# (or their sizes when too large to keep), duration.
+Queued = tuple[
+    float,
+    str,
+    str,
+    str,
+    int,
+    "int | None",
+    list[tuple[bytes, bytes]],
+    bytes | int,
+    bytes | int,
+    float,
+]
+
+
+def _row(q: Queued) -> dict[str, Any]:
+    at, method, path, query, status, account_id, headers, req, resp, duration = q
+    shown = {
+        "query": redact_query(query),
+        "headers": json.dumps(redact_headers(headers)),
+        "request_body": json.dumps(redact_body(req)),
+        "response_body": json.dumps(redact_body(resp)),
+    }
+    size = sum(len(v) for v in shown.values()) + len(path)
+    return {
+        "at": at,
+        "method": method,
+        "path": path,
+        "status": status,
+        "account_id": account_id,
+        "duration_ms": duration,
+        "size": size,
+        **shown,
+    }
+
+
+def _shown(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row.at)),
+        "method": row.method,
+        "path": row.path,
+        "query": row.query,
+        "status": row.status,
+        "account_id": row.account_id,
+        "headers": json.loads(row.headers),
+        "request_body": json.loads(row.request_body),
+        "response_body": json.loads(row.response_body),
+        "duration_ms": row.duration_ms,
+    }
+
+
+def _kept(body: bytes) -> bytes | int:
+    return len(body) if len(body) > MAX_BODY else body
+
+
+# The log's own SQLite file, beside the store's (runtime.py keeps it private).
+SQLITE_FILE = "requests.db"
+
+
+def _database_for(main: Database) -> Database:
+    """Where the log goes: a file of its own beside a SQLite store; PostgreSQL's own."""
+    name = main.engine.url.database
+    if not main.is_sqlite or name in (None, "", ":memory:"):
+        return main
+    return Database(f"sqlite:///{Path(name).with_name(SQLITE_FILE)}", lock_wait_s=5.0)
+
+
+class RequestLog:
+    def __init__(self, main: Database, clock: Clock, size: int = 1000) -> None:
+        self._db = _database_for(main)
+        self._own_db = self._db is not main
+        self._clock = clock
+        self._size = size
+        self._queue: deque[Queued] = deque(maxlen=MAX_QUEUE)
+        self._wake = threading.Condition()
+        self._writing = threading.Lock()  # one write at a time: ids follow arrival
+        self._thread: threading.Thread | None = None
+        self._ready = False
+
+    # -- the request's side: a tuple on a queue ------------------------------------------
+    def add(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        status: int,
+        account_id: int | None,
+        headers: list[tuple[bytes, bytes]],
+        request_body: bytes,
+        response_body: bytes,
+        duration_ms: float,
+    ) -> None:
+        item: Queued = (
+            self._clock.time(),
+            method,
+            path,
+            query,
+            status,
+            account_id,
+            headers,
+            _kept(request_body),
+            _kept(response_body),
+            duration_ms,
+        )
+        with self._wake:
+            self._queue.append(item)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._write_on, name="aiiro-requestlog", daemon=True
+                )
+                self._thread.start()
+            else:
+                self._wake.notify()
+
+    # -- the reader's side ---------------------------------------------------------------
+    def entries(self, account_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The most recent `limit` requests (of one account if given), oldest first."""
+        if limit <= 0:
+            return []
+        self.flush()
+        q = select(TABLE).order_by(TABLE.c.id.desc()).limit(limit)
+        if account_id is not None:
+            q = q.where(TABLE.c.account_id == account_id)
+        with self._db.read() as s:
+            rows = s.execute(q).all()
+        return [_shown(r) for r in reversed(rows)]
+
+    def clear(self) -> int:
+        """Forget every logged request (those queued too); how many there were."""
+        self._ensure_table()
+        with self._writing:
+            with self._wake:
+                queued = len(self._queue)
+                self._queue.clear()
+            with self._db.write(quiet=True) as s:
+                n = int(s.execute(delete(TABLE)).rowcount)  # type: ignore[attr-defined]
+        return n + queued
+
+    def flush(self) -> None:
+        """Write out what is queued (redacted), then drop what is past the bounds."""
+        self._ensure_table()
+        with self._writing:
+            with self._wake:
+                items = list(self._queue)
+                self._queue.clear()
+            if not items:
+                return
+            rows = [_row(q) for q in items]
+            with self._db.write(quiet=True) as s:
+                s.execute(insert(TABLE), rows)
+                self._prune(s)
+
+    def _prune(self, s: Any) -> None:
+        newest_kept = (
+            select(TABLE.c.id).order_by(TABLE.c.id.desc()).offset(self._size - 1).limit(1)
+        ).scalar_subquery()
+        s.execute(delete(TABLE).where(TABLE.c.id < newest_kept))
+        running = select(
+            TABLE.c.id, func.sum(TABLE.c.size).over(order_by=TABLE.c.id.desc()).label("total")
+        ).subquery()
+        oldest_kept = (
+            select(func.min(running.c.id)).where(running.c.total <= MAX_BYTES).scalar_subquery()
+        )
+        s.execute(delete(TABLE).where(TABLE.c.id < oldest_kept))
+
+    def _write_on(self) -> None:
+        while True:
+            with self._wake:
+                if not self._queue and not self._wake.wait(IDLE_S) and not self._queue:
+                    self._thread = None
+                    return
+            try:
+                self.flush()
+            except Exception:
+                log.exception("request log: could not write")
+                time.sleep(1.0)
+
+    def _ensure_table(self) -> None:
+        if self._ready:
+            return
+        for _ in range(2):  # two processes making it at once: one wins, the other sees it
+            try:
+                with self._db.write(quiet=True) as s:
+                    s.execute(CreateTable(TABLE, if_not_exists=True))
+                    for index in TABLE.indexes:
+                        s.execute(CreateIndex(index, if_not_exists=True))
+                self._ready = True
+                return
+            except DBAPIError:
+                continue
+        raise RuntimeError("the request log's table could not be made")
+
+    def close(self) -> None:
+        """Write out what is queued; let go of the log's own file."""
+        try:
+            self.flush()
+        finally:
+            if self._own_db:
+                self._db.dispose()
