@@ -54,8 +54,16 @@ class Settings(BaseSettings):
     # false under a service manager, whose log keeps everything printed: they are then in
     # the credentials file and <data dir>/admin_token only.
     show_secrets: bool = True
-    # Run the engine worker thread in this process.
+    # This process runs lifecycle operations (the embedded default). False (`aiiro serve
+    # --no-engine`): it only answers, and `aiiro worker` processes run them.
+    engine: bool = True
+    # With the engine: run it in a thread of its own; false: each request runs what fell
+    # due before answering (tests).
     worker: bool = True
+    # Seconds a worker's claim on an operation holds without being renewed (it renews it
+    # every third of that while alive): a worker killed mid-operation is taken over by
+    # another within this time.
+    operation_lease_s: float = Field(default=30.0, ge=1.0)
     # Seconds between the worker's sweeps that make the shown power state follow what the
     # compute driver observes (a guest that powered itself off shows Stopped). None: 10 for
     # drivers with real machines, never for `sim` (its machines are aiiro's own rows); 0: off.

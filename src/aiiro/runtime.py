@@ -133,19 +133,21 @@ class Runtime:
 
 
 def switched(settings: Settings, switches: dict[str, Any]) -> tuple[str, bool]:
-    """The profile and quota in force: the stored switches, if made over the settings
-    this process started with; the settings' own otherwise."""
-    if switches.get("over") != over(settings):
-        return settings.profile, settings.quota_enabled
+    """The profile and quota in force: those switched to through /_aiiro/profile, else
+    those `aiiro serve` last started with ("over", written on start by emulator/state.py:
+    a worker started apart follows the API's settings, not its own); this process's own
+    settings when no server has written any."""
+    base = switches.get("over") or over(settings)
     quota = switches.get("quota")
-    return switches.get("profile") or settings.profile, (
-        settings.quota_enabled if quota is None else bool(quota)
+    return (
+        switches.get("profile") or base["profile"],
+        bool(base["quota"] if quota is None else quota),
     )
 
 
 def over(settings: Settings) -> dict[str, Any]:
-    """The start-up settings a switch is made over."""
-    return {"profile": settings.profile, "quota": settings.quota}
+    """The start-up settings a switch is made over: the profile and the quota in force."""
+    return {"profile": settings.profile, "quota": settings.quota_enabled}
 
 
 # The store's files: every tenant's data, hashes and instance console passwords.

@@ -1,5 +1,6 @@
 """A real `aiiro serve` killed with SIGKILL while operations are in flight: after a
-restart every due and overdue operation runs, none is lost and none runs twice.
+restart every due and overdue operation runs, none is lost and none runs twice (a claim
+the dead process held is taken back when its lease runs out: 2 s here).
 Also: the seed walkthrough up to "instance becomes Running" against `aiiro serve`."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tests.api.keygen import rsa_public
 pytestmark = pytest.mark.acceptance
 SEED = Path(__file__).resolve().parents[3] / "shared" / "acceptance" / "seed-walkthrough.sh"
 WAIT_S = 30.0
+LEASE = {"AIIRO_OPERATION_LEASE_S": "2"}
 
 
 class Api:
@@ -59,7 +61,7 @@ def db(server: AiiroServer) -> sqlite3.Connection:
 
 def test_kill_9_with_operations_in_flight(aiiro_server: AiiroServer, tmp_path: Path) -> None:
     server = aiiro_server
-    server.start("--profile", "fast", "--write-secret", tmp_path / "secret")
+    server.start("--profile", "fast", "--write-secret", tmp_path / "secret", env=LEASE)
     api = Api(server)
     r = api.post("sshkey", {"sshName": "k", "sshKey": rsa_public()})
     key = r.json()["sshKey"]["id"]
@@ -88,8 +90,8 @@ def test_kill_9_with_operations_in_flight(aiiro_server: AiiroServer, tmp_path: P
         # As if the process had died in the middle of running one of them.
         conn.execute(
             "UPDATE operations SET state='running', claimed_by=?, claimed_at=created_at, "
-            "attempts=1 WHERE instance_id=?",
-            (f"{socket.gethostname()}:{dead_pid}:1", ids[0]),
+            "lease_until=?, attempts=1 WHERE instance_id=?",
+            (f"{socket.gethostname()}:{dead_pid}:1", time.time() + 1, ids[0]),
         )
         # A minute passes while the server is down: everything is overdue on restart.
         offset = conn.execute("SELECT value FROM kv WHERE key='clock_offset'").fetchone()
@@ -98,7 +100,7 @@ def test_kill_9_with_operations_in_flight(aiiro_server: AiiroServer, tmp_path: P
             "INSERT OR REPLACE INTO kv(key, value) VALUES ('clock_offset', ?)", (repr(now + 60),)
         )
 
-    server.start("--profile", "fast")
+    server.start("--profile", "fast", env=LEASE)
     api.http.base_url = httpx.URL(server.base_url)  # a new port; the token still works
     api.wait_for(ids, "Stopped")
 
@@ -113,7 +115,7 @@ def test_kill_9_with_operations_in_flight(aiiro_server: AiiroServer, tmp_path: P
     r = api.post("instance/statusupdate", {"instanceId": str(ids[1]), "status": "stop"})
     assert r.json()["sucessCode"] == "I10025"
     server.kill()
-    server.start("--profile", "fast")
+    server.start("--profile", "fast", env=LEASE)
     api.http.base_url = httpx.URL(server.base_url)
     api.wait_for([ids[1]], "Stopped")
     server.stop()

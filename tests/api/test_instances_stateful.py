@@ -23,6 +23,7 @@ from aiiro.clock import Clock
 from aiiro.config import Settings
 from aiiro.domain import lifecycle
 from aiiro.domain.lifecycle import Accept, Command, Power
+from aiiro.emulator import state
 from aiiro.emulator.reset import reset_state
 from aiiro.engine.worker import Engine
 from aiiro.serve import build_app
@@ -95,7 +96,7 @@ def test_random_command_sequences(tmp_path: Path, engine: Engine) -> None:
                 with rt.db.write() as s:
                     reset_state(rt, s)
                 rt.clock.set_offset(0.0)
-                rt.settings.profile = rt.profile = "fast"
+                state.switch(rt, None, "fast", None)
                 self.key = register_key(acct)
 
             @rule(target=instances, plan=st.sampled_from([PLAN_DUAL, PLAN_IPV6]))

@@ -10,6 +10,7 @@ from aiiro.compute.driver import FirewallRule, InstanceSpec, SnapshotSpec
 from aiiro.compute.sim import SimDriver, answers, console_text, guest_detail, import_refusal
 from aiiro.config import Settings
 from aiiro.domain.specs import spec_of
+from aiiro.emulator import state
 from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance
@@ -35,7 +36,7 @@ def spec(family: str = "linux", url: str | None = None) -> InstanceSpec:
 
 @pytest.fixture
 def sim(rt: Runtime) -> SimDriver:
-    rt.settings.profile = rt.profile = "fast"  # the start-up setting: every sync keeps it
+    state.switch(rt, None, "fast", None)
     return SimDriver(rt)
 
 
@@ -216,7 +217,7 @@ def test_destroy_leaves_nothing(rt: Runtime, sim: SimDriver) -> None:
 
 
 def test_console_stream_reads_from_the_store(rt: Runtime, alice: Account, engine: Engine) -> None:
-    rt.settings.profile = rt.profile = "fast"  # the start-up setting: every sync keeps it
+    state.switch(rt, engine, "fast", None)
     iid = create_id(alice, register_key(alice), "con1")
     rt.clock.advance(5)
     assert command(alice, iid, "start").status_code == 200

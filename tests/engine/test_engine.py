@@ -4,13 +4,10 @@ recovery of stale claims, the worker thread, and serialised concurrent commands.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -204,52 +201,55 @@ def test_unknown_kind_fails_without_retry(rt: Runtime, engine: Engine) -> None:
     assert op_row(rt, op_id).state == "failed"
 
 
-def _claim_as(rt: Runtime, op_id: int, claimed_by: str, age_s: float = 0.0) -> None:
+def _claim_as(rt: Runtime, op_id: int, claimed_by: str, lease_s: float | None) -> None:
+    """`op_id` claimed by `claimed_by`, its lease running out `lease_s` from now (None:
+    a claim made before leases existed)."""
     with rt.db.write() as s:
         row = s.get(Operation, op_id)
         assert row is not None
         row.state, row.claimed_by = "running", claimed_by
-        row.claimed_at = rt.clock.now() - timedelta(seconds=age_s)
+        row.claimed_at = rt.clock.now()
+        row.lease_until = None if lease_s is None else time.time() + lease_s
         row.attempts = 1
 
 
-def _dead_pid() -> int:
-    pid = 4_000_000
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return pid
-        except PermissionError:
-            pass
-        pid -= 1
+@pytest.mark.both_databases
+def test_claims_are_taken_back_when_their_lease_runs_out(rt: Runtime, engine: Engine) -> None:
+    expired = add(rt, "test_note")
+    leased = add(rt, "test_note")
+    unleased = add(rt, "test_note")
+    _claim_as(rt, expired, "host-a:1:1", lease_s=-1.0)  # its worker died a while ago
+    _claim_as(rt, leased, "host-b:2:2", lease_s=60.0)  # its worker is alive
+    _claim_as(rt, unleased, "host-c:3:3", lease_s=None)
+    engine = Engine(rt, engine.driver, engine.work)
+    assert engine.recover() == 2
+    assert engine.run_due() == 2
+    assert op_row(rt, expired).state == "done" and op_row(rt, expired).attempts == 2
+    assert op_row(rt, unleased).state == "done"
+    assert op_row(rt, leased).state == "running" and op_row(rt, leased).claimed_by == "host-b:2:2"
+    rt.clock.advance(3600)  # the server clock moving on never ends a lease: wall time does
+    assert engine.recover() == 0 and op_row(rt, leased).state == "running"
 
 
 @pytest.mark.both_databases
-def test_stale_claims_are_taken_back(rt: Runtime, engine: Engine) -> None:
-    host = socket.gethostname()
-    dead = add(rt, "test_note")
-    alive_here = add(rt, "test_note")
-    elsewhere = add(rt, "test_note")
-    _claim_as(rt, dead, f"{host}:{_dead_pid()}:1")  # a crashed process on this host
-    _claim_as(rt, alive_here, f"{host}:{os.getppid()}:1")  # a live one
-    _claim_as(rt, elsewhere, "other-host:42:1")
-    engine = Engine(rt, engine.driver, engine.work)
-    assert engine.recover() == 1
-    assert engine.run_due() == 1
-    assert op_row(rt, dead).state == "done" and op_row(rt, dead).attempts == 2
-    assert op_row(rt, alive_here).state == "running"
-    assert op_row(rt, elsewhere).state == "running"
-    rt.clock.advance(ops.LEASE_S + 1)  # another host's claim is trusted for a lease only
-    assert engine.recover() == 1
-    assert engine.run_due() == 1 and op_row(rt, elsewhere).state == "done"
-
-
-def test_a_restarted_process_takes_back_its_own_past_claims(rt: Runtime, engine: Engine) -> None:
+def test_a_live_worker_renews_its_leases_and_hands_back_its_claims(
+    rt: Runtime, engine: Engine
+) -> None:
     op_id = add(rt, "test_note")
-    _claim_as(rt, op_id, f"{socket.gethostname()}:{os.getpid()}:0")  # this pid, older life
-    assert Engine(rt, engine.driver, engine.work).run_due() == 1
-    assert op_row(rt, op_id).state == "done"
+    with rt.db.write() as s:
+        assert ops.claim_due(rt, s, "me") == [op_id]
+    first = op_row(rt, op_id).lease_until
+    assert first is not None and first == pytest.approx(time.time() + 30, abs=5)
+    time.sleep(0.01)
+    with rt.db.write() as s:
+        assert ops.renew(rt, s, "me") == 1 and ops.renew(rt, s, "someone else") == 0
+    renewed = op_row(rt, op_id).lease_until
+    assert renewed is not None and renewed > first
+    with rt.db.write() as s:
+        assert ops.release(s, "me") == 1
+    row = op_row(rt, op_id)
+    assert (row.state, row.claimed_by, row.lease_until, row.attempts) == ("pending", None, None, 0)
+    assert engine.run_due() == 1 and op_row(rt, op_id).state == "done"
 
 
 def test_a_claim_taken_back_is_not_applied_by_its_old_owner(rt: Runtime, engine: Engine) -> None:

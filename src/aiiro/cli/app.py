@@ -12,7 +12,7 @@ from aiiro import __version__
 from aiiro.cli import shell
 from aiiro.cli.client import catalog, configure, firewall, instance, keys, snapshot
 from aiiro.cli.client.common import command, root_options
-from aiiro.cli.server import admin_app, serve
+from aiiro.cli.server import admin_app, serve, worker
 from aiiro.host.cli import host_app
 from aiiro.images.cli import images_app
 
@@ -40,6 +40,7 @@ CLIENT_COMMANDS = (
 )
 root_options(app, CLIENT_COMMANDS, __version__)
 app.command("serve")(serve)
+app.command("worker")(worker)
 app.add_typer(admin_app, name="admin")
 app.add_typer(images_app, name="images")
 app.add_typer(host_app, name="host")

@@ -83,6 +83,14 @@ def serve(
         ),
     ] = None,
     workers: Annotated[int, typer.Option(help="API processes (uvicorn workers)")] = 1,
+    engine: Annotated[
+        bool | None,
+        typer.Option(
+            "--engine/--no-engine",
+            help="Run lifecycle operations in this server; --no-engine: `aiiro worker` "
+            "processes run them [env AIIRO_ENGINE; default: on]",
+        ),
+    ] = None,
 ) -> None:
     """Run the Indigo API server (and the control panel), with the lifecycle engine."""
     import uvicorn
@@ -99,6 +107,7 @@ def serve(
         profile=profile,
         driver=driver,
         quota=quota,
+        engine=engine,
     )
     # Refusals come before anything is made: no data dir, account or key for a start
     # that cannot serve.
@@ -136,6 +145,52 @@ def serve(
         from aiiro.serve import app_from_env
 
         uvicorn.run(app_from_env(), **options)
+
+
+def worker(
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+    driver: Annotated[
+        str | None, typer.Option(help="Compute driver: sim or libvirt [env AIIRO_DRIVER]")
+    ] = None,
+) -> None:
+    """Run lifecycle operations for `aiiro serve --no-engine` servers on the same
+    database (as many workers, on as many machines, as you like); stops on SIGTERM or
+    Ctrl-C, handing back what it had claimed."""
+    import signal
+    import threading
+
+    from aiiro.compute.factory import missing_requirement
+    from aiiro.runtime import build_runtime
+    from aiiro.serve import log_to_stderr, make_engine
+
+    settings = settings_from(
+        data_dir=data_dir, database_url=database_url, driver=driver, engine=True, worker=True
+    )
+    missing = missing_requirement(settings.driver)
+    if missing is not None:
+        _fail(missing)
+    log_to_stderr(settings.log_level)
+    rt = build_runtime(settings)
+    rt.db.upgrade()
+    rt.sync()  # the clock, the profile: as the servers set them
+    work = make_engine(rt)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    work.start()
+    typer.echo(
+        f"aiiro worker {work.worker_id}: running operations "
+        f"({settings.driver}, {settings.effective_database_url.split('://')[0]})"
+    )
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        work.stop()
+        rt.request_log.close()
+        rt.db.dispose()
+    typer.echo("aiiro worker stopped")
 
 
 def _fail(message: str) -> None:

@@ -24,14 +24,15 @@ from aiiro.timing import Timings, profile_named
 
 
 def restore(rt: Runtime) -> None:
-    """On start: the shared state as stored; the seed in force applied again (AIIRO_SEED,
-    else the stored one); switches made over other start-up settings forgotten (the
-    operator's new choice wins)."""
+    """On the start of `aiiro serve`: the shared state as stored; the seed in force
+    applied again (AIIRO_SEED, else the stored one); switches made over other start-up
+    settings forgotten (the operator's new choice wins, in every process: workers and
+    other API processes follow the settings written here)."""
     rt.sync()
     stored = controls.read(rt.db)
-    if stored.switches and stored.switches.get("over") != over(rt.settings):
+    if stored.switches.get("over") != over(rt.settings):
         with rt.db.write() as s:
-            controls.put(s, controls.SWITCHES, "{}")
+            controls.put(s, controls.SWITCHES, json.dumps({"over": over(rt.settings)}))
     seed = rt.settings.seed if rt.settings.seed is not None else stored.seed
     if seed is not None:
         set_seed(rt, seed)
@@ -61,7 +62,7 @@ def set_seed(rt: Runtime, seed: int | None) -> int:
     return epoch
 
 
-def switch(rt: Runtime, engine: Engine, profile: str | None, quota: bool | None) -> Timings:
+def switch(rt: Runtime, engine: Engine | None, profile: str | None, quota: bool | None) -> Timings:
     """Switch the timing profile and/or the quota, for every process, until the next
     switch or a start with other settings. Steps under way are re-timed at once: each
     waiting operation is checked again and judged by the new durations."""
@@ -70,15 +71,13 @@ def switch(rt: Runtime, engine: Engine, profile: str | None, quota: bool | None)
     with rt.db.write() as s:
         row = s.get(KeyValue, controls.SWITCHES, with_for_update=True)
         switches = json.loads(row.value) if row is not None else {}
-        if switches.get("over") != over(rt.settings):
-            switches = {}
-        switches["over"] = over(rt.settings)
+        switches.setdefault("over", over(rt.settings))
         if profile is not None:
             switches["profile"] = profile
         if quota is not None:
             switches["quota"] = quota
         controls.put(s, controls.SWITCHES, json.dumps(switches))
     rt.sync()
-    if profile is not None:
+    if profile is not None and engine is not None:
         engine.retime()
     return profile_named(rt.profile)

@@ -4,17 +4,21 @@ An API call that starts something long (install, stop, destroy, snapshot...) cha
 resource and adds an `operations` row in the same transaction, then answers. The engine
 (engine/worker.py) runs each row when it falls due on the server clock:
 
-1. claim: `pending` -> `running` with a compare-and-set (`WHERE state = 'pending'`),
-   at most one running operation per instance, committed at once;
+1. claim: `pending` -> `running` with a compare-and-set (`WHERE state = 'pending'`; on
+   PostgreSQL the candidates are read `FOR UPDATE SKIP LOCKED`, so workers on several
+   machines never claim one row twice), at most one running operation per instance,
+   with a lease (`lease_until`, wall-clock time), committed at once;
 2. run: a write transaction that locks the operation and its instance, calls the handler
    for the operation's kind (which calls the compute driver and changes the rows), and
    marks the operation `done`, or `pending` again at a later time when the handler asks
    to be called back (polling a long driver action). No transaction spans a driver call
    (`Job.drive`): the transaction commits before it and a new one begins after it, which
-   goes on only if neither the operation nor its instance changed meanwhile; otherwise
-   the run ends and the operation runs again at once, judged on the new state;
-3. a crash between 1 and 2 leaves the row `running`; a restarted worker takes such stale
-   claims back (`recover_stale`) and runs them again. Driver calls are idempotent, and
+   locks the operation again and goes on only if it is still this worker's and neither
+   it nor its instance changed meanwhile; otherwise the run ends (`Superseded`);
+3. while the worker lives it renews the leases of its claims (Engine's heartbeat); when
+   it stops it hands them back. A worker killed between 1 and 2, or cut off from the
+   store, leaves its claims `running` until their leases run out; then any worker takes
+   them back (`take_back_expired`) and runs them again. Driver calls are idempotent, and
    the changes of a run are committed together with its `done`, so nothing is lost and
    nothing is applied twice;
 4. a run that raises is rolled back and tried again 2, 4, 8... s later, up to
@@ -58,9 +62,6 @@ DONE = "done"
 FAILED = "failed"
 CANCELLED = "cancelled"
 
-# A claim older than this (server clock) is taken back even from a worker that may be
-# alive on another host; on this host a dead process's claims are taken back at once.
-LEASE_S = 300.0
 ERROR_CHARS = 2000  # of a reason kept in the operation's row
 LINE_CHARS = 500  # of a reason in the log
 
@@ -116,8 +117,12 @@ class Job:
             self._check_unmoved(version)
 
     def _check_unmoved(self, version: int | None) -> None:
+        # Locked: a worker taking the claim back (its lease ran out meanwhile) waits for
+        # this transaction, or this one sees that it did.
         op = self.s.execute(
-            select(Operation.state, Operation.claimed_by).where(Operation.id == self.op.id)
+            select(Operation.state, Operation.claimed_by)
+            .where(Operation.id == self.op.id)
+            .with_for_update()
         ).first()
         if op is None or op.state != RUNNING or op.claimed_by != self.op.claimed_by:
             raise Superseded()
@@ -241,9 +246,17 @@ def _is_postgres(s: Session) -> bool:
     return s.get_bind().dialect.name == "postgresql"
 
 
+def wall() -> float:
+    """The time of leases: real time (not the server clock, which tests move by hours),
+    comparable between hosts whose clocks are kept in sync."""
+    return time.time()
+
+
 def claim_due(rt: Runtime, s: Session, worker: str, limit: int = 50) -> list[int]:
-    """Claim due operations (oldest first, one per instance) for `worker`."""
+    """Claim due operations (oldest first, one per instance) for `worker`, leased for
+    `settings.operation_lease_s`."""
     now = rt.clock.now()
+    lease = wall() + rt.settings.operation_lease_s
     q = (
         select(Operation.id, Operation.instance_id)
         .where(Operation.state == PENDING, Operation.due_at <= now)
@@ -281,6 +294,7 @@ def claim_due(rt: Runtime, s: Session, worker: str, limit: int = 50) -> list[int
                 state=RUNNING,
                 claimed_by=worker,
                 claimed_at=now,
+                lease_until=lease,
                 attempts=Operation.attempts + 1,
             )
         )
@@ -298,6 +312,10 @@ def any_due(rt: Runtime, s: Session) -> bool:
         )
         is not None
     )
+
+
+def any_running(s: Session) -> bool:
+    return s.scalar(select(Operation.id).where(Operation.state == RUNNING).limit(1)) is not None
 
 
 def next_due(s: Session) -> datetime | None:
@@ -337,13 +355,14 @@ def run_claimed(
             if job.failure is not None:
                 op.state, op.finished_at = FAILED, rt.clock.now()
                 op.error = job.failure[:ERROR_CHARS]
-                op.claimed_by = op.claimed_at = None
+                _unclaim(op)
                 log.warning("operation %s (%s) failed: %s", op.id, describe(op), _line(op.error))
             elif job.rescheduled is not None:
                 op.state, op.due_at = PENDING, job.rescheduled
-                op.claimed_by = op.claimed_at = None
+                _unclaim(op)
             else:
                 op.state, op.finished_at = DONE, rt.clock.now()
+                _unclaim(op)
             s.commit()
         return True
     except Superseded:
@@ -351,9 +370,14 @@ def run_claimed(
         return True
     except Exception as exc:
         if is_busy(exc):
-            # The store's lock, not the work, failed: no attempt spent. The claim stays
-            # ours until the engine takes it back (Engine.recover) and runs it again.
+            # The store's lock, not the work, failed: no attempt spent. The claim is
+            # handed back at once (or, if the store stays busy, when its lease runs out).
             log.warning("operation %s: the store is busy; it runs again later", op_id)
+            try:
+                _again_now(rt, worker, op_id)
+            except Exception as again:
+                if not is_busy(again):
+                    raise
             return False
         _failed(rt, driver, give_up, worker, op_id, exc)
         return False
@@ -370,9 +394,8 @@ def _again_now(rt: Runtime, worker: str, op_id: int) -> None:
             .values(
                 state=PENDING,
                 due_at=rt.clock.now(),
-                claimed_by=None,
-                claimed_at=None,
                 attempts=Operation.attempts - 1,
+                **UNCLAIMED,
             )
         )
 
@@ -394,7 +417,7 @@ def _failed(
         if op is None or op.state != RUNNING or op.claimed_by != worker:
             return
         op.error = reason[:ERROR_CHARS]
-        op.claimed_by = op.claimed_at = None
+        _unclaim(op)
         limit = rt.settings.operation_max_attempts
         if op.attempts < limit:
             delay = 2**op.attempts
@@ -425,52 +448,51 @@ def _line(reason: str) -> str:
     return " ".join(reason.split())[:LINE_CHARS]
 
 
-# --- recovery --------------------------------------------------------------------------
+# --- leases --------------------------------------------------------------------------
+
+UNCLAIMED: dict[str, Any] = {"claimed_by": None, "claimed_at": None, "lease_until": None}
 
 
-def recover_stale(rt: Runtime, s: Session) -> int:
-    """Take back claims of workers that are gone: on this host, processes that no longer
-    run, or this one (its caller runs nothing meanwhile); elsewhere, claims older than
-    LEASE_S."""
-    host = socket.gethostname()
-    expired = rt.clock.now() - timedelta(seconds=LEASE_S)
+def _unclaim(op: Operation) -> None:
+    op.claimed_by = op.claimed_at = op.lease_until = None
+
+
+def renew(rt: Runtime, s: Session, worker: str) -> int:
+    """The heartbeat: `worker` is alive; its claims hold for another lease."""
+    result = s.execute(
+        update(Operation)
+        .where(Operation.state == RUNNING, Operation.claimed_by == worker)
+        .values(lease_until=wall() + rt.settings.operation_lease_s)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release(s: Session, worker: str) -> int:
+    """`worker` stops with claims it will not run: pending again, due as they were, the
+    interrupted run not counted as an attempt."""
+    result = s.execute(
+        update(Operation)
+        .where(Operation.state == RUNNING, Operation.claimed_by == worker)
+        .values(state=PENDING, attempts=Operation.attempts - 1, **UNCLAIMED)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def take_back_expired(s: Session) -> int:
+    """Claims whose lease ran out (their worker died, or lost the store): pending again,
+    for any worker. A claim without a lease was made before leases existed."""
+    expired = (Operation.lease_until < wall()) | Operation.lease_until.is_(None)
+    q = select(Operation.id, Operation.claimed_by).where(Operation.state == RUNNING, expired)
+    if _is_postgres(s):
+        q = q.with_for_update(skip_locked=True)  # a run's transaction holds its row
     taken = 0
-    rows = s.execute(
-        select(Operation.id, Operation.claimed_by, Operation.claimed_at).where(
-            Operation.state == RUNNING
-        )
-    ).all()
-    for op_id, claimed_by, claimed_at in rows:
-        if not _stale(claimed_by or "", claimed_at, host, expired):
-            continue
+    for op_id, claimed_by in s.execute(q).all():
         result = s.execute(
             update(Operation)
-            .where(
-                Operation.id == op_id,
-                Operation.state == RUNNING,
-                Operation.claimed_by == claimed_by,
-            )
-            .values(state=PENDING, claimed_by=None, claimed_at=None)
+            .where(Operation.id == op_id, Operation.state == RUNNING, expired)
+            .values(state=PENDING, **UNCLAIMED)
         )
         if result.rowcount:  # type: ignore[attr-defined]
-            log.warning("operation %s: took back the stale claim of %s", op_id, claimed_by)
+            log.warning("operation %s: took it back from %s (its lease ran out)", op_id, claimed_by)
             taken += 1
     return taken
-
-
-def _stale(claimed_by: str, claimed_at: datetime | None, host: str, expired: datetime) -> bool:
-    parts = claimed_by.rsplit(":", 2)
-    if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
-        pid = int(parts[1])
-        return pid == os.getpid() or not _alive(pid)  # same pid, other start: a past life
-    return claimed_at is None or claimed_at < expired
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -1,12 +1,15 @@
-"""The engine: runs due operations, in a worker thread or inline.
+"""The engine: runs due operations, in one of three ways (`Engine.mode`):
 
-With `settings.worker` true (the default for `aiiro serve`) a thread per process wakes
-when an operation is added here (`kick`), when the earliest pending one falls due, and
-at least every IDLE_S to see operations added by other processes. Several processes
-(API workers, hosts) may run engines on one database: claims decide who runs what.
-
-Without a worker thread (tests; `worker = false`), `kick` and `settle` run whatever is due
-before the API answers, so a test in the `instant` profile sees each command finished.
+- "thread" (the default of `aiiro serve`, and `aiiro worker`): a thread per process wakes
+  when an operation is added here (`kick`), when the earliest pending one falls due, when
+  another process commits a change (PostgreSQL NOTIFY; on SQLite the store's data version
+  is looked at every POLL_S), and at least every IDLE_S. A heartbeat thread renews the
+  leases of its claims and takes back those of dead workers. Several processes (API
+  processes, workers, hosts) may run engines on one database: claims decide who runs what.
+- "inline" (tests; `worker = false`): no thread; `kick` and `settle` run whatever is due
+  before the API answers, so a test in the `instant` profile sees each command finished.
+- "remote" (`aiiro serve --no-engine`; `engine = false`): this process runs nothing;
+  `aiiro worker` processes do. Advancing the clock waits for them to run what fell due.
 
 The thread also reconciles (domain/reconcile.py): every `reconcile_every()` seconds it
 observes the settled instances through the driver, so a guest that powered itself off shows
@@ -33,7 +36,8 @@ log = logging.getLogger("aiiro.engine")
 T = TypeVar("T")
 
 IDLE_S = 0.5
-RECOVER_EVERY_S = 30.0
+POLL_S = 0.05  # SQLite: how often an idle engine looks at the store's data version
+DRAIN_S = 60.0  # remote mode: the longest a clock advance waits for the workers
 MAX_RUN = 100_000  # a safety stop for run_due against a handler that never finishes
 # Seconds between reconciliation sweeps for drivers with machines of their own. The sim's
 # machines live in aiiro's own rows, so there is nothing to reconcile: off by default.
@@ -69,20 +73,29 @@ class Engine:
         self._wake = threading.Event()
         self._recovered = False
         self._run_lock = threading.RLock()
-        self._since_recover = 0.0
+        self._heart: threading.Thread | None = None
         self._reconcile_after = 0  # where the next reconciliation pass starts (an id)
         self._writers: CapacityLimiter | None = None  # made on first use, in the event loop
 
     # -- the contract used by the API and the emulator controls ---------------------------
     @property
+    def mode(self) -> str:
+        if not self.rt.settings.engine:
+            return "remote"
+        return "thread" if self._thread is not None and self._thread.is_alive() else "inline"
+
+    @property
     def threaded(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.mode == "thread"
 
     def run_due(self) -> int:
         """Run every operation due on the server clock, including those that fall due
         as a result; return how many runs there were. One pass at a time per process: a
         caller (the clock control, say) waits for the worker thread's pass to end, so
-        what it sees afterwards includes everything that was due."""
+        what it sees afterwards includes everything that was due. In remote mode: wait
+        for the workers to do it; return how many operations finished meanwhile."""
+        if self.mode == "remote":
+            return self._drain()
         with self._run_lock:
             return self._run_due()
 
@@ -110,11 +123,42 @@ class Engine:
                     ran += 1
         return ran
 
-    def kick(self) -> None:
-        """New operations were committed: wake the worker, or run them now without one."""
-        if self.threaded:
-            self._wake.set()
+    def _drain(self) -> int:
+        """Remote mode: wait until no operation is due or running (the workers took the
+        change's notice), DRAIN_S at most; how many finished meanwhile."""
+        import time
+
+        from sqlalchemy import func, select
+
+        from aiiro.store.models import Operation
+
+        def finished() -> int:
+            with self.rt.db.read() as s:
+                return int(
+                    s.scalar(
+                        select(func.count()).where(Operation.state.in_((ops.DONE, ops.FAILED)))
+                    )
+                    or 0
+                )
+
+        before = finished()
+        deadline = time.monotonic() + DRAIN_S
+        while time.monotonic() < deadline:
+            with self.rt.db.read() as s:
+                if not ops.any_due(self.rt, s) and not ops.any_running(s):
+                    break
+            time.sleep(POLL_S)
         else:
+            log.warning("no worker ran the due operations within %g s", DRAIN_S)
+        return finished() - before
+
+    def kick(self) -> None:
+        """New operations were committed: wake the worker, or run them now without one
+        (remote mode: the workers hear of the commit from the store)."""
+        mode = self.mode
+        if mode == "thread":
+            self._wake.set()
+        elif mode == "inline":
             self.run_due()
 
     # -- the unit of work of the API and the panel ------------------------------------------
@@ -153,9 +197,9 @@ class Engine:
             yield s
 
     def settle(self) -> None:
-        """Before answering: without a worker, run what has fallen due (the clock may
-        have moved); with one, nothing to do."""
-        if not self.threaded:
+        """Before answering: inline, run what has fallen due (the clock may have moved);
+        with a thread or remote workers, nothing to do."""
+        if self.mode == "inline":
             self.run_due()
 
     def retime(self) -> None:
@@ -190,41 +234,82 @@ class Engine:
         return max(every, 0.0)
 
     def recover(self) -> int:
-        """Take back stale claims; this process's own too: no run of ours is in flight
-        while the run lock is held (a run whose last write failed leaves its claim)."""
-        with self._run_lock, self.rt.db.write() as s:
-            taken = ops.recover_stale(self.rt, s)
+        """Take back the claims whose leases ran out (their workers are gone)."""
+        with self.rt.db.write() as s:
+            taken = ops.take_back_expired(s)
         self._recovered = True
         return taken
 
     # -- the worker thread --------------------------------------------------------------
     def start(self) -> None:
-        if self.threaded:
+        """Run the engine's threads (not in remote mode: workers elsewhere run it)."""
+        if not self.rt.settings.engine or self.threaded:
             return
-        self.recover()
         self._stop.clear()
+        self.rt.db.on_change(self._wake.set)
         self._thread = threading.Thread(target=self._loop, name="aiiro-engine", daemon=True)
+        self._heart = threading.Thread(target=self._beat, name="aiiro-lease", daemon=True)
         self._thread.start()
+        self._heart.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the threads; hand back the claims not run (another worker takes them at
+        once), unless a run is still in flight (its lease then runs out)."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self._thread = None
+        threads = [t for t in (self._thread, self._heart) if t is not None]
+        for thread in threads:
+            thread.join(timeout)
+        self._thread = self._heart = None
+        if not threads or any(thread.is_alive() for thread in threads):
+            return
+        try:
+            with self.rt.db.write() as s:
+                handed = ops.release(s, self.worker_id)
+            if handed:
+                log.info("handed back %d claimed operations", handed)
+        except Exception:
+            log.exception("handing back claims")
+
+    def _beat(self) -> None:
+        """The heartbeat, in a thread of its own so that a long driver call in the loop
+        never lets this worker's leases run out: renew them, take back dead workers'."""
+        every = self.rt.settings.operation_lease_s / 3
+        while not self._stop.wait(every):
+            try:
+                with self.rt.db.write(quiet=True) as s:
+                    ops.renew(self.rt, s, self.worker_id)
+                if self.recover():
+                    self._wake.set()
+            except Exception:
+                log.exception("renewing leases")
+
+    def _idle(self, wait: float) -> None:
+        """Wait up to `wait` s for a kick, a notice of a change (PostgreSQL), or, on
+        SQLite, a moved data version."""
+        if self.rt.db.is_sqlite:
+            import time
+
+            seen = self.rt.db.version()
+            deadline = time.monotonic() + wait
+            while not self._wake.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0 or self._wake.wait(min(POLL_S, left)):
+                    return
+                if self.rt.db.version() != seen:
+                    return
+        else:
+            self._wake.wait(wait)
 
     def _loop(self) -> None:
         import time
 
-        last_recover = time.monotonic()
         last_sweep = float("-inf")  # the first sweep right away (a host may have rebooted)
         while not self._stop.is_set():
             self._wake.clear()
             wait = IDLE_S
             try:
-                if time.monotonic() - last_recover > RECOVER_EVERY_S:
-                    self.recover()
-                    last_recover = time.monotonic()
+                self.rt.sync()  # the clock, the profile: as any process last set them
                 self.run_due()
                 with self.rt.db.read() as s:
                     due = ops.next_due(s)
@@ -245,4 +330,4 @@ class Engine:
                 except Exception:
                     log.exception("reconcile")
                     self._reconcile_after = 0
-            self._wake.wait(wait)
+            self._idle(wait)

@@ -26,9 +26,9 @@ from aiiro.store.models import KeyValue
 CLOCK_OFFSET = "clock_offset"
 SEED = "emulator_seed"
 SEED_EPOCH = "emulator_seed_epoch"
-# JSON: the profile and quota switched to, and the start-up settings they were switched
-# from ("over"): a switch holds until the next switch, or until the server is started
-# with other settings (the operator's new choice wins).
+# JSON: the profile and quota switched to, and the start-up settings of `aiiro serve`
+# they were switched from ("over"): a switch holds until the next switch, or until the
+# server is started with other settings (the operator's new choice wins).
 SWITCHES = "emulator_switches"
 # A new value whenever API keys are revoked (deleted, an account disabled) or fault rules
 # change: each process then drops its copies.

@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+UPGRADE_LOCK = 0x6169_6972  # "aiir": the advisory lock key of schema upgrades
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -31,6 +32,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         try:
             with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    # Several processes (API, workers) start together: one upgrades, the
+                    # others wait here and then find the schema at head.
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK})")
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
                 if sqlite:

@@ -198,6 +198,10 @@ class Operation(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Wall-clock epoch seconds (not the server clock, which a test moves by hours) until
+    # which the claim holds: its worker renews it while alive; past it, any worker may
+    # take the operation back (engine/operations.py).
+    lease_until: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     error: Mapped[str | None] = mapped_column(Text)
