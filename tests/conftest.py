@@ -29,14 +29,19 @@ REQUIRE_POSTGRES = os.environ.get("AIIRO_TEST_REQUIRE_POSTGRES") == "1"
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" in metafunc.fixturenames:
-        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        marked = metafunc.definition.get_closest_marker
+        both = marked("both_databases") is not None
+        names = ["sqlite", "postgresql"] if both else ["sqlite"]
         metafunc.parametrize(
-            "database_url", ["sqlite", "postgresql"] if both else ["sqlite"], indirect=True
+            "database_url",
+            ["postgresql"] if marked("postgresql_only") else names,
+            indirect=True,
         )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_databases: run on SQLite and on PostgreSQL")
+    config.addinivalue_line("markers", "postgresql_only: run on PostgreSQL alone")
 
 
 @pytest.fixture

@@ -63,8 +63,12 @@ class AiiroServer:
         data_dir: Path,
         env: dict[str, str] | None = None,
         admin_token: str = ADMIN_TOKEN,
+        command: str = "serve",
+        name: str = "serve",
     ) -> None:
         self.data_dir = data_dir
+        self.command = command  # "serve", or "worker" (no port, no health check)
+        self.name = name  # of its log files: several processes may share a data dir
         self.env = {"AIIRO_ADMIN_TOKEN": admin_token, **(env or {})}
         self.admin_token = admin_token
         self.port = 0
@@ -81,7 +85,8 @@ class AiiroServer:
         env: dict[str, str] | None = None,
         timeout: float = 60.0,
     ) -> str:
-        """Start `aiiro serve` and wait until it is healthy; returns what it printed.
+        """Start `aiiro serve` (or the command given) and wait until it is healthy (a
+        worker: until it says it runs operations); returns what it printed.
 
         Unless `args` name them, --host 127.0.0.1, --port (a free one) and --data-dir are
         added. `env` adds variables for this start only.
@@ -89,10 +94,11 @@ class AiiroServer:
         if self.process is not None:
             raise RuntimeError("already running; stop() or kill() first")
         argv = [str(a) for a in args]
+        serving = self.command == "serve"
         self.port = port or free_port()
-        if "--host" not in argv:
+        if serving and "--host" not in argv:
             argv += ["--host", "127.0.0.1"]
-        if "--port" not in argv and not (env or {}).get("AIIRO_PORT"):
+        if serving and "--port" not in argv and not (env or {}).get("AIIRO_PORT"):
             argv += ["--port", str(self.port)]
         if "--data-dir" not in argv:
             argv += ["--data-dir", str(self.data_dir)]
@@ -103,10 +109,10 @@ class AiiroServer:
         full_env.update(env or {})
         self._starts += 1
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.data_dir.parent / f"serve-{self._starts}.log"
+        self.log_path = self.data_dir.parent / f"{self.name}-{self._starts}.log"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [*aiiro_command(), "serve", *argv],
+                [*aiiro_command(), self.command, *argv],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=full_env,
@@ -119,7 +125,12 @@ class AiiroServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
-                raise RuntimeError(f"aiiro serve exited early:\n{self.output()}")
+                raise RuntimeError(f"aiiro {self.command} exited early:\n{self.output()}")
+            if self.command == "worker":
+                if "running operations" in self.output():
+                    return
+                time.sleep(0.1)
+                continue
             try:
                 with urllib.request.urlopen(f"{self.base_url}/_aiiro/health", timeout=2) as r:
                     if r.status == 200:
