@@ -7,7 +7,9 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
+from aiiro.config import Settings
 from aiiro.runtime import Runtime
+from aiiro.serve import build_app
 from tests.conftest import Account
 
 CREATE = "/webarenaIndigo/v1/auth/create/apikey"
@@ -97,6 +99,22 @@ def test_deleting_the_key_in_use_revokes_the_callers_token(alice: Account) -> No
     follow_up = alice.get(LIST)
     assert follow_up.status_code == 401
     assert follow_up.json()["errorMessage"] == "Invalid access token."
+
+
+@pytest.mark.both_databases
+def test_a_key_deleted_through_one_process_is_refused_by_another_at_once(
+    alice: Account, settings: Settings
+) -> None:
+    other = build_app(settings)  # a second API process on the same store
+    try:
+        with TestClient(other, base_url="http://aiiro.test") as second:
+            assert second.get(LIST, headers=alice.auth).status_code == 200  # its cache: warm
+            own = alice.get(LIST).json()["accesstokens"][0]
+            assert alice.delete(f"{LIST}/{own['id']}").status_code == 200
+            r = second.get(LIST, headers=alice.auth)
+            assert r.status_code == 401 and r.json()["errorMessage"] == "Invalid access token."
+    finally:
+        other.state.runtime.db.dispose()
 
 
 def test_unknown_ids_are_404(alice: Account) -> None:

@@ -283,6 +283,20 @@ def _print(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+@admin_app.command("upgrade")
+def upgrade(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Bring the store's schema to this version of aiiro (what `aiiro serve` and `aiiro
+    worker` also do on start; run it alone, with every process stopped, to upgrade a
+    deployment of several)."""
+    from sqlalchemy import text
+
+    rt = _runtime(data_dir, database_url)
+    with rt.db.read() as s:
+        revision = s.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    rt.db.dispose()
+    typer.echo(f"schema at revision {revision}")
+
+
 @account_app.command("create")
 def account_create(
     name: Annotated[str, typer.Option(help="Account holder's name")],
