@@ -56,7 +56,8 @@ def consume(rt: Runtime, api_key_id: int) -> QuotaState:
         )
         .returning(table.c.count)
     )
-    with rt.db.write() as s:
+    # Quiet: no cache depends on a count, so other processes need not hear of it.
+    with rt.db.write(quiet=True) as s:
         count = int(s.execute(stmt).scalar_one())
         if count > allowed:
             # A refused request does not use up quota.
