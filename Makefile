@@ -25,6 +25,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/e2e_libvirt; rc=$$?; [ $$rc -eq 5 ] || [ $$rc -eq 0 ] || exit $$rc
 	$(BIN)/pytest tests/e2e_libvirt; rc=$$?; [ $$rc -eq 5 ] || [ $$rc -eq 0 ] || exit $$rc
@@ -44,6 +45,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -17,6 +17,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from aiiro.catalog import Catalog, load_catalog
 from aiiro.clock import Clock
 from aiiro.config import Settings
 from aiiro.randomness import Randomness, derived
@@ -26,11 +27,10 @@ from aiiro.store.db import Database
 from aiiro.store.fault_rules import RuleCache
 from aiiro.store.request_log import SQLITE_FILE as REQUEST_LOG_FILE
 from aiiro.store.request_log import RequestLog
+from aiiro.timing import PROFILES, Timings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-    from aiiro.domain.catalog import Catalog
 
 
 class TtlCache:
@@ -89,6 +89,11 @@ class Runtime:
     _synced: object = field(default=_NEVER, init=False, repr=False)
     _seen: controls.Controls | None = field(default=None, init=False, repr=False)
     _sync_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def timings(self) -> Timings:
+        """The timings of the profile in force now."""
+        return PROFILES[self.profile]
 
     def sync(self) -> None:
         """This process's copies of the shared state, as the store has it now."""
@@ -175,8 +180,6 @@ def keep_private(settings: Settings) -> None:
 
 
 def build_runtime(settings: Settings, db: Database | None = None) -> Runtime:
-    from aiiro.domain.catalog import load_catalog
-
     keep_private(settings)
     db = db or Database(settings.effective_database_url, lock_wait_s=settings.lock_wait_s)
     clock = Clock()

@@ -14,10 +14,7 @@ control); a step already under way is judged by the profile in force when it is 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from aiiro.runtime import Runtime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,52 +35,24 @@ class Timings:
         return asdict(self)
 
 
-PROFILES: dict[str, Timings] = {
-    "faithful": Timings(
-        name="faithful",
-        install_s=90.0,
-        import_s=150.0,
-        import_step_pct=5,
-        boot_s=5.0,
-        stop_s=120.0,
-        stop_timeout_s=600.0,
-        removal_s=60.0,
-        snapshot_s=45.0,
-        restore_s=30.0,
-        poll_s=5.0,
-    ),
-    "fast": Timings(
-        name="fast",
-        install_s=2.0,
-        import_s=3.0,
-        import_step_pct=20,
-        boot_s=1.0,
-        stop_s=1.0,
-        stop_timeout_s=30.0,
-        removal_s=1.0,
-        snapshot_s=1.0,
-        restore_s=1.0,
-        poll_s=0.25,
-    ),
-    "instant": Timings(
-        name="instant",
-        install_s=0.0,
-        import_s=0.0,
-        import_step_pct=100,
-        boot_s=0.0,
-        stop_s=0.0,
-        stop_timeout_s=30.0,
-        removal_s=0.0,
-        snapshot_s=0.0,
-        restore_s=0.0,
-        poll_s=0.05,
-    ),
+# One column per profile, one row per step (the fields of Timings, in order).
+_NAMES = ("faithful", "fast", "instant")
+_STEPS: dict[str, tuple[Any, ...]] = {
+    "install_s": (90.0, 2.0, 0.0),
+    "import_s": (150.0, 3.0, 0.0),
+    "import_step_pct": (5, 20, 100),
+    "boot_s": (5.0, 1.0, 0.0),
+    "stop_s": (120.0, 1.0, 0.0),
+    "stop_timeout_s": (600.0, 30.0, 30.0),
+    "removal_s": (60.0, 1.0, 0.0),
+    "snapshot_s": (45.0, 1.0, 0.0),
+    "restore_s": (30.0, 1.0, 0.0),
+    "poll_s": (5.0, 0.25, 0.05),
 }
-
-
-def timings(rt: Runtime) -> Timings:
-    """The timings in force now."""
-    return PROFILES[rt.profile]
+PROFILES: dict[str, Timings] = {
+    name: Timings(name, **{step: values[i] for step, values in _STEPS.items()})
+    for i, name in enumerate(_NAMES)
+}
 
 
 def profile_named(name: str) -> Timings:

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aiiro.catalog import Catalog, load_catalog
 from aiiro.domain import addresses
-from aiiro.domain.catalog import Catalog, load_catalog
 from aiiro.runtime import Runtime
 
 

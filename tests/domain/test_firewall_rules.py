@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aiiro.compute import driver
 from aiiro.compute.driver import FirewallRule
 from aiiro.domain import firewall_rules as fw
 from aiiro.domain.errors import IndigoError
@@ -300,16 +301,16 @@ def test_arbitrary_rules_are_accepted_or_refused_never_crash(raw: dict[str, Any]
         return
     # Whatever was accepted can be enforced.
     fw.admits([r.enforced()], "out", "192.0.2.1", 1, r.protocol)
-    assert r.protocol == "ICMP" or fw.port_range(r.port) is not None
-    assert fw.networks(r.source)
+    assert r.protocol == "ICMP" or driver.port_range(r.port) is not None
+    assert driver.networks(r.source)
 
 
 def test_port_range_and_networks_for_driver_compilers() -> None:
-    assert fw.port_range("22") == (22, 22)
-    assert fw.port_range("1000-2000") == (1000, 2000)
-    assert fw.port_range("All Ports") == (1, 65535)
-    assert fw.port_range("") is None
+    assert driver.port_range("22") == (22, 22)
+    assert driver.port_range("1000-2000") == (1000, 2000)
+    assert driver.port_range("All Ports") == (1, 65535)
+    assert driver.port_range("") is None
     with pytest.raises(ValueError):
-        fw.port_range("x")
-    assert fw.networks("0.0.0.0") == fw.ANYWHERE
-    assert [str(n) for n in fw.networks("192.0.2.9/24")] == ["192.0.2.0/24"]
+        driver.port_range("x")
+    assert driver.networks("0.0.0.0") == driver.ANYWHERE
+    assert [str(n) for n in driver.networks("192.0.2.9/24")] == ["192.0.2.0/24"]

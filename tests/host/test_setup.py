@@ -11,8 +11,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from aiiro.catalog import load_catalog
 from aiiro.config import Settings
-from aiiro.domain.catalog import load_catalog
 from aiiro.host import networks, probe
 from aiiro.host.setup import (
     DIRECTORIES,

@@ -98,6 +98,13 @@ def timestamp(dt: Any) -> str | None:
     return str(dt.strftime("%Y-%m-%d %H:%M:%S"))
 
 
+def fields(row: object, names: tuple[str, ...], times: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`row`'s attributes `names` as they are and `times` as timestamps: a stored row as
+    the emulator controls show it."""
+    shown = {name: getattr(row, name) for name in names}
+    return shown | {name: timestamp(getattr(row, name)) for name in times}
+
+
 ZERO_TIME = "0000-00-00 00:00:00"
 
 

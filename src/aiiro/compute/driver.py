@@ -12,8 +12,12 @@ Long actions are split in two: an action that begins the work (`provision`, `sto
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal, Protocol, runtime_checkable
+
+from aiiro.inputs import Network, decimal
 
 # What a driver sees of an instance's power state.
 Observed = Literal[
@@ -31,6 +35,62 @@ class FirewallRule:
     protocol: Literal["TCP", "UDP", "ICMP"]
     port: str  # "22", "1000-2000", "All Ports", "" for ICMP
     source: str  # an address, a CIDR, or "0.0.0.0" meaning anywhere
+
+
+# Reading a rule's port and source as numbers (for the rule engine, domain/firewall_rules.py,
+# and for drivers that compile rules):
+# - port: "22" -> (22, 22); "1000-2000" -> (1000, 2000); "All Ports" -> (1, 65535);
+#   "" (ICMP) -> None.
+# - source: an address or CIDR (IPv4 or IPv6); "0.0.0.0", "0.0.0.0/0", "::" and "::/0"
+#   mean anywhere, both families. For an outbound rule `source` is the remote end
+#   (the destination), as the Indigo panel uses the same field for both directions.
+ALL_PORTS = "All Ports"
+FULL_RANGE = (1, 65535)
+ANYWHERE: tuple[Network, ...] = (
+    ipaddress.IPv4Network("0.0.0.0/0"),
+    ipaddress.IPv6Network("::/0"),
+)
+
+
+def port_range(port: str, strict: bool = True) -> tuple[int, int] | None:
+    """(low, high) inclusive; None for "" (ICMP). Invalid text: ValueError when strict,
+    else None."""
+    text = port.strip()
+    result: tuple[int, int] | None = None
+    if text.lower() == ALL_PORTS.lower():
+        result = FULL_RANGE
+    elif (single := decimal(text)) is not None:
+        result = (single, single)
+    elif text.count("-") == 1:
+        lo, hi = (decimal(part) for part in text.split("-"))
+        if lo is not None and hi is not None:
+            result = (lo, hi)
+    if result is not None and 1 <= result[0] <= result[1] <= 65535:
+        return result
+    if strict and text != "":
+        raise ValueError(f"invalid port {port!r}")
+    return None
+
+
+def networks(source: str) -> tuple[Network, ...]:
+    """The networks a source stands for; ValueError if it is none."""
+    found = source_networks(source)
+    if not found:
+        raise ValueError(f"invalid source {source!r}")
+    return found
+
+
+@lru_cache(maxsize=4096)
+def source_networks(source: str) -> tuple[Network, ...]:
+    """The networks a source stands for; () if it is none."""
+    try:
+        net = ipaddress.ip_network(source.strip(), strict=False)
+    except ValueError:
+        return ()
+    # 0.0.0.0 (the Indigo panel's "anywhere") and any /0 mean every address.
+    if net.prefixlen == 0 or (net.network_address.is_unspecified and net.num_addresses == 1):
+        return ANYWHERE
+    return (net,)
 
 
 @dataclass

@@ -42,7 +42,7 @@ from aiiro.compute.driver import (
 )
 from aiiro.config import Settings
 from aiiro.runtime import Runtime
-from aiiro.timing import timings
+from aiiro.store.models import Instance
 
 # Sizes reported for snapshots: an installed OS (observed: ~1 GB for a small Linux), plus
 # whatever was written on the disk, in 4 KiB blocks.
@@ -128,7 +128,7 @@ class SimDriver:
     def observe(self, spec: InstanceSpec) -> Observation:
         st = spec.state
         now = self._now()
-        t = timings(self.rt)
+        t = self.rt.timings
         power: Observed = st.get("power", "absent")
         if power == "provisioning":
             return self._installing(spec, now)
@@ -194,7 +194,7 @@ class SimDriver:
 
     def _installing(self, spec: InstanceSpec, now: float) -> Observation:
         st = spec.state
-        t = timings(self.rt)
+        t = self.rt.timings
         task = st["task"]
         is_import = task["kind"] == "import"
         duration = t.import_s if is_import else t.install_s
@@ -224,7 +224,7 @@ class SimDriver:
     def _boot(self, spec: InstanceSpec) -> None:
         st = spec.state
         now = self._now()
-        t = timings(self.rt)
+        t = self.rt.timings
         grub = bool(st.get("grub_next"))
         st["boot"] = {"started": now, "grub": grub}
         st["boots"] = st.get("boots", 0) + 1
@@ -242,7 +242,7 @@ def guest_detail(rt: Runtime, state: dict[str, Any]) -> str:
     boot = state.get("boot") or {}
     if boot.get("grub"):
         return "grub"
-    if rt.clock.time() < boot.get("started", 0.0) + timings(rt).boot_s:
+    if rt.clock.time() < boot.get("started", 0.0) + rt.timings.boot_s:
         return "booting"
     return "up"
 
@@ -456,8 +456,6 @@ class SimConsole:
         return "".join(parts).encode()
 
     def _state(self) -> dict[str, Any]:
-        from aiiro.store.models import Instance
-
         with self.rt.db.read() as s:
             raw = s.get(Instance, self.instance_id)
             state: dict[str, Any] = json.loads(raw.driver_state) if raw else {}

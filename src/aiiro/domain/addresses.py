@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from aiiro.domain.catalog import Region
+from aiiro.catalog import Region
 from aiiro.runtime import Runtime
 from aiiro.store.models import IpAddress
 

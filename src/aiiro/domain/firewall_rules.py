@@ -7,13 +7,9 @@ Every compute driver asks this module, never its own copy of the rules:
 - `admits` / `decide` answer "does this template let a packet through?".
 
 The enforced form is `aiiro.compute.driver.FirewallRule` (direction, protocol, port,
-source, all strings, as Indigo writes them). `port_range` and `networks` turn its port and
-source into numbers for drivers that compile rules (libvirt nwfilter):
-- port: "22" -> (22, 22); "1000-2000" -> (1000, 2000); "All Ports" -> (1, 65535);
-  "" (ICMP) -> None.
-- source: an address or CIDR (IPv4 or IPv6); "0.0.0.0", "0.0.0.0/0", "::" and "::/0"
-  mean anywhere, both families. For an outbound rule `source` is the remote end
-  (the destination), as the Indigo panel uses the same field for both directions.
+source, all strings, as Indigo writes them); its port and source are read as numbers
+there (`port_range`, `networks`), beside it, for this module and for drivers that compile
+rules (libvirt nwfilter).
 
 Semantics (indigo-api-facts.md §5):
 - no template assigned: nothing is filtered;
@@ -29,24 +25,14 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal, get_args
 
-from aiiro.compute.driver import FirewallRule
+from aiiro.compute.driver import ALL_PORTS, FirewallRule, port_range, source_networks
 from aiiro.domain.errors import FIREWALL_RULE_INVALID, IndigoError
-from aiiro.inputs import decimal
 
 Direction = Literal["in", "out"]
 Protocol = Literal["TCP", "UDP", "ICMP"]
 PROTOCOLS: tuple[Protocol, ...] = get_args(Protocol)
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-ALL_PORTS = "All Ports"
-FULL_RANGE = (1, 65535)
-ANYWHERE: tuple[Network, ...] = (
-    ipaddress.IPv4Network("0.0.0.0/0"),
-    ipaddress.IPv6Network("::/0"),
-)
 CUSTOM = "Custom"
 # Named types fix the protocol and the port; "Custom" takes both from the rule.
 # HTTP, HTTPS, Custom are observed; All TCP / All UDP come from a client's examples;
@@ -150,7 +136,7 @@ def parse_rule(raw: Any, direction: Direction, index: int = 0) -> TemplateRule:
 
     if source == "":
         raise bad("source is required (an address, a CIDR, or 0.0.0.0 for anywhere)")
-    if not _networks(source):
+    if not source_networks(source):
         raise bad("source must be an IPv4/IPv6 address or CIDR, or 0.0.0.0 for anywhere")
     return TemplateRule(direction, rule_type, protocol, port, source)
 
@@ -169,49 +155,6 @@ def _text(value: Any, name: str, bad: Any) -> str:
     if len(text) > MAX_FIELD:
         raise bad(f"{name} is too long")
     return text
-
-
-# --- parsing the enforced form ------------------------------------------------------------
-
-
-def port_range(port: str, strict: bool = True) -> tuple[int, int] | None:
-    """(low, high) inclusive; None for "" (ICMP). Invalid text: ValueError when strict,
-    else None."""
-    text = port.strip()
-    result: tuple[int, int] | None = None
-    if text.lower() == ALL_PORTS.lower():
-        result = FULL_RANGE
-    elif (single := decimal(text)) is not None:
-        result = (single, single)
-    elif text.count("-") == 1:
-        lo, hi = (decimal(part) for part in text.split("-"))
-        if lo is not None and hi is not None:
-            result = (lo, hi)
-    if result is not None and 1 <= result[0] <= result[1] <= 65535:
-        return result
-    if strict and text != "":
-        raise ValueError(f"invalid port {port!r}")
-    return None
-
-
-def networks(source: str) -> tuple[Network, ...]:
-    """The networks a source stands for; ValueError if it is none."""
-    found = _networks(source)
-    if not found:
-        raise ValueError(f"invalid source {source!r}")
-    return found
-
-
-@lru_cache(maxsize=4096)
-def _networks(source: str) -> tuple[Network, ...]:
-    try:
-        net = ipaddress.ip_network(source.strip(), strict=False)
-    except ValueError:
-        return ()
-    # 0.0.0.0 (the Indigo panel's "anywhere") and any /0 mean every address.
-    if net.prefixlen == 0 or (net.network_address.is_unspecified and net.num_addresses == 1):
-        return ANYWHERE
-    return (net,)
 
 
 # --- the decision -------------------------------------------------------------------------
@@ -267,7 +210,8 @@ def _matches(
         span = port_range(rule.port, strict=False)
         if span is None or port is None or not span[0] <= port <= span[1]:
             return False
-    return any(address in net for net in _networks(rule.source) if net.version == address.version)
+    nets = source_networks(rule.source)
+    return any(address in net for net in nets if net.version == address.version)
 
 
 def describe(rule: FirewallRule) -> str:

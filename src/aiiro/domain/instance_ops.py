@@ -27,7 +27,6 @@ from aiiro.domain.snapshots import RESTORE
 from aiiro.domain.specs import spec_of
 from aiiro.engine.operations import Handler, Job
 from aiiro.store.models import Instance
-from aiiro.timing import timings
 
 log = logging.getLogger("aiiro.engine")
 
@@ -55,7 +54,7 @@ def provision(job: Job) -> None:
     inst = _mine(job, Power.INSTALLING)
     if inst is None:
         return
-    t = timings(job.rt)
+    t = job.rt.timings
     is_import = inst.import_url is not None
     expected = t.import_s if is_import else t.install_s
     step = expected * t.import_step_pct / 100 if is_import else 0.0
@@ -128,7 +127,7 @@ def stop(job: Job) -> None:
     inst = _mine(job, Power.STOPPING)
     if inst is None:
         return
-    t = timings(job.rt)
+    t = job.rt.timings
     spec = spec_of(job.rt, job.s, inst)
     if job.payload.get("phase", "begin") == "begin":
         if job.payload.get("hang"):
@@ -182,12 +181,12 @@ def destroy(job: Job) -> None:
         job.drive(job.driver.destroy, spec)
         save(job, inst, spec)
         job.payload.update(phase="remove", since=job.rt.clock.time())
-        if timings(job.rt).removal_s > 0:
-            job.again_in(timings(job.rt).removal_s)
+        if job.rt.timings.removal_s > 0:
+            job.again_in(job.rt.timings.removal_s)
             return
     since = float(job.payload["since"])
-    if job.rt.clock.time() < since + timings(job.rt).removal_s:
-        job.wait(since, timings(job.rt).removal_s, timings(job.rt).poll_s)
+    if job.rt.clock.time() < since + job.rt.timings.removal_s:
+        job.wait(since, job.rt.timings.removal_s, job.rt.timings.poll_s)
         return
     inst.removed_at = job.now
     addresses.release(job.s, inst.id)

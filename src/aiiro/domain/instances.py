@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
+from aiiro.catalog import OsImage, Plan, Region
 from aiiro.compute import import_url as import_url_rule
 from aiiro.domain import addresses, faults, lifecycle, limits, names
-from aiiro.domain.catalog import OsImage, Plan, Region
 from aiiro.domain.errors import (
     IMPORT_URL_REQUIRED,
     INSTANCE_NOT_FOUND,

@@ -27,7 +27,6 @@ from aiiro.domain.snapshots import CREATED, DELETE, FAILED, RESTORE, RUNNING, TA
 from aiiro.domain.specs import spec_of
 from aiiro.engine.operations import Handler, Job
 from aiiro.store.models import Snapshot
-from aiiro.timing import timings
 
 log = logging.getLogger("aiiro.engine")
 
@@ -49,7 +48,7 @@ def take(job: Job) -> None:
     snap = job.s.get(Snapshot, job.op.snapshot_id, with_for_update=True)
     if snap is None or snap.deleted_at is not None or snap.status != RUNNING:
         return
-    t = timings(job.rt)
+    t = job.rt.timings
     since = float(job.payload.get("since", job.rt.clock.time()))
     phase = job.payload.get("phase", "begin")
     if phase == "begin":
@@ -90,7 +89,7 @@ def restore(job: Job) -> None:
     inst = job.instance()
     if inst is None or inst.removed_at is not None or inst.power != Power.RESTORING.value:
         return
-    t = timings(job.rt)
+    t = job.rt.timings
     if job.payload.get("phase", "begin") == "begin":
         snap = job.s.get(Snapshot, job.op.snapshot_id)
         spec = spec_of(job.rt, job.s, inst)

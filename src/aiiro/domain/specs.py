@@ -9,9 +9,9 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from aiiro.catalog import IMPORT_OS_ID
 from aiiro.compute.driver import ComputeDriver, ConsoleStream, InstanceSpec
 from aiiro.domain import addresses
-from aiiro.domain.catalog import IMPORT_OS_ID
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance, Snapshot, SshKey
 

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from aiiro import timing
 from aiiro.api import render
 from aiiro.api.auth import engine, runtime
 from aiiro.api.body import Body, Id, body_of, body_schema, path_id, query_int
@@ -114,7 +113,7 @@ def profile_json(rt: Runtime) -> dict[str, Any]:
     return {
         "profile": rt.profile,
         "quota": rt.quota,
-        "timings": timing.timings(rt).as_dict(),
+        "timings": rt.timings.as_dict(),
     }
 
 
@@ -142,16 +141,11 @@ def put_profile(
 
 
 def fault_json(rule: Rule) -> dict[str, Any]:
-    return {
-        "id": rule.id,
-        "operation": rule.operation,
-        "action": rule.action,
-        "params": rule.params,
-        "probability": rule.probability,
-        "remaining": rule.remaining,
-        "account_id": rule.account_id,
-        "created_at": render.timestamp(rule.created_at),
-    }
+    return render.fields(
+        rule,
+        ("id", "operation", "action", "params", "probability", "remaining", "account_id"),
+        times=("created_at",),
+    )
 
 
 @router.get("/faults", summary="Fault rules, spent ones included")

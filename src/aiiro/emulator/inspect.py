@@ -41,18 +41,11 @@ PER_INSTANCE = 50
 
 
 def operation_json(op: Operation) -> dict[str, Any]:
-    return {
-        "id": op.id,
-        "kind": op.kind,
-        "instance_id": op.instance_id,
-        "snapshot_id": op.snapshot_id,
-        "state": op.state,
-        "attempts": op.attempts,
-        "error": op.error,
-        "created_at": render.timestamp(op.created_at),
-        "due_at": render.timestamp(op.due_at),
-        "finished_at": render.timestamp(op.finished_at),
-    }
+    return render.fields(
+        op,
+        ("id", "kind", "instance_id", "snapshot_id", "state", "attempts", "error"),
+        times=("created_at", "due_at", "finished_at"),
+    )
 
 
 @router.get(

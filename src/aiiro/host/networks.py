@@ -10,9 +10,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiiro.catalog import Region
 from aiiro.compute.libvirt.hosts import region_gateway
 from aiiro.config import Settings
-from aiiro.domain.catalog import Region
 
 SYS_NET = Path("/sys/class/net")
 

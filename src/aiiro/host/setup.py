@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from aiiro.catalog import load_catalog
 from aiiro.compute.libvirt.hosts import local_kvm_usable
 from aiiro.config import Settings
-from aiiro.domain.catalog import load_catalog
 from aiiro.host import networks, probe
 from aiiro.images.store import ImageStore
 

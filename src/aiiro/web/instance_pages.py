@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from aiiro.catalog import IMPORT_OS_ID
 from aiiro.domain import firewalls, instances, lifecycle, snapshots, sshkeys
-from aiiro.domain.catalog import IMPORT_OS_ID
 from aiiro.domain.errors import IndigoError
 from aiiro.domain.lifecycle import Command, Power
 from aiiro.engine import operations

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aiiro.domain.catalog import Region
+    from aiiro.catalog import Region
 
 log = logging.getLogger("aiiro.libvirt")
 

@@ -20,8 +20,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from aiiro.compute.driver import FirewallRule
-from aiiro.domain.firewall_rules import networks, port_range
+from aiiro.compute.driver import FirewallRule, networks, port_range
 
 ANTI_SPOOFING = "clean-traffic"
 # nwfilter priorities: lower runs first.
