@@ -7,6 +7,7 @@ and unset times are "0000-00-00 00:00:00" (indigo-api-facts.md §6).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import WithJsonSchema
@@ -97,36 +98,35 @@ async def snapshot_list(request: Request, who: Caller, instance_id: str) -> Resp
         return render.backend([listed(x) for x in snaps])
 
 
-@area.post(
-    "/retakesnapshot",
-    summary="Take a failed snapshot again",
-    answers={"200": ok(ref("StatusZero"))},
-    errors=(BAD, MISSING),
-    body=SnapshotRef,
-    fault="retakesnapshot",
-)
-async def retake_snapshot(request: Request, who: Caller, body: SnapshotRef) -> Response:
-    rt = runtime(request)
-    await engine(request).change(
-        lambda s: snapshots.retake(rt, s, who.account_id, body.instanceid, body.snapshotid)
-    )
-    return render.status_zero()
+def _on_snapshot(name: str, summary: str, act: Callable[..., Snapshot]) -> None:
+    """A POST endpoint acting on one snapshot of one instance (`instanceid`,
+    `snapshotid`), answering `{"STATUS":0}`."""
+
+    async def on_snapshot(request: Request, who: Caller, body: SnapshotRef) -> Response:
+        rt = runtime(request)
+        await engine(request).change(
+            lambda s: act(rt, s, who.account_id, body.instanceid, body.snapshotid)
+        )
+        return render.status_zero()
+
+    # Its OpenAPI operationId: retake_snapshot, restore_snapshot.
+    on_snapshot.__name__ = on_snapshot.__qualname__ = name.replace("snapshot", "_snapshot")
+    area.post(
+        f"/{name}",
+        summary=summary,
+        answers={"200": ok(ref("StatusZero"))},
+        errors=(BAD, MISSING),
+        body=SnapshotRef,
+        fault=name,
+    )(on_snapshot)
 
 
-@area.post(
-    "/restoresnapshot",
-    summary="Put a snapshot back on a stopped instance's disk (S10002 unless stopped)",
-    answers={"200": ok(ref("StatusZero"))},
-    errors=(BAD, MISSING),
-    body=SnapshotRef,
-    fault="restoresnapshot",
+_on_snapshot("retakesnapshot", "Take a failed snapshot again", snapshots.retake)
+_on_snapshot(
+    "restoresnapshot",
+    "Put a snapshot back on a stopped instance's disk (S10002 unless stopped)",
+    snapshots.restore,
 )
-async def restore_snapshot(request: Request, who: Caller, body: SnapshotRef) -> Response:
-    rt = runtime(request)
-    await engine(request).change(
-        lambda s: snapshots.restore(rt, s, who.account_id, body.instanceid, body.snapshotid)
-    )
-    return render.status_zero()
 
 
 @area.delete(

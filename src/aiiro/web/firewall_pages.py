@@ -6,7 +6,7 @@ from __future__ import annotations
 from itertools import zip_longest
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -16,24 +16,12 @@ from aiiro.domain import firewalls, instances
 from aiiro.domain.errors import IndigoError
 from aiiro.domain.firewall_rules import CUSTOM, PROTOCOLS, TYPES
 from aiiro.store.models import Instance
+from aiiro.web import pages
 from aiiro.web.forms import Form
-from aiiro.web.pages import (
-    PREFIX,
-    Acting,
-    PanelRoute,
-    acting,
-    engine,
-    flash_ok,
-    outcome,
-    render,
-    runtime,
-    see_other,
-    signed_in,
-)
 from aiiro.web.sessions import PanelUser
 
-router = APIRouter(route_class=PanelRoute)
-PAGE = f"{PREFIX}/firewalls"
+router = APIRouter(route_class=pages.PanelRoute)
+PAGE = f"{pages.PREFIX}/firewalls"
 
 
 def rules_from(form: Form, direction: str) -> list[dict[str, str]]:
@@ -65,7 +53,7 @@ def editor(
     form: Form | None = None,
     error: IndigoError | None = None,
 ) -> Response:
-    with runtime(request).db.read() as s:
+    with pages.runtime(request).db.read() as s:
         instances = instance_choices(s, user.account_id)
         fw = firewalls.get(s, user.account_id, firewall_id) if firewall_id is not None else None
         rules: dict[str, list[Any]] = {"in": [], "out": []}
@@ -78,7 +66,7 @@ def editor(
                 rules[r.direction].append(r)
             name = fw.name if fw else ""
             chosen = set()
-    return render(
+    return pages.render(
         request,
         "firewall_edit.html",
         status,
@@ -95,27 +83,29 @@ def editor(
 
 
 @router.get(PAGE)
-def firewalls_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
-    with runtime(request).db.read() as s:
+def firewalls_page(request: Request, user: pages.User) -> Response:
+    with pages.runtime(request).db.read() as s:
         templates = firewalls.list_templates(s, user.account_id)
         holders: dict[int, list[Instance]] = {}
         for instance in instance_choices(s, user.account_id):
             if instance.firewall_id is not None:
                 holders.setdefault(instance.firewall_id, []).append(instance)
-    return render(request, "firewalls.html", templates=templates, holders=holders, nav="firewalls")
+    return pages.render(
+        request, "firewalls.html", templates=templates, holders=holders, nav="firewalls"
+    )
 
 
 @router.get(PAGE + "/new")
-def new_firewall(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+def new_firewall(request: Request, user: pages.User) -> Response:
     return editor(request, user)
 
 
 @router.post(PAGE)
-def create_firewall(request: Request, act: Acting = Depends(acting)) -> Response:
-    rt = runtime(request)
+def create_firewall(request: Request, act: pages.Act) -> Response:
+    rt = pages.runtime(request)
     form = act.form
     try:
-        fw_id = engine(request).apply(
+        fw_id = pages.engine(request).apply(
             lambda s: (
                 firewalls.create(
                     rt,
@@ -131,23 +121,21 @@ def create_firewall(request: Request, act: Acting = Depends(acting)) -> Response
     except IndigoError as err:
         # Shown again with what was typed, so a mistake in one rule loses nothing.
         return editor(request, act.user, err.status, form=form, error=err)
-    flash_ok(request, act.user, "firewalls.created", name=form.get("name").strip())
-    return see_other(f"{PAGE}/{fw_id}")
+    pages.flash_ok(request, act.user, "firewalls.created", name=form.get("name").strip())
+    return pages.see_other(f"{PAGE}/{fw_id}")
 
 
 @router.get(PAGE + "/{firewall_id:id}")
-def edit_firewall(
-    firewall_id: int, request: Request, user: PanelUser = Depends(signed_in)
-) -> Response:
+def edit_firewall(firewall_id: int, request: Request, user: pages.User) -> Response:
     return editor(request, user, firewall_id=firewall_id)
 
 
 @router.post(PAGE + "/{firewall_id:id}")
-def update_firewall(firewall_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
-    rt = runtime(request)
+def update_firewall(firewall_id: int, request: Request, act: pages.Act) -> Response:
+    rt = pages.runtime(request)
     form = act.form
     try:
-        engine(request).apply(
+        pages.engine(request).apply(
             lambda s: firewalls.update(
                 rt,
                 s,
@@ -163,27 +151,27 @@ def update_firewall(firewall_id: int, request: Request, act: Acting = Depends(ac
         if err.status == 404:
             raise
         return editor(request, act.user, err.status, firewall_id, form=form, error=err)
-    flash_ok(request, act.user, "firewalls.updated")
-    return see_other(f"{PAGE}/{firewall_id}")
+    pages.flash_ok(request, act.user, "firewalls.updated")
+    return pages.see_other(f"{PAGE}/{firewall_id}")
 
 
 @router.post(PAGE + "/{firewall_id:id}/delete")
-def delete_firewall(firewall_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
-    rt = runtime(request)
-    with outcome(request, act.user, "firewalls.deleted"):
-        engine(request).apply(
+def delete_firewall(firewall_id: int, request: Request, act: pages.Act) -> Response:
+    rt = pages.runtime(request)
+    with pages.outcome(request, act.user, "firewalls.deleted"):
+        pages.engine(request).apply(
             lambda s: firewalls.delete_template(rt, s, act.user.account_id, firewall_id)
         )
-    return see_other(PAGE)
+    return pages.see_other(PAGE)
 
 
-@router.post(PREFIX + "/instances/{instance_id:id}/firewall")
-def assign_firewall(instance_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
-    rt = runtime(request)
+@router.post(pages.PREFIX + "/instances/{instance_id:id}/firewall")
+def assign_firewall(instance_id: int, request: Request, act: pages.Act) -> Response:
+    rt = pages.runtime(request)
     template = act.form.id("templateid")
     # Answered in the instance page's firewall card, next to the form.
-    with outcome(request, act.user, "firewalls.assigned_ok", at="firewall"):
-        engine(request).apply(
+    with pages.outcome(request, act.user, "firewalls.assigned_ok", at="firewall"):
+        pages.engine(request).apply(
             lambda s: firewalls.assign(rt, s, act.user.account_id, instance_id, template or 0)
         )
-    return see_other(f"{PREFIX}/instances/{instance_id}#firewall")
+    return pages.see_other(f"{pages.PREFIX}/instances/{instance_id}#firewall")

@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -20,27 +20,13 @@ from aiiro.domain.lifecycle import Command, Power
 from aiiro.engine import operations
 from aiiro.runtime import Runtime
 from aiiro.store.models import Instance, Snapshot
-from aiiro.web import i18n
+from aiiro.web import i18n, pages
 from aiiro.web.accounts import PanelProblem
 from aiiro.web.forms import Form
-from aiiro.web.pages import (
-    PREFIX,
-    SECURITY_HEADERS,
-    Acting,
-    PanelRoute,
-    acting,
-    engine,
-    flash_ok,
-    outcome,
-    render,
-    runtime,
-    see_other,
-    signed_in,
-)
 from aiiro.web.sessions import PanelUser
 
-router = APIRouter(route_class=PanelRoute)
-PAGE = f"{PREFIX}/instances"
+router = APIRouter(route_class=pages.PanelRoute)
+PAGE = f"{pages.PREFIX}/instances"
 SOURCES = ("image", "import", "snapshot")
 
 # What the panel adds to the API's `instancestatus` while a command is being carried out
@@ -133,13 +119,13 @@ def status_json(lang: str, inst: Instance, failed: str | None = None) -> dict[st
 
 
 @router.get(PAGE)
-def instances_page(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
-    rt = runtime(request)
+def instances_page(request: Request, user: pages.User) -> Response:
+    rt = pages.runtime(request)
     lang = i18n.choose(request)
-    with engine(request).view() as s:
+    with pages.engine(request).view() as s:
         rows = instances.listed(s, user.account_id)
         failed = _failed(s, rows)
-    return render(
+    return pages.render(
         request,
         "instances.html",
         rows=[(i, shown(lang, i, failed.get(i.id)), _plan_name(rt, i)) for i in rows],
@@ -149,14 +135,14 @@ def instances_page(request: Request, user: PanelUser = Depends(signed_in)) -> Re
 
 
 @router.get(PAGE + "/status.json")
-def instances_status(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+def instances_status(request: Request, user: pages.User) -> Response:
     lang = i18n.choose(request)
-    with engine(request).view() as s:
+    with pages.engine(request).view() as s:
         rows = instances.listed(s, user.account_id)
         failed = _failed(s, rows)
     return JSONResponse(
         {"instances": [status_json(lang, i, failed.get(i.id)) for i in rows]},
-        headers=SECURITY_HEADERS,
+        headers=pages.SECURITY_HEADERS,
     )
 
 
@@ -180,7 +166,7 @@ def create_form(
     form: Form | None = None,
     error: IndigoError | None = None,
 ) -> Response:
-    rt = runtime(request)
+    rt = pages.runtime(request)
     cat = rt.catalog
     with rt.db.read() as s:
         keys = sshkeys.list_keys(s, user.account_id, sshkeys.ACTIVE)
@@ -192,7 +178,7 @@ def create_form(
         (c["name"], [cat.images[o["id"]] for o in c["osLists"] if o["id"] in cat.images])
         for c in cat.os_categories
     ]
-    return render(
+    return pages.render(
         request,
         "instance_new.html",
         status,
@@ -268,40 +254,38 @@ def create_request(form: Form) -> instances.CreateRequest:
 
 
 @router.get(PAGE + "/new")
-def new_instance(request: Request, user: PanelUser = Depends(signed_in)) -> Response:
+def new_instance(request: Request, user: pages.User) -> Response:
     return create_form(request, user)
 
 
 @router.post(PAGE)
-def create_instance(request: Request, act: Acting = Depends(acting)) -> Response:
-    rt = runtime(request)
+def create_instance(request: Request, act: pages.Act) -> Response:
+    rt = pages.runtime(request)
     try:
-        inst = engine(request).apply(
+        inst = pages.engine(request).apply(
             lambda s: instances.create(rt, s, act.user.account_id, create_request(act.form))
         )
     except IndigoError as err:
         return create_form(request, act.user, err.status, act.form, err)
     inst_id, name = inst.id, inst.name
-    flash_ok(request, act.user, "instances.created", name=name, while_busy=True)
-    return see_other(f"{PAGE}/{inst_id}")
+    pages.flash_ok(request, act.user, "instances.created", name=name, while_busy=True)
+    return pages.see_other(f"{PAGE}/{inst_id}")
 
 
 # --- one instance -------------------------------------------------------------------------------
 
 
 @router.get(PAGE + "/{instance_id:id}")
-def instance_page(
-    instance_id: int, request: Request, user: PanelUser = Depends(signed_in)
-) -> Response:
-    rt = runtime(request)
+def instance_page(instance_id: int, request: Request, user: pages.User) -> Response:
+    rt = pages.runtime(request)
     lang = i18n.choose(request)
-    with engine(request).view() as s:
+    with pages.engine(request).view() as s:
         inst = instances.get(s, user.account_id, instance_id)
         templates = firewalls.list_templates(s, user.account_id)
         current = next((f for f in templates if f.id == inst.firewall_id), None)
         snaps = snapshots.list_for(s, user.account_id, inst.id)
         failed = _failed(s, [inst]).get(inst.id)
-    return render(
+    return pages.render(
         request,
         "instance.html",
         inst=inst,
@@ -320,19 +304,21 @@ def instance_page(
 
 
 @router.post(PAGE + "/{instance_id:id}/power")
-def instance_command(instance_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
+def instance_command(instance_id: int, request: Request, act: pages.Act) -> Response:
     """start / stop / forcestop / reset / destroy, as statusupdate takes them."""
-    rt = runtime(request)
+    rt = pages.runtime(request)
     try:
         cmd = Command(act.form.get("command"))
     except ValueError:
         raise PanelProblem("instances.bad_command") from None
     # The message tells of the command under way; it goes once the instance settles.
     under_way = cmd is not Command.DESTROY
-    with outcome(request, act.user, f"instances.done.{cmd.value}", while_busy=under_way) as done:
-        engine(request).apply(
+    with pages.outcome(
+        request, act.user, f"instances.done.{cmd.value}", while_busy=under_way
+    ) as done:
+        pages.engine(request).apply(
             lambda s: instances.command(rt, s, act.user.account_id, instance_id, cmd)
         )
     if cmd is Command.DESTROY and done.ok:
-        return see_other(PAGE)
-    return see_other(f"{PAGE}/{instance_id}")
+        return pages.see_other(PAGE)
+    return pages.see_other(f"{PAGE}/{instance_id}")

@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends
@@ -146,6 +146,12 @@ def acting(request: Request, form: Form = Depends(posted_form)) -> Acting:
     ):
         raise CsrfRejected()
     return Acting(user, form)
+
+
+# What a page's handler takes, as FastAPI dependencies: `user: pages.User` (signed in),
+# `act: pages.Act` (signed in, a form post whose CSRF token checked out).
+User = Annotated[PanelUser, Depends(signed_in)]
+Act = Annotated[Acting, Depends(acting)]
 
 
 async def anonymous_form(request: Request) -> Form:

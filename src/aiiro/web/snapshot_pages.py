@@ -3,25 +3,16 @@ domain/snapshots.py like /webarenaIndigo/v1/disk/... (S10002 unless stopped, and
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from aiiro.domain import snapshots
-from aiiro.web.pages import (
-    PREFIX,
-    Acting,
-    PanelRoute,
-    acting,
-    engine,
-    outcome,
-    runtime,
-    see_other,
-)
+from aiiro.web import pages
 
-router = APIRouter(route_class=PanelRoute)
-BASE = PREFIX + "/instances/{instance_id:id}/snapshots"
+router = APIRouter(route_class=pages.PanelRoute)
+BASE = pages.PREFIX + "/instances/{instance_id:id}/snapshots"
 
 
 # The snapshot card of the instance page: the answer to its forms is shown there, and
@@ -30,12 +21,12 @@ CARD = "snapshots"
 
 
 def back(instance_id: int) -> Response:
-    return see_other(f"{PREFIX}/instances/{instance_id}#{CARD}")
+    return pages.see_other(f"{pages.PREFIX}/instances/{instance_id}#{CARD}")
 
 
 @router.post(BASE)
-def take_snapshot(instance_id: int, request: Request, act: Acting = Depends(acting)) -> Response:
-    rt, who = runtime(request), act.user.account_id
+def take_snapshot(instance_id: int, request: Request, act: pages.Act) -> Response:
+    rt, who = pages.runtime(request), act.user.account_id
 
     def take(s: Session) -> None:
         # The panel fills the lowest free slot (the API leaves the choice to the caller);
@@ -44,36 +35,40 @@ def take_snapshot(instance_id: int, request: Request, act: Acting = Depends(acti
         slot = next((n for n in range(snapshots.SLOTS) if n not in used), 0)
         snapshots.take(rt, s, who, instance_id, act.form.get("name"), slot)
 
-    with outcome(request, act.user, "snapshots.taken", at=CARD):
-        engine(request).apply(take)
+    with pages.outcome(request, act.user, "snapshots.taken", at=CARD):
+        pages.engine(request).apply(take)
     return back(instance_id)
 
 
 @router.post(BASE + "/{snapshot_id:id}/restore")
 def restore_snapshot(
-    instance_id: int, snapshot_id: int, request: Request, act: Acting = Depends(acting)
+    instance_id: int, snapshot_id: int, request: Request, act: pages.Act
 ) -> Response:
-    rt, who = runtime(request), act.user.account_id
-    with outcome(request, act.user, "snapshots.restored", at=CARD):
-        engine(request).apply(lambda s: snapshots.restore(rt, s, who, instance_id, snapshot_id))
+    rt, who = pages.runtime(request), act.user.account_id
+    with pages.outcome(request, act.user, "snapshots.restored", at=CARD):
+        pages.engine(request).apply(
+            lambda s: snapshots.restore(rt, s, who, instance_id, snapshot_id)
+        )
     return back(instance_id)
 
 
 @router.post(BASE + "/{snapshot_id:id}/retake")
 def retake_snapshot(
-    instance_id: int, snapshot_id: int, request: Request, act: Acting = Depends(acting)
+    instance_id: int, snapshot_id: int, request: Request, act: pages.Act
 ) -> Response:
-    rt, who = runtime(request), act.user.account_id
-    with outcome(request, act.user, "snapshots.retaken", at=CARD):
-        engine(request).apply(lambda s: snapshots.retake(rt, s, who, instance_id, snapshot_id))
+    rt, who = pages.runtime(request), act.user.account_id
+    with pages.outcome(request, act.user, "snapshots.retaken", at=CARD):
+        pages.engine(request).apply(
+            lambda s: snapshots.retake(rt, s, who, instance_id, snapshot_id)
+        )
     return back(instance_id)
 
 
 @router.post(BASE + "/{snapshot_id:id}/delete")
 def delete_snapshot(
-    instance_id: int, snapshot_id: int, request: Request, act: Acting = Depends(acting)
+    instance_id: int, snapshot_id: int, request: Request, act: pages.Act
 ) -> Response:
-    rt, who = runtime(request), act.user.account_id
-    with outcome(request, act.user, "snapshots.deleted", at=CARD):
-        engine(request).apply(lambda s: snapshots.delete(rt, s, who, snapshot_id))
+    rt, who = pages.runtime(request), act.user.account_id
+    with pages.outcome(request, act.user, "snapshots.deleted", at=CARD):
+        pages.engine(request).apply(lambda s: snapshots.delete(rt, s, who, snapshot_id))
     return back(instance_id)
