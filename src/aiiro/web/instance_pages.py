@@ -105,9 +105,7 @@ def status_json(lang: str, inst: Instance, failed: str | None = None) -> dict[st
     return {
         "id": inst.id,
         "status": lifecycle.status_of(inst.power),
-        "instancestatus": lifecycle.instancestatus(
-            inst.power, inst.os_id == IMPORT_OS_ID, inst.progress
-        ),
+        "instancestatus": instances.shown_status(inst),
         "label": view.text + (f" ({view.note})" if view.note else ""),
         "state": view.badge,
         "ip": view.ip,
