@@ -1,1 +1,1 @@
-"""Durable operations and the worker that runs them when due; the clock."""
+"""Durable operations and the worker that runs them when due."""
