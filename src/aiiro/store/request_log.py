@@ -7,9 +7,10 @@ queued and writes it in one transaction, and any read writes the queue out first
 secret is ever at rest, and this process's requests are always in what it reads (another
 process's appear within a few milliseconds of their answer).
 
-Bounded: a body larger than MAX_BODY is not kept (only its size), and each write drops
-the oldest entries past `size` entries or MAX_BYTES of kept text; the queue itself never
-holds more than MAX_QUEUE entries.
+Bounded: a body larger than MAX_BODY is not kept (only its size), and the oldest entries
+past `size` entries or MAX_BYTES of kept text are dropped (by each process every
+PRUNE_ENTRIES entries or PRUNE_BYTES it writes); the queue itself never holds more than
+MAX_QUEUE entries.
 
 On SQLite the log has a file of its own (`requests.db` beside `aiiro.db`): logging a
 request then neither waits for the store's write lock nor counts as a change of the data
@@ -73,6 +74,14 @@ MAX_QUEUE = 10_000
 # The writing thread ends after this long with nothing to write (and starts again with
 # the next request), so an idle server, or a test's many short-lived ones, keep none.
 IDLE_S = 2.0
+# Woken by a request, the writer waits this long for the ones that follow, so that a busy
+# server writes (and prunes) many entries in one transaction rather than one each.
+GATHER_S = 0.005
+# Dropping what is past the bounds reads the whole log (a millisecond and more), so a
+# process does it once it has written this many entries or bytes since it last did: the
+# log may hold that much more than its bounds, for a moment.
+PRUNE_ENTRIES = 64
+PRUNE_BYTES = 1024 * 1024
 
 _metadata = MetaData()
 TABLE = Table(
@@ -219,6 +228,7 @@ class RequestLog:
         self._writing = threading.Lock()  # one write at a time: ids follow arrival
         self._thread: threading.Thread | None = None
         self._ready = False
+        self._unpruned = (0, 0)  # entries and bytes written since the last prune
 
     # -- the request's side: a tuple on a queue ------------------------------------------
     def add(
@@ -289,9 +299,14 @@ class RequestLog:
             if not items:
                 return
             rows = [_row(q) for q in items]
+            entries = self._unpruned[0] + len(rows)
+            size = self._unpruned[1] + sum(row["size"] for row in rows)
             with self._db.write(quiet=True) as s:
                 s.execute(insert(TABLE), rows)
-                self._prune(s)
+                if entries >= PRUNE_ENTRIES or size >= PRUNE_BYTES:
+                    self._prune(s)
+                    entries = size = 0
+            self._unpruned = (entries, size)
 
     def _prune(self, s: Any) -> None:
         newest_kept = (
@@ -312,6 +327,7 @@ class RequestLog:
                 if not self._queue and not self._wake.wait(IDLE_S) and not self._queue:
                     self._thread = None
                     return
+            time.sleep(GATHER_S)
             try:
                 self.flush()
             except Exception:
