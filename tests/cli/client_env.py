@@ -19,6 +19,9 @@ from aiiro.client_core.transport import HttpxSend
 from aiiro.runtime import Runtime
 
 ENDPOINT = "http://aiiro.test"
+# The README's first instance, with the SSH key registered as "mykey".
+CREATE_WEB1 = ["instance", "create", "--name", "web1", "--os", "Debian12", "--plan", "1CR768MB"]
+CREATE_WEB1 += ["--region", "Tokyo", "--ssh-key", "mykey"]
 
 
 @dataclass

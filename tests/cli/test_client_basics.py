@@ -6,42 +6,15 @@ lowest free snapshot slot; what a firewall is assigned to."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from aiiro.cli.client.fast import run_fast
-from aiiro.runtime import Runtime
-from tests.cli.client_env import ENDPOINT, Cli, make_cli
-from tests.conftest import Account
+from tests.cli.client_env import ENDPOINT, Cli
 
 ADMIN_TOKEN = "test-admin-token"
-
-
-@pytest.fixture
-def cli(tmp_path: Path, client: TestClient, rt: Runtime, alice: Account) -> Cli:
-    return make_cli(
-        tmp_path,
-        client,
-        rt,
-        {
-            "IndigoApiKey": alice.api_key,
-            "IndigoApiPrivateKey": alice.api_secret,
-            "AIIRO_ENDPOINT": ENDPOINT,
-        },
-    )
-
-
-@pytest.fixture(scope="module")
-def pubkey(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("keys") / "id_rsa"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(path)], check=True
-    )
-    return Path(f"{path}.pub")
 
 
 CREATE = ["instance", "create", "--os", "Debian12", "--plan", "1CR768MB", "--ssh-key", "k"]

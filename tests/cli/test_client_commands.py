@@ -4,7 +4,6 @@ virtual clock): output formats, dry runs, errors and exit codes."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,34 +13,24 @@ from starlette.testclient import TestClient
 
 from aiiro.client_core.policy import Http, Reply
 from aiiro.runtime import Runtime
-from tests.cli.client_env import ENDPOINT, Cli, make_cli
-from tests.conftest import Account
+from tests.cli.client_env import CREATE_WEB1, ENDPOINT, Cli
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
-
-
-@pytest.fixture
-def cli(tmp_path: Path, client: TestClient, rt: Runtime, alice: Account) -> Cli:
-    return make_cli(
-        tmp_path,
-        client,
-        rt,
-        {
-            "IndigoApiKey": alice.api_key,
-            "IndigoApiPrivateKey": alice.api_secret,
-            "AIIRO_ENDPOINT": ENDPOINT,
-        },
-    )
-
-
-@pytest.fixture(scope="module")
-def pubkey(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("keys") / "id_rsa"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "me@host", "-f", str(path)],
-        check=True,
-    )
-    return Path(f"{path}.pub")
+# Restore s1 on web1 and start it, curing no hung boot.
+RESTORE_NO_CURE = [
+    "snapshot",
+    "restore",
+    "web1",
+    "--snapshot",
+    "s1",
+    "--start",
+    "--cures",
+    "0",
+    "--boot-timeout",
+    "5",
+    "--poll",
+    "1",
+]
 
 
 @pytest.fixture
@@ -68,18 +57,7 @@ def web1(cli: Cli, pubkey: Path) -> dict[str, Any]:
 def test_the_interface_sketch(cli: Cli, pubkey: Path) -> None:
     cli.ok("sshkey", "create", "--name", "mykey", "--file", str(pubkey))
     made = cli.ok(
-        "instance",
-        "create",
-        "--name",
-        "web1",
-        "--os",
-        "Debian12",
-        "--plan",
-        "1CR768MB",
-        "--region",
-        "Tokyo",
-        "--ssh-key",
-        "mykey",
+        *CREATE_WEB1,
         "--wait",
     )
     assert "Stopped" in made.stdout
@@ -332,18 +310,7 @@ def test_restore_cures_a_hung_boot(cli: Cli, web1: dict[str, Any], client: TestC
     assert done.exit_code == 0, done.stderr
     assert "does not answer: forcestop, then start" in done.stderr
     stuck = cli(
-        "snapshot",
-        "restore",
-        "web1",
-        "--snapshot",
-        "s1",
-        "--start",
-        "--cures",
-        "0",
-        "--boot-timeout",
-        "5",
-        "--poll",
-        "1",
+        *RESTORE_NO_CURE,
         "--boot-check",
         "aiiro",
         AIIRO_ADMIN_TOKEN="test-admin-token",
@@ -355,18 +322,7 @@ def test_restore_cures_a_hung_boot(cli: Cli, web1: dict[str, Any], client: TestC
         json={"action": "boot_stuck", "operation": "restoresnapshot", "count": 1},
     )
     stuck = cli(
-        "snapshot",
-        "restore",
-        "web1",
-        "--snapshot",
-        "s1",
-        "--start",
-        "--cures",
-        "0",
-        "--boot-timeout",
-        "5",
-        "--poll",
-        "1",
+        *RESTORE_NO_CURE,
         AIIRO_ADMIN_TOKEN="test-admin-token",
     )
     assert stuck.exit_code == 10 and "hint:" in stuck.stderr

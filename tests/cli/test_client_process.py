@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.server import AiiroServer, aiiro_command
+from tests.cli.client_env import CREATE_WEB1
 
 pytestmark = pytest.mark.acceptance
 
@@ -59,18 +60,7 @@ def test_the_sketch_against_a_real_server(server: AiiroServer, tmp_path: Path) -
     steps = [
         ["sshkey", "create", "--name", "mykey", "--file", str(tmp_path / "id_rsa.pub")],
         [
-            "instance",
-            "create",
-            "--name",
-            "web1",
-            "--os",
-            "Debian12",
-            "--plan",
-            "1CR768MB",
-            "--region",
-            "Tokyo",
-            "--ssh-key",
-            "mykey",
+            *CREATE_WEB1,
             "--wait",
             "--poll",
             "0.2",
