@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from aiiro.cli.client.fast import run_fast
+from aiiro.runtime import Runtime
 from tests.cli.client_env import ENDPOINT, Cli
 
 ADMIN_TOKEN = "test-admin-token"
