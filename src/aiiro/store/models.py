@@ -110,6 +110,8 @@ class Instance(Base):
     arpaname: Mapped[str | None] = mapped_column(String(128))
     arpadate: Mapped[int] = mapped_column(BigInteger, default=0)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Not written: the API shows closed_at as null, the only value ever observed
+    # (api/instances.py). Kept so that existing stores need no migration.
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
