@@ -166,11 +166,24 @@ class Controls:
         self.call("DELETE", "/faults")
 
     def requests(
-        self, account_id: int | None = None, limit: int | None = None
+        self,
+        account_id: int | None = None,
+        limit: int | None = None,
+        api_key_id: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Logged Indigo requests, oldest first, secrets redacted."""
-        found = self.call("GET", "/requests", account_id=account_id, limit=limit)
+        """Logged Indigo requests, oldest first, secrets redacted; each says its API key
+        and what the quota made of it."""
+        found = self.call(
+            "GET", "/requests", account_id=account_id, limit=limit, api_key_id=api_key_id
+        )
         return list(found["requests"])
+
+    def quota(self, api_key_id: int | None = None, account_id: int | None = None) -> dict[str, Any]:
+        """Each API key's requests and 429s in the current and recent minutes (one key's
+        when `api_key_id` is given)."""
+        if api_key_id is not None:
+            return dict(self.call("GET", f"/quota/{api_key_id}"))
+        return dict(self.call("GET", "/quota", account_id=account_id))
 
     def clear_requests(self) -> None:
         self.call("DELETE", "/requests")

@@ -222,12 +222,17 @@ class FaultRule(Base):
 
 
 class QuotaWindow(Base):
+    """One API key's calendar minute: the requests the quota let through (`count`, at most
+    the quota) and those it refused with a 429 (`refused`). Kept for the last few minutes
+    (domain/quota.py), for `GET /_aiiro/quota`."""
+
     __tablename__ = "quota_windows"
     __table_args__ = NEVER_REUSED
 
     api_key_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch ms
     count: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class KeyValue(Base):
