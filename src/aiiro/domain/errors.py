@@ -70,6 +70,7 @@ ACCOUNT_EXISTS = "A4090"  # admin API: an account with that e-mail exists
 DAILY_CREATE_LIMIT = "A4060"  # createinstance refused by the emulated daily creation cap
 LIMIT_REACHED = "A4070"  # the account holds as many instances/keys/templates as it may
 FAULT_NOT_FOUND = "A4048"  # /_aiiro/faults/{id} with an unknown id
+SCENARIO_NOT_FOUND = "A4049"  # /_aiiro/scenarios/{name} with an unknown name
 ADMIN_TOKEN_REQUIRED = "A4101"  # /_aiiro/ without the admin token
 ADMIN_NOT_HERE = "A4103"  # /_aiiro/ from beyond loopback and AIIRO_ADMIN_NETWORKS
 INTERNAL = "A5000"

@@ -98,6 +98,25 @@ def consume(rt: Runtime, api_key_id: int) -> QuotaState:
     return QuotaState(allowed, allowed - count, reset)
 
 
+def spend_minute(rt: Runtime, api_key_ids: list[int]) -> None:
+    """Use up the current minute of these keys, as a burst of other calls would (the
+    quota-storm scenario): their next requests this minute are refused."""
+    allowed = rt.settings.quota_per_minute
+    now_ms = int(rt.clock.time() * 1000)
+    window = now_ms - now_ms % MINUTE_MS
+    table = _table()
+    insert = sqlite_insert if rt.db.is_sqlite else pg_insert
+    with rt.db.write() as s:
+        for key_id in api_key_ids:
+            s.execute(
+                insert(table)
+                .values(api_key_id=key_id, window_start=window, count=allowed, refused=0)
+                .on_conflict_do_update(
+                    index_elements=["api_key_id", "window_start"], set_={"count": allowed}
+                )
+            )
+
+
 def recent(
     rt: Runtime, s: Session, api_key_id: int | None = None, account_id: int | None = None
 ) -> list[dict[str, Any]]:
