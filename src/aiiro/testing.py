@@ -17,6 +17,10 @@ Fixtures
   credentials and the clock stay; the seed, if configured, is applied again).
 - `aiiro_credentials` (function): the account's API key and secret.
 
+Marker: `@pytest.mark.aiiro_scenario("quota-storm")` sets up a named race scenario after
+the reset (`aiiro.scenario(name, instance_id=...)` for those about one instance); the
+profile and quota a scenario switches are switched back after the test.
+
 Settings (an environment variable wins over the ini option of the same meaning):
     ini option              environment                   default
     aiiro_profile           AIIRO_TESTING_PROFILE         instant
@@ -166,14 +170,37 @@ class Controls:
         self.call("DELETE", "/faults")
 
     def requests(
-        self, account_id: int | None = None, limit: int | None = None
+        self,
+        account_id: int | None = None,
+        limit: int | None = None,
+        api_key_id: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Logged Indigo requests, oldest first, secrets redacted."""
-        found = self.call("GET", "/requests", account_id=account_id, limit=limit)
+        """Logged Indigo requests, oldest first, secrets redacted; each says its API key
+        and what the quota made of it."""
+        found = self.call(
+            "GET", "/requests", account_id=account_id, limit=limit, api_key_id=api_key_id
+        )
         return list(found["requests"])
+
+    def quota(self, api_key_id: int | None = None, account_id: int | None = None) -> dict[str, Any]:
+        """Each API key's requests and 429s in the current and recent minutes (one key's
+        when `api_key_id` is given)."""
+        if api_key_id is not None:
+            return dict(self.call("GET", f"/quota/{api_key_id}"))
+        return dict(self.call("GET", "/quota", account_id=account_id))
 
     def clear_requests(self) -> None:
         self.call("DELETE", "/requests")
+
+    def scenarios(self) -> list[dict[str, Any]]:
+        """The named race scenarios: name, what each sets up, the race, what a robust
+        client does."""
+        return list(self.call("GET", "/scenarios")["scenarios"])
+
+    def scenario(self, name: str, **params: Any) -> dict[str, Any]:
+        """Set up the race scenario `name` (`instance_id`, `account_id`, `count`, `limit`
+        as it takes them); a profile or quota it switches stays until switched back."""
+        return dict(self.call("POST", f"/scenarios/{name}", params))
 
     def close(self) -> None:
         self.http.close()
@@ -196,6 +223,7 @@ class Aiiro:
         self.data_dir = data_dir
         self.seed = seed
         self.controls = Controls(base_url, admin_token)
+        self._switched: tuple[str, bool] | None = None
         self.http = _client(base_url)
         made = self.controls.call("POST", "/accounts", {"name": "pytest"})
         self.credentials = Credentials(made["account"]["id"], made["apiKey"], made["apiSecret"])
@@ -237,10 +265,25 @@ class Aiiro:
     def env(self) -> dict[str, str]:
         return self.credentials.env()
 
+    def scenario(self, name: str, **params: Any) -> dict[str, Any]:
+        """Set up a race scenario (docs/emulator.md, "Scenarios"); with the `aiiro`
+        fixture, the profile and quota it switches are switched back after the test."""
+        if self._switched is None:
+            found = self.controls.profile()
+            self._switched = (found["profile"], found["quota"])
+        return self.controls.scenario(name, **params)
+
     def reset(self) -> None:
         self.controls.reset()
         if self.seed is not None:
             self.controls.seed(self.seed)
+
+    def undo_scenarios(self) -> None:
+        """Switch the profile and quota back to what they were before the first scenario."""
+        if self._switched is not None:
+            profile, quota = self._switched
+            self._switched = None
+            self.controls.profile(profile, quota)
 
     def stop(self) -> None:
         self.controls.close()
@@ -371,10 +414,23 @@ def aiiro_session(
         server.stop()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "aiiro_scenario(name, **params): set up the aiiro race scenario `name` after the "
+        "`aiiro` fixture's reset (GET /_aiiro/scenarios lists them)",
+    )
+
+
 @pytest.fixture
-def aiiro(aiiro_session: Aiiro) -> Aiiro:
+def aiiro(aiiro_session: Aiiro, request: pytest.FixtureRequest) -> Iterator[Aiiro]:
     aiiro_session.reset()
-    return aiiro_session
+    try:
+        for marker in request.node.iter_markers("aiiro_scenario"):
+            aiiro_session.scenario(*marker.args, **marker.kwargs)
+        yield aiiro_session
+    finally:
+        aiiro_session.undo_scenarios()
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -198,3 +200,126 @@ def test_quota_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("AIIRO_QUOTA", "false")
     monkeypatch.setenv("AIIRO_PROFILE", "faithful")
     assert Settings().quota_enabled is False
+
+
+# --- what a client spends: /_aiiro/quota and the request log ---------------------------
+
+
+def key_id(rt: Runtime, acct: Account) -> int:
+    from sqlalchemy import select
+
+    from aiiro.store.models import ApiKey
+
+    with rt.db.read() as s:
+        found = s.scalar(select(ApiKey.id).where(ApiKey.api_key == acct.api_key))
+    assert found is not None
+    return found
+
+
+def minutes(client: TestClient, admin_headers: dict[str, str], kid: int) -> list[Any]:
+    r = client.get(f"/_aiiro/quota/{kid}", headers=admin_headers)
+    assert r.status_code == 200, r.text
+    shown = r.json()["minutes"]
+    return [(m["requests"], m["refused"], m["available"], m["current"]) for m in shown]
+
+
+@pytest.mark.both_databases
+def test_quota_shows_each_keys_requests_and_429s_minute_by_minute(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    alice: Account,
+    bob: Account,
+    quota_on: Runtime,
+) -> None:
+    for _ in range(8):
+        alice.get(LIST)
+    bob.get(LIST)
+    a, b = key_id(quota_on, alice), key_id(quota_on, bob)
+    r = client.get("/_aiiro/quota", headers=admin_headers)
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["quota"], body["allowed"], body["minutes_kept"]) == (True, 6, 10)
+    shown = {k["api_key_id"]: k for k in body["keys"]}
+    assert set(shown) == {a, b}
+    assert (shown[a]["api_key"], shown[a]["account_id"]) == (alice.api_key, alice.id)
+    [minute] = shown[a]["minutes"]
+    start_ms = minute_end_ms(quota_on) - 60_000
+    assert minute == {
+        "start_ms": start_ms,
+        "start": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(start_ms / 1000)),
+        "current": True,
+        "requests": 8,
+        "refused": 2,
+        "available": 0,
+    }
+    assert [(m["requests"], m["refused"]) for m in shown[b]["minutes"]] == [(1, 0)]
+
+    quota_on.clock.advance(60)  # the next minute
+    alice.get(LIST)
+    assert minutes(client, admin_headers, a) == [(1, 0, 5, True), (8, 2, 0, False)]
+    # One account's keys only.
+    r = client.get("/_aiiro/quota", params={"account_id": bob.id}, headers=admin_headers)
+    assert [k["api_key_id"] for k in r.json()["keys"]] == [b]
+
+
+def test_quota_of_an_unknown_key_is_404_and_of_an_idle_key_empty(
+    client: TestClient, admin_headers: dict[str, str], alice: Account, quota_on: Runtime
+) -> None:
+    r = client.get("/_aiiro/quota/999999", headers=admin_headers)
+    assert r.status_code == 404 and r.json()["errorCode"] == "A4042"
+    assert client.get("/_aiiro/quota/x", headers=admin_headers).status_code == 404
+    r = client.get(f"/_aiiro/quota/{key_id(quota_on, alice)}", headers=admin_headers)
+    assert (r.json()["api_key"], r.json()["minutes"]) == (alice.api_key, [])
+    assert client.get("/_aiiro/quota").status_code == 401  # the admin token is needed
+
+
+def test_only_the_last_ten_minutes_are_kept(
+    client: TestClient, admin_headers: dict[str, str], alice: Account, quota_on: Runtime
+) -> None:
+    from sqlalchemy import func, select
+
+    from aiiro.store.models import QuotaWindow
+
+    for _ in range(12):
+        alice.get(LIST)
+        quota_on.clock.advance(60)
+    alice.get(LIST)
+    shown = minutes(client, admin_headers, key_id(quota_on, alice))
+    assert shown == [(1, 0, 5, True)] + [(1, 0, 5, False)] * 9
+    with quota_on.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(QuotaWindow)) == 10
+
+
+def test_each_logged_request_says_its_key_and_quota_state(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    alice: Account,
+    bob: Account,
+    quota_on: Runtime,
+) -> None:
+    client.delete("/_aiiro/requests", headers=admin_headers)
+    for _ in range(7):
+        alice.get(LIST)
+    bob.get(LIST)
+    reset = minute_end_ms(quota_on)
+    a = key_id(quota_on, alice)
+    r = client.get("/_aiiro/requests", params={"api_key_id": a}, headers=admin_headers)
+    logged = r.json()["requests"]
+    assert [(e["status"], e["api_key_id"], e["quota"]) for e in logged] == [
+        (200, a, {"allowed": 6, "available": left, "reset_ms": reset, "refused": False})
+        for left in range(5, -1, -1)
+    ] + [(429, a, {"allowed": 6, "available": 0, "reset_ms": reset, "refused": True})]
+    everything = client.get("/_aiiro/requests", headers=admin_headers).json()["requests"]
+    assert everything[-1]["api_key_id"] == key_id(quota_on, bob)
+
+
+def test_without_the_quota_the_log_shows_the_key_and_no_quota_state(
+    client: TestClient, admin_headers: dict[str, str], rt: Runtime, alice: Account
+) -> None:
+    alice.get(LIST)
+    [entry] = client.get("/_aiiro/requests", params={"limit": 1}, headers=admin_headers).json()[
+        "requests"
+    ]
+    assert (entry["api_key_id"], entry["quota"]) == (key_id(rt, alice), None)
+    body = client.get("/_aiiro/quota", headers=admin_headers).json()
+    assert (body["quota"], body["keys"]) == (False, [])

@@ -179,8 +179,70 @@ def test_a_failed_snapshot_is_taken_again_by_retake(
     r = alice.post(f"{DISK}/retakesnapshot", {"instanceid": running, "snapshotid": str(snap["id"])})
     assert r.status_code == 200 and r.text == '{"STATUS":0}'
     assert only(alice, running)["status"] == "created"
-    r = alice.post(f"{DISK}/retakesnapshot", {"instanceid": running, "snapshotid": snap["id"]})
-    assert r.status_code == 400 and r.json()["errorCode"] == "A4032"
+
+
+def test_retake_of_a_created_snapshot_takes_it_again_into_its_slot(
+    client: TestClient, admin_headers: dict[str, str], alice: Account, running: int
+) -> None:
+    # As SatoshiTsutsumi/indigo-client-go's live-API test expects: take, then retake at once.
+    write(client, admin_headers, running, "first")
+    take(alice, running, slot="2")
+    before = only(alice, running)
+    assert before["status"] == "created"
+    write(client, admin_headers, running, "second")
+    r = alice.post(f"{DISK}/retakesnapshot", {"instanceid": running, "snapshotid": before["id"]})
+    assert r.status_code == 200 and r.text == '{"STATUS":0}'
+    after = only(alice, running)
+    assert (after["id"], after["slot_number"], after["status"]) == (before["id"], 2, "created")
+    # The slot now holds the disk as it was at the retake.
+    ih.command(alice, running, "stop")
+    r = alice.post(f"{DISK}/restoresnapshot", {"instanceid": running, "snapshotid": after["id"]})
+    assert r.status_code == 200
+    assert read(client, admin_headers, running) == "second"
+
+
+def test_retake_refused_is_the_strict_answer_as_a_fault_rule(
+    client: TestClient, admin_headers: dict[str, str], alice: Account, running: int
+) -> None:
+    fault(client, admin_headers, "retake_refused", count=1)
+    fault(client, admin_headers, "snapshot_fails", operation="takesnapshot", count=1)
+    take(alice, running)
+    sid = only(alice, running)["id"]
+    # A failed snapshot is taken again as ever; the rule is not spent on it.
+    r = alice.post(f"{DISK}/retakesnapshot", {"instanceid": running, "snapshotid": sid})
+    assert r.status_code == 200 and only(alice, running)["status"] == "created"
+    r = alice.post(f"{DISK}/retakesnapshot", {"instanceid": running, "snapshotid": sid})
+    assert r.status_code == 400
+    assert r.json() == {
+        "success": False,
+        "errorMessage": "Only a failed snapshot can be taken again.",
+        "errorCode": "A4032",
+    }
+    r = alice.post(f"{DISK}/retakesnapshot", {"instanceid": running, "snapshotid": sid})
+    assert r.status_code == 200 and r.text == '{"STATUS":0}'
+    rules = client.get("/_aiiro/faults", headers=admin_headers).json()["faults"]
+    assert [(f["action"], f["operation"], f["remaining"]) for f in rules] == [
+        ("retake_refused", "retakesnapshot", 0),
+        ("snapshot_fails", "takesnapshot", 0),
+    ]
+
+
+def test_retake_of_a_snapshot_still_being_taken_is_refused(
+    alice: Account, rt: Runtime, running: int, engine: Engine
+) -> None:
+    t = ih.use_profile(engine, "fast")
+    take(alice, running)
+    sid = only(alice, running)["id"]
+    assert only(alice, running)["status"] == "running"
+    r = alice.post(f"{DISK}/retakesnapshot", {"instanceid": running, "snapshotid": sid})
+    assert r.status_code == 400
+    assert r.json() == {
+        "success": False,
+        "errorMessage": "The snapshot is still being taken.",
+        "errorCode": "A4032",
+    }
+    ih.advance(rt, t.snapshot_s)
+    assert only(alice, running)["status"] == "created"
 
 
 def test_retake_can_fail_again(

@@ -123,3 +123,54 @@ def test_uses_that_server(aiiro):
     finally:
         server.stop()
     assert server.process is not None and server.process.poll() is not None
+
+
+SCENARIO_SUITE = """
+import json
+
+import pytest
+
+SSHKEYS = "/webarenaIndigo/v1/vm/sshkey"
+KEY = {key!r}
+
+
+@pytest.mark.aiiro_scenario("quota-storm")
+def test_the_marker_sets_up_the_scenario(aiiro):
+    assert aiiro.controls.profile()["quota"] is True
+    with aiiro.client() as c:
+        r = c.get(SSHKEYS)
+    assert r.status_code == 429 and r.headers["x-quota-available"] == "0"
+
+
+def test_the_quota_is_switched_back_after_the_test(aiiro):
+    assert aiiro.controls.profile()["quota"] is False
+
+
+def test_an_instance_scenario_by_call(aiiro):
+    assert "destroy-while-running" in [s["name"] for s in aiiro.controls.scenarios()]
+    with aiiro.client() as c:
+        key = c.post(SSHKEYS, content=json.dumps({{"sshName": "k", "sshKey": KEY}})).json()
+        body = {{"sshKeyId": key["sshKey"]["id"], "regionId": 1, "osId": 22,
+                "instancePlan": 13, "instanceName": "web"}}
+        iid = c.post("/webarenaIndigo/v1/vm/createinstance", content=json.dumps(body)).json()
+        iid = iid["vms"]["id"]
+        aiiro.scenario("destroy-while-running", instance_id=iid)
+        r = c.post("/webarenaIndigo/v1/vm/instance/statusupdate",
+                   content=json.dumps({{"instanceId": str(iid), "status": "destroy"}}))
+        assert r.json()["errorCode"] == "I10055"
+
+
+@pytest.mark.aiiro_scenario("slow-stop")
+def test_a_profile_scenario(aiiro):
+    assert aiiro.controls.profile()["profile"] == "faithful"
+
+
+def test_the_profile_is_switched_back_after_the_test(aiiro):
+    assert aiiro.controls.profile()["profile"] == "instant"
+"""
+
+
+def test_scenarios_by_marker_and_by_call(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=SCENARIO_SUITE.format(key=rsa_public()))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=5)

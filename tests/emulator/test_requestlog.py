@@ -41,6 +41,8 @@ def test_requests_are_logged_with_bodies(
         "query",
         "status",
         "account_id",
+        "api_key_id",
+        "quota",
         "headers",
         "request_body",
         "response_body",

@@ -30,7 +30,13 @@ async def caller(request: Request) -> Caller:
         raise invalid_token()
     who = authenticate(rt, token.strip())
     request.state.account_id = who.account_id
+    request.state.api_key_id = who.api_key_id
     if rt.quota:
-        # A write per request: off the event loop, like every write.
-        request.state.quota = await to_thread.run_sync(quota.consume, rt, who.api_key_id)
+        # A write per request: off the event loop, like every write. The state (refused
+        # or not) goes into the request log with the request.
+        try:
+            request.state.quota = await to_thread.run_sync(quota.consume, rt, who.api_key_id)
+        except quota.QuotaExceeded as refused:
+            request.state.quota = refused.state
+            raise
     return who

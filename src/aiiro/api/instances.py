@@ -98,7 +98,9 @@ def _common(rt: Runtime, inst: InstanceLike, provisioned: bool) -> dict[str, Any
         "arpaname": inst.arpaname if provisioned else None,
         "arpadate": inst.arpadate if provisioned else 0,
         "started_at": render.timestamp(inst.started_at) if provisioned else None,
-        "closed_at": render.timestamp(inst.closed_at),
+        # sic: null in every captured body; clients decode it as a number (dytlzl/indigo
+        # as an int), so it stays null while a destroyed instance is still listed too.
+        "closed_at": None,
         "vm_revert": 0,
         "ipaddress": inst.ipaddress if provisioned else None,
         "secondary_ip": None,

@@ -117,12 +117,15 @@ class IndigoHeaders:
         await self.app(scope, receive_logged if log else receive, send_wrapped)
 
         if log is not None:
+            counted = state.get("quota")
             log.add(
                 method=scope["method"],
                 path=path,
                 query=scope.get("query_string", b"").decode("latin-1"),
                 status=status_box[0],
                 account_id=state.get("account_id"),
+                api_key_id=state.get("api_key_id"),
+                quota=None if counted is None else counted.as_dict(),
                 headers=list(scope.get("headers", [])),
                 request_body=b"".join(req_chunks),
                 response_body=b"".join(resp_chunks),

@@ -225,7 +225,7 @@ _INSTANCE_COMMON: dict[str, Schema] = {
     "arpaname": nullable(STR),
     "arpadate": INT,
     "started_at": TIME_OR_NULL,
-    "closed_at": TIME_OR_NULL,
+    "closed_at": NULL,  # sic: always null (api/instances.py)
     "vm_revert": INT,
     "ipaddress": nullable(STR),
     "secondary_ip": nullable(STR),

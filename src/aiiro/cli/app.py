@@ -10,7 +10,7 @@ import typer
 
 from aiiro import __version__
 from aiiro.cli import shell
-from aiiro.cli.client import catalog, configure, firewall, instance, keys, snapshot
+from aiiro.cli.client import catalog, configure, firewall, instance, keys, scenario, snapshot
 from aiiro.cli.client.common import command, root_options
 from aiiro.cli.server import admin_app, serve, worker
 from aiiro.host.cli import host_app
@@ -37,6 +37,7 @@ CLIENT_COMMANDS = (
     "instance",
     "firewall",
     "snapshot",
+    "scenario",
 )
 root_options(app, CLIENT_COMMANDS, __version__)
 app.command("serve")(serve)
@@ -55,6 +56,7 @@ app.add_typer(catalog.app, name="catalog", rich_help_panel=PANEL)
 app.add_typer(instance.app, name="instance", rich_help_panel=PANEL)
 app.add_typer(firewall.app, name="firewall", rich_help_panel=PANEL)
 app.add_typer(snapshot.app, name="snapshot", rich_help_panel=PANEL)
+app.add_typer(scenario.app, name="scenario", rich_help_panel="Emulator (aiiro servers)")
 
 app.command("version")(shell.version)
 app.command("completion")(shell.completion)

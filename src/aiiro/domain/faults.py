@@ -2,10 +2,11 @@
 how an operator makes them; store/fault_rules.py keeps them).
 
 Domain actions (out of stock, a stop that hangs, a failed snapshot, a boot stuck at GRUB,
-the daily creation cap) are taken by the code that runs the operation: it calls
-`take(rt, s, operation, account_id)` inside its transaction and acts on the hit. HTTP
-actions (latency, http_error) strike at the HTTP layer, before the handler runs
-(`take_http`). Probabilities draw from `rt.rand`, so a seed makes them reproducible.
+the daily creation cap, the strict refusal of retakesnapshot) are taken by the code that
+runs the operation: it calls `take(rt, s, operation, account_id)` inside its transaction
+and acts on the hit. HTTP actions (latency, http_error) strike at the HTTP layer, before
+the handler runs (`take_http`). Probabilities draw from `rt.rand`, so a seed makes them
+reproducible.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from typing import Any
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
-from aiiro.domain.errors import DAILY_CREATE_LIMIT, INJECTED_FAULT, GatewayError, IndigoError
+from aiiro.domain.errors import (
+    DAILY_CREATE_LIMIT,
+    INJECTED_FAULT,
+    SNAPSHOT_NOT_FAILED,
+    GatewayError,
+    IndigoError,
+)
 from aiiro.runtime import Runtime
 from aiiro.store.fault_rules import Rule
 from aiiro.store.models import FaultRule, Instance
@@ -33,6 +40,7 @@ DOMAIN_ACTIONS: dict[str, tuple[str, ...]] = {
     "stop_hangs": ("statusupdate:stop",),
     "snapshot_fails": ("takesnapshot", "retakesnapshot"),
     "boot_stuck": ("restoresnapshot",),
+    "retake_refused": ("retakesnapshot",),
 }
 DEFAULT_DAILY_LIMIT = 10
 
@@ -72,15 +80,24 @@ def has_http_rules(rt: Runtime) -> bool:
 # --- striking -------------------------------------------------------------------------
 
 
-def take(rt: Runtime, s: Session, operation: str, account_id: int | None) -> FaultHit | None:
-    """The domain fault that strikes this `operation` now, if any (consuming one count).
+def take(
+    rt: Runtime,
+    s: Session,
+    operation: str,
+    account_id: int | None,
+    actions: tuple[str, ...] = tuple(DOMAIN_ACTIONS),
+) -> FaultHit | None:
+    """The domain fault among `actions` that strikes this `operation` now, if any
+    (consuming one count). An operation that takes several actions at different points
+    (retakesnapshot) names the ones each point acts on, so none is spent where it does
+    nothing.
 
     Call it inside the transaction that does the operation (before adding what it
     creates). A count is spent even if that transaction is rolled back: the fault struck.
     """
     op = operation_name(operation)
     for rule in rt.fault_rules.rules(rt.db):
-        if rule.action not in DOMAIN_ACTIONS or rule.operation != op:
+        if rule.action not in actions or rule.operation != op:
             continue
         if not rule.applies_to(account_id):
             continue
@@ -184,6 +201,8 @@ def _daily_cap(rt: Runtime, s: Session, rule: Rule, account_id: int | None) -> I
 def _domain_error(action: str) -> IndigoError | None:
     if action == "out_of_stock":
         return IndigoError(400, "I10059", "Out of stock.")
+    if action == "retake_refused":
+        return IndigoError(400, SNAPSHOT_NOT_FAILED, "Only a failed snapshot can be taken again.")
     return None
 
 

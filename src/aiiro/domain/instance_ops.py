@@ -215,8 +215,6 @@ def settle_after_failure(job: Job) -> None:
         return
     inst.power = lifecycle.gives_up_to(inst.power, inst.status).value
     inst.progress = None
-    if job.op.kind == "destroy":
-        inst.closed_at = None  # not destroyed after all
     save(job, inst)
 
 

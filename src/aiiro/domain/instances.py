@@ -351,8 +351,6 @@ def command(
         "version": inst.version + 1,
         "updated_at": now,
     }
-    if cmd is Command.DESTROY:
-        values["closed_at"] = now.replace(microsecond=0)
     result = s.execute(
         update(Instance)
         .where(Instance.id == inst.id, Instance.version == inst.version)

@@ -1,8 +1,9 @@
 """What the engine does for snapshot operations, through the compute driver.
 
 - `snapshot`: the driver copies the disk at once (the snapshot holds the disk as it was
-  when takesnapshot was accepted); the snapshot then shows "running" until the profile's
-  snapshot time has passed, and "created" with its size after. A `snapshot_fails` fault
+  when takesnapshot was accepted; a retake first drops the copy the slot held); the
+  snapshot then shows "running" until the profile's snapshot time has passed, and
+  "created" with its size after. A `snapshot_fails` fault
   skips the copy and ends "failed" after the same time.
 - `restore`: the driver puts the snapshot's disk back on the stopped instance; after the
   profile's restore time the instance is "Stopped" and takes commands again. A
@@ -62,6 +63,9 @@ def take(job: Job) -> None:
             return
         spec = spec_of(job.rt, job.s, inst)
         sspec = _spec(snap)
+        if job.payload.get("again"):
+            # retakesnapshot: the copy the slot held (if any) goes before the new one.
+            job.drive(job.driver.delete_snapshot, spec, sspec)
         size = job.drive(job.driver.snapshot, spec, sspec)
         _keep(snap, sspec)
         save(job, inst, spec)

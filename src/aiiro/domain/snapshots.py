@@ -11,7 +11,10 @@ operation in the caller's transaction. aiiro's decisions where the real service 
   is provisioning (A4021) or carrying out a command (A4018). The snapshot holds the disk
   as it was when takesnapshot was accepted; it shows "running" for the profile's
   snapshot time, then "created" with its size and completion time;
-- retakesnapshot runs a "failed" snapshot again (anything else: A4032);
+- retakesnapshot takes a "failed" or a "created" snapshot again, into the same slot (a
+  live-API client test retakes a snapshot it has just created and expects STATUS 0); a
+  snapshot still being taken is refused (A4032). The strict reading (only a failed one,
+  else A4032) is the fault action `retake_refused`;
 - restoresnapshot needs a stopped instance (S10002) and a "created" snapshot (A4031); the
   instance shows "Stopped" while the disk is put back, and commands wait (A4018) until it
   is through. You start it yourself afterwards, as on Indigo;
@@ -106,8 +109,12 @@ def retake(
 ) -> Snapshot:
     inst = _usable_instance(s, account_id, instance_id)
     snap = _of_instance(s, inst, snapshot_id)
-    if snap.status != FAILED:
-        raise bad_request(SNAPSHOT_NOT_FAILED, "Only a failed snapshot can be taken again.")
+    if snap.status == RUNNING:
+        raise bad_request(SNAPSHOT_NOT_FAILED, "The snapshot is still being taken.")
+    if snap.status == CREATED:
+        hit = faults.take(rt, s, "retakesnapshot", account_id, ("retake_refused",))
+        if hit is not None and hit.error is not None:
+            raise hit.error
     snap.status = RUNNING
     snap.size = None
     snap.completed_at = None
@@ -209,13 +216,13 @@ def _visible(s: Session, account_id: int, snapshot_id: int | None) -> Snapshot:
 
 def _run(rt: Runtime, s: Session, account_id: int, snap: Snapshot, operation: str) -> None:
     """Add the operation that takes the snapshot; a fault rule may make it fail."""
-    hit = faults.take(rt, s, operation, account_id)
-    fails = hit is not None and hit.action == "snapshot_fails"
+    hit = faults.take(rt, s, operation, account_id, ("snapshot_fails",))
+    fails = hit is not None
     operations.enqueue(
         rt,
         s,
         TAKE,
         instance_id=snap.instance_id,
         snapshot_id=snap.id,
-        payload={"fail": fails, "since": rt.clock.time()},
+        payload={"fail": fails, "since": rt.clock.time(), "again": operation == "retakesnapshot"},
     )

@@ -8,6 +8,6 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from aiiro.emulator import admin, controls, inspect
+    from aiiro.emulator import admin, controls, inspect, scenarios
 
-    return [admin.router, inspect.router, controls.router]
+    return [admin.router, inspect.router, controls.router, scenarios.router]

@@ -1,10 +1,12 @@
 """Emulator controls under /_aiiro/ (admin token): clock, seed, timing profile, fault
-rules and the request log. Reset and accounts are in emulator/admin.py; docs/emulator.md
-has examples. Plain functions, run in worker threads (see emulator/admin.py)."""
+rules, the request log and the quota's recent minutes. Reset and accounts are in
+emulator/admin.py; docs/emulator.md has examples. Plain functions, run in worker threads
+(see emulator/admin.py)."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -15,12 +17,13 @@ from aiiro.api import render
 from aiiro.api.auth import engine, runtime
 from aiiro.api.body import Body, Id, body_of, body_schema, path_id, query_int
 from aiiro.clock import epoch_ms
-from aiiro.domain import accounts
-from aiiro.domain.errors import FAULT_NOT_FOUND, invalid, not_found
+from aiiro.domain import accounts, quota
+from aiiro.domain.errors import APIKEY_NOT_FOUND, FAULT_NOT_FOUND, invalid, not_found
 from aiiro.emulator import faults, state
 from aiiro.emulator.admin import admin
 from aiiro.runtime import Runtime
 from aiiro.store.fault_rules import Rule
+from aiiro.store.models import ApiKey
 
 router = APIRouter(prefix="/_aiiro", tags=["emulator"], dependencies=[Depends(admin)])
 
@@ -221,10 +224,57 @@ def list_requests(request: Request) -> dict[str, Any]:
     limit = query_int(request, "limit")
     if limit is not None and limit < 0:
         raise invalid("limit", "must be 0 or more")
-    items = runtime(request).request_log.entries(account_id, 100 if limit is None else limit)
+    api_key_id = query_int(request, "api_key_id")
+    items = runtime(request).request_log.entries(
+        account_id, 100 if limit is None else limit, api_key_id
+    )
     return {"total": len(items), "requests": items}
 
 
 @router.delete("/requests", summary="Forget the logged requests")
 def clear_requests(request: Request) -> dict[str, Any]:
     return {"deleted": runtime(request).request_log.clear()}
+
+
+# --- quota --------------------------------------------------------------------------
+
+
+def quota_json(rt: Runtime) -> dict[str, Any]:
+    return {
+        "quota": rt.quota,
+        "allowed": rt.settings.quota_per_minute,
+        "minutes_kept": quota.KEEP_MINUTES,
+        "now": render.timestamp(rt.clock.now()),
+    }
+
+
+def _key_json(key: dict[str, Any]) -> dict[str, Any]:
+    for minute in key["minutes"]:
+        start = datetime.fromtimestamp(minute["start_ms"] / 1000, UTC)
+        minute["start"] = render.timestamp(start)
+    return key
+
+
+@router.get(
+    "/quota",
+    summary="Each API key's requests and 429s in the current and recent minutes",
+)
+def get_quota(request: Request) -> dict[str, Any]:
+    rt = runtime(request)
+    account_id = query_int(request, "account_id")
+    with rt.db.read() as s:
+        keys = quota.recent(rt, s, account_id=account_id)
+    return {**quota_json(rt), "keys": [_key_json(k) for k in keys]}
+
+
+@router.get("/quota/{api_key_id}", summary="One API key's requests and 429s, minute by minute")
+def get_key_quota(api_key_id: str, request: Request) -> dict[str, Any]:
+    rt = runtime(request)
+    key_id = path_id(api_key_id)
+    with rt.db.read() as s:
+        key = None if key_id is None else s.get(ApiKey, key_id)
+        if key is None:
+            raise not_found(APIKEY_NOT_FOUND, "API key not found.")
+        found = quota.recent(rt, s, api_key_id=key.id)
+        shown = found[0] if found else quota.no_minutes(key)
+    return {**quota_json(rt), **_key_json(shown)}

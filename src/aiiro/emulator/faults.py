@@ -47,6 +47,8 @@ Actions
                                                                     completes; forcestop cures it
     snapshot_fails  takesnapshot, retakesnapshot  -                 the snapshot ends "failed"
     boot_stuck      restoresnapshot               -                 the next boot hangs at GRUB
+    retake_refused  retakesnapshot                -                 a "created" snapshot is refused
+                                                                    (400 A4032), the strict reading
 
 `http_error` and `latency` strike at the HTTP layer (api/faultgate.py), after the token and
 quota checks. The other actions are domain actions (domain/faults.py: the code that runs

@@ -110,6 +110,8 @@ class Instance(Base):
     arpaname: Mapped[str | None] = mapped_column(String(128))
     arpadate: Mapped[int] = mapped_column(BigInteger, default=0)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Not written: the API shows closed_at as null, the only value ever observed
+    # (api/instances.py). Kept so that existing stores need no migration.
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
@@ -224,12 +226,17 @@ class FaultRule(Base):
 
 
 class QuotaWindow(Base):
+    """One API key's calendar minute: the requests the quota let through (`count`, at most
+    the quota) and those it refused with a 429 (`refused`). Kept for the last few minutes
+    (domain/quota.py), for `GET /_aiiro/quota`."""
+
     __tablename__ = "quota_windows"
     __table_args__ = NEVER_REUSED
 
     api_key_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch ms
     count: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class KeyValue(Base):

@@ -85,7 +85,7 @@ PRUNE_BYTES = 1024 * 1024
 
 _metadata = MetaData()
 TABLE = Table(
-    "request_log_1",
+    "request_log_2",
     _metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", Float, nullable=False),  # server clock, seconds since the epoch
@@ -94,6 +94,11 @@ TABLE = Table(
     Column("query", Text, nullable=False),  # redacted
     Column("status", Integer, nullable=False),
     Column("account_id", Integer, index=True),
+    # The API key the request's token was issued for, and what the quota made of it
+    # (JSON of domain/quota.py's QuotaState.as_dict(), or null when the quota is off or did
+    # not count the request: the token endpoint, a request without a valid token).
+    Column("api_key_id", Integer, index=True),
+    Column("quota", Text),
     # JSON of what is shown: headers (a dict), bodies (redacted, or a note).
     Column("headers", Text, nullable=False),
     Column("request_body", Text, nullable=False),
@@ -148,8 +153,8 @@ def redact_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     return out
 
 
-# A request as queued: at, method, path, query, status, account id, headers, the bodies
-# (or their sizes when too large to keep), duration.
+# A request as queued: at, method, path, query, status, account id, API key id, quota
+# state, headers, the bodies (or their sizes when too large to keep), duration.
 Queued = tuple[
     float,
     str,
@@ -157,6 +162,8 @@ Queued = tuple[
     str,
     int,
     "int | None",
+    "int | None",
+    "dict[str, Any] | None",
     list[tuple[bytes, bytes]],
     bytes | int,
     bytes | int,
@@ -165,7 +172,7 @@ Queued = tuple[
 
 
 def _row(q: Queued) -> dict[str, Any]:
-    at, method, path, query, status, account_id, headers, req, resp, duration = q
+    at, method, path, query, status, account_id, api_key_id, quota, headers, req, resp, duration = q
     shown = {
         "query": redact_query(query),
         "headers": json.dumps(redact_headers(headers)),
@@ -179,6 +186,8 @@ def _row(q: Queued) -> dict[str, Any]:
         "path": path,
         "status": status,
         "account_id": account_id,
+        "api_key_id": api_key_id,
+        "quota": None if quota is None else json.dumps(quota),
         "duration_ms": duration,
         "size": size,
         **shown,
@@ -194,6 +203,8 @@ def _shown(row: Any) -> dict[str, Any]:
         "query": row.query,
         "status": row.status,
         "account_id": row.account_id,
+        "api_key_id": row.api_key_id,
+        "quota": None if row.quota is None else json.loads(row.quota),
         "headers": json.loads(row.headers),
         "request_body": json.loads(row.request_body),
         "response_body": json.loads(row.response_body),
@@ -242,6 +253,8 @@ class RequestLog:
         request_body: bytes,
         response_body: bytes,
         duration_ms: float,
+        api_key_id: int | None = None,
+        quota: dict[str, Any] | None = None,
     ) -> None:
         item: Queued = (
             self._clock.time(),
@@ -250,6 +263,8 @@ class RequestLog:
             query,
             status,
             account_id,
+            api_key_id,
+            quota,
             headers,
             _kept(request_body),
             _kept(response_body),
@@ -266,14 +281,19 @@ class RequestLog:
                 self._wake.notify()
 
     # -- the reader's side ---------------------------------------------------------------
-    def entries(self, account_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """The most recent `limit` requests (of one account if given), oldest first."""
+    def entries(
+        self, account_id: int | None = None, limit: int = 100, api_key_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The most recent `limit` requests (of one account, or one API key, if given),
+        oldest first."""
         if limit <= 0:
             return []
         self.flush()
         q = select(TABLE).order_by(TABLE.c.id.desc()).limit(limit)
         if account_id is not None:
             q = q.where(TABLE.c.account_id == account_id)
+        if api_key_id is not None:
+            q = q.where(TABLE.c.api_key_id == api_key_id)
         with self._db.read() as s:
             rows = s.execute(q).all()
         return [_shown(r) for r in reversed(rows)]

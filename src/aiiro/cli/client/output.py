@@ -48,6 +48,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("CREATED", "created_at"),
     ],
     "profile": [("NAME", "name"), ("ENDPOINT", "endpoint"), ("DEFAULT", "default")],
+    "scenario": [("NAME", "name"), ("RACE", "race")],
     "account": [
         ("ID", "id"),
         ("NAME", "name"),
