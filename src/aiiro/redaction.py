@@ -143,12 +143,17 @@ MIN_LEARNED = 6
 _SSH_KEY = re.compile(r"(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)\s+AAAA[\w+/=]+")
 _MAC = re.compile(r"(?i)\b[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}\b")
 # Candidates for addresses: validated by `ipaddress` before anything is replaced.
-_IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])")
-_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
+_IPV4 = re.compile(r"(?<!\w)(?<!\d\.)\d{1,3}(?:\.\d{1,3}){3}(?!\w)(?!\.\d)")
+# An IPv4 address as a reverse name spells it: 164-70-124-240.pro.static.arena.ne.jp
+_DASHED_IPV4 = re.compile(r"(?<![\w-])\d{1,3}(?:-\d{1,3}){3}(?=\.)")
+_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?![\w:])")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]+")
 # Addresses that identify nobody, kept as they are (firewall rules mean them).
 _KEPT_ADDRESSES = frozenset({"0.0.0.0", "::"})
-_V4_RANGES = ("192.0.2.0", "198.51.100.0", "203.0.113.0")  # RFC 5737
+# The stand-ins: documentation ranges (RFC 5737, RFC 9637). Not 2001:db8::/32, which the
+# sim driver gives instances: a stand-in must never be a recorded address.
+V4_RANGES = ("192.0.2.0", "198.51.100.0", "203.0.113.0")
+V6_RANGE = "3fff::"
 
 
 class Scrubber:
@@ -227,6 +232,9 @@ class Scrubber:
         text = redacted(text)
         text = _MAC.sub(lambda m: self._mac(m.group(0)), text)
         text = _IPV4.sub(lambda m: self._address(m.group(0)), text)
+        text = _DASHED_IPV4.sub(
+            lambda m: self._address(m.group(0).replace("-", ".")).replace(".", "-"), text
+        )
         return _IPV6.sub(lambda m: self._address(m.group(0)), text)
 
     def query(self, query: str) -> str:
@@ -260,8 +268,8 @@ class Scrubber:
         return self._macs[low]
 
     def _address(self, text: str) -> str:
-        """A documentation address (192.0.2.0/24, then 198.51.100.0/24; 2001:db8::/32) for
-        each distinct address; text that is no address is left as it is."""
+        """A documentation address (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24; 3fff::/20)
+        for each distinct address; text that is no address is left as it is."""
         try:
             address = ipaddress.ip_address(text)
         except ValueError:
@@ -272,10 +280,10 @@ class Scrubber:
         if shown not in self._addresses:
             n = len(self._addresses)
             if address.version == 4:
-                base = ipaddress.ip_address(_V4_RANGES[n // 254 % len(_V4_RANGES)])
+                base = ipaddress.ip_address(V4_RANGES[n // 254 % len(V4_RANGES)])
                 self._addresses[shown] = str(base + n % 254 + 1)
             else:
-                self._addresses[shown] = str(ipaddress.ip_address("2001:db8::") + n + 1)
+                self._addresses[shown] = str(ipaddress.ip_address(V6_RANGE) + n + 1)
         return self._addresses[shown]
 
 

@@ -10,7 +10,7 @@ import typer
 
 from aiiro import __version__
 from aiiro.cli import shell
-from aiiro.cli.client import catalog, configure, firewall, instance, keys, snapshot
+from aiiro.cli.client import catalog, configure, fidelity, firewall, instance, keys, snapshot
 from aiiro.cli.client.common import command, root_options
 from aiiro.cli.server import admin_app, serve
 from aiiro.host.cli import host_app
@@ -37,6 +37,8 @@ CLIENT_COMMANDS = (
     "instance",
     "firewall",
     "snapshot",
+    "parity",
+    "replay",
 )
 root_options(app, CLIENT_COMMANDS, __version__)
 app.command("serve")(serve)
@@ -54,6 +56,11 @@ app.add_typer(catalog.app, name="catalog", rich_help_panel=PANEL)
 app.add_typer(instance.app, name="instance", rich_help_panel=PANEL)
 app.add_typer(firewall.app, name="firewall", rich_help_panel=PANEL)
 app.add_typer(snapshot.app, name="snapshot", rich_help_panel=PANEL)
+
+FIDELITY = "Checking aiiro against Indigo"
+command(app, "parity", panel=FIDELITY)(fidelity.parity)
+command(app, "replay", panel=FIDELITY)(fidelity.replay)
+app.command("record", rich_help_panel=FIDELITY)(fidelity.record)
 
 app.command("version")(shell.version)
 app.command("completion")(shell.completion)
