@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from aiiro.runtime import Runtime
+from tests.cli.client_env import Cli
 from tests.cli.fidelity_env import OTHER, Other, altered, other_server, two_sided_cli
 from tests.conftest import Account
 
@@ -218,3 +219,22 @@ def test_the_other_side_needs_credentials(
     bad = cli("parity", "--against", OTHER, "--scenario", "nope")
     assert bad.exit_code == 2
     assert "'nope': choose sshkey-roundtrip, firewall-roundtrip, instance-lifecycle" in bad.stderr
+
+
+def test_in_a_terminal_a_write_scenario_asks_first(
+    tmp_path: Path, client: TestClient, rt: Runtime, alice: Account, same: Other
+) -> None:
+    cli = two_sided_cli(tmp_path, client, rt, alice, same)
+    asking = Cli(cli.env._replace(interactive=True), cli.runner)
+    refused = asking("parity", "--against", OTHER, "--scenario", "sshkey-roundtrip", input="n\n")
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines() == [
+        "The scenario sshkey-roundtrip writes on both sides: it will create, read, rename, "
+        "list and delete an SSH key, on http://aiiro.test and on http://other.test. It is "
+        "free of charge, but it changes both accounts while it runs.",
+        "Go on? [y/N]:Aborted!",  # (the runner echoes no answer, nor the prompt's space)
+    ]
+    assert alice.get(SSHKEYS).json()["total"] == 0
+    agreed = asking("parity", "--against", OTHER, "--scenario", "sshkey-roundtrip", input="y\n")
+    assert agreed.exit_code == 0, agreed.stderr
+    assert "PUT /vm/sshkey/{id}" in agreed.stdout

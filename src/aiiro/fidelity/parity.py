@@ -280,19 +280,25 @@ def instance_lifecycle(name: str, os: str = "Debian12", plan: str = "1CR768MB") 
     ]
 
 
-# name: (what it does, whether it costs money on the real service, its steps)
-SCENARIOS: dict[str, tuple[str, bool, Callable[[str], list[Step]]]] = {
-    "sshkey-roundtrip": (
+@dataclass(frozen=True)
+class Scenario:
+    does: str  # what it does, for the question asked before it runs
+    costs: bool  # whether it costs money on the real service
+    steps: Callable[[str, str, str], list[Step]]  # (name, os, plan) -> its steps
+
+
+SCENARIOS = {
+    "sshkey-roundtrip": Scenario(
         "create, read, rename, list and delete an SSH key",
         False,
-        sshkey_roundtrip,
+        lambda name, os, plan: sshkey_roundtrip(name),
     ),
-    "firewall-roundtrip": (
+    "firewall-roundtrip": Scenario(
         "create, read, change, list and delete a firewall template",
         False,
-        firewall_roundtrip,
+        lambda name, os, plan: firewall_roundtrip(name),
     ),
-    "instance-lifecycle": (
+    "instance-lifecycle": Scenario(
         "create an instance, start, stop and destroy it (with an SSH key for it)",
         True,
         instance_lifecycle,

@@ -157,12 +157,7 @@ def parity(
     ctx.run(p.run(p.read_only(), left, right, report))
     if scenario is not None:
         name = f"aiiro-parity-{int(ctx.env.clock())}"
-        builder = p.SCENARIOS[scenario][2]
-        steps = (
-            builder(name)
-            if scenario != "instance-lifecycle"
-            else p.instance_lifecycle(name, os, plan)
-        )
+        steps = p.SCENARIOS[scenario].steps(name, os, plan)
         try:
             ctx.run(p.run(steps, left, right, report, poll=poll, timeout=timeout))
         finally:
@@ -178,14 +173,14 @@ def parity(
 def _confirm(ctx: Ctx, scenario: str, other: Settings, yes: bool) -> None:
     from aiiro.fidelity.parity import SCENARIOS
 
-    does, costs, _ = SCENARIOS[scenario]
+    chosen = SCENARIOS[scenario]
     cost = (
         "On the real Indigo service this costs money (an instance is charged from its creation)."
-        if costs
+        if chosen.costs
         else "It is free of charge, but it changes both accounts while it runs."
     )
     text = (
-        f"The scenario {scenario} writes on both sides: it will {does}, on "
+        f"The scenario {scenario} writes on both sides: it will {chosen.does}, on "
         f"{ctx.settings.endpoint} and on {redacted(other.endpoint)}. {cost}"
     )
     if yes:
@@ -193,8 +188,7 @@ def _confirm(ctx: Ctx, scenario: str, other: Settings, yes: bool) -> None:
         return
     if not ctx.env.is_interactive():
         raise ConfigError(text, hint="give --yes to run it without a terminal to ask in")
-    if not typer.confirm(f"{text}\nGo on?", default=False, err=True):
-        raise typer.Exit(exits.INTERRUPTED)
+    typer.confirm(f"{text}\nGo on?", default=False, err=True, abort=True)
 
 
 def replay(
