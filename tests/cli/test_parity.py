@@ -216,6 +216,10 @@ def test_the_other_side_needs_credentials(
         "hint: give --against-key and --against-secret (AIIRO_AGAINST_API_KEY, "
         "AIIRO_AGAINST_API_SECRET), or --against-profile NAME",
     ]
+    dry = cli("parity", "--against", OTHER, "--scenario", "sshkey-roundtrip", "--yes", "--dry-run")
+    assert dry.exit_code == 2
+    assert "there is nothing to compare without sending requests" in dry.stderr
+    assert alice.get(SSHKEYS).json()["total"] == 0
     bad = cli("parity", "--against", OTHER, "--scenario", "nope")
     assert bad.exit_code == 2
     assert "'nope': choose sshkey-roundtrip, firewall-roundtrip, instance-lifecycle" in bad.stderr

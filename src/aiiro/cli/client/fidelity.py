@@ -87,6 +87,17 @@ def against_settings(
     )
 
 
+def _no_dry_run(ctx: Ctx) -> None:
+    """A comparison is made of answers: under --dry-run it would have to send what the
+    user asked not to send (and a scenario writes)."""
+    if ctx.opts.dry_run:
+        raise typer.BadParameter(
+            "there is nothing to compare without sending requests: leave --dry-run out "
+            "(without --scenario, parity only reads)",
+            param_hint="'--dry-run'",
+        )
+
+
 def _side(ctx: Ctx, label: str, engine: Engine) -> Side:
     from aiiro.fidelity.parity import Side
 
@@ -143,6 +154,7 @@ def parity(
     from aiiro.fidelity import parity as p
     from aiiro.fidelity.compare import Report
 
+    _no_dry_run(ctx)
     if scenario is not None and scenario not in p.SCENARIOS:
         raise typer.BadParameter(
             f"{scenario!r}: choose {', '.join(p.SCENARIOS)}", param_hint="'--scenario'"
@@ -207,6 +219,7 @@ def replay(
     from aiiro.fidelity.recorder import read
     from aiiro.fidelity.replay import replay as run_replay
 
+    _no_dry_run(ctx)
     try:
         target, exchanges = read(file)
     except (OSError, ValueError) as exc:
