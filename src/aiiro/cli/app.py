@@ -10,7 +10,16 @@ import typer
 
 from aiiro import __version__
 from aiiro.cli import shell
-from aiiro.cli.client import catalog, configure, firewall, instance, keys, scenario, snapshot
+from aiiro.cli.client import (
+    catalog,
+    configure,
+    fidelity,
+    firewall,
+    instance,
+    keys,
+    scenario,
+    snapshot,
+)
 from aiiro.cli.client.common import command, root_options
 from aiiro.cli.server import admin_app, serve, worker
 from aiiro.host.cli import host_app
@@ -38,6 +47,8 @@ CLIENT_COMMANDS = (
     "firewall",
     "snapshot",
     "scenario",
+    "parity",
+    "replay",
 )
 root_options(app, CLIENT_COMMANDS, __version__)
 app.command("serve")(serve)
@@ -57,6 +68,11 @@ app.add_typer(instance.app, name="instance", rich_help_panel=PANEL)
 app.add_typer(firewall.app, name="firewall", rich_help_panel=PANEL)
 app.add_typer(snapshot.app, name="snapshot", rich_help_panel=PANEL)
 app.add_typer(scenario.app, name="scenario", rich_help_panel="Emulator (aiiro servers)")
+
+FIDELITY = "Checking aiiro against Indigo"
+command(app, "parity", panel=FIDELITY)(fidelity.parity)
+command(app, "replay", panel=FIDELITY)(fidelity.replay)
+app.command("record", rich_help_panel=FIDELITY)(fidelity.record)
 
 app.command("version")(shell.version)
 app.command("completion")(shell.completion)

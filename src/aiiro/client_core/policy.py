@@ -328,23 +328,12 @@ class Engine:
         return call.parse(decode(call.request, reply))
 
     def token(self, refresh: bool = False) -> Op[Token]:
-        key, secret = self.settings.require_credentials()
+        key, _ = self.settings.require_credentials()
         if not refresh:
             cached = self.tokens.get(self.endpoint, key)
             if cached is not None and cached.expires_at - REFRESH_MARGIN > self.clock():
                 return cached
-        req = Request(
-            "POST",
-            TOKEN_PATH,
-            body={
-                "grantType": "client_credentials",
-                "clientId": key,
-                "clientSecret": secret,
-                "code": "",
-            },
-            auth=False,
-            idempotent=True,  # a second token does no harm
-        )
+        req = self.token_request()
         reply = yield from self._send(req)
         if reply.status == 401:
             body = _json_or_none(reply)
@@ -367,6 +356,22 @@ class Engine:
         token = Token.from_api(data, self.clock())
         self.tokens.put(self.endpoint, key, token)
         return token
+
+    def token_request(self) -> Request:
+        """The token request for the settings' credentials."""
+        key, secret = self.settings.require_credentials()
+        return Request(
+            "POST",
+            TOKEN_PATH,
+            body={
+                "grantType": "client_credentials",
+                "clientId": key,
+                "clientSecret": secret,
+                "code": "",
+            },
+            auth=False,
+            idempotent=True,  # a second token does no harm
+        )
 
     def send(self, req: Request) -> Op[Reply]:
         """Send with credentials; one fresh token on a 401."""

@@ -1,5 +1,5 @@
-"""The request log: recent API requests with their bodies, secrets redacted, kept in the
-store so that every process of a server logs to, and reads, the same log.
+"""The request log: recent API requests with their bodies, secrets redacted (redaction.py),
+kept in the store so that every process of a server logs to, and reads, the same log.
 
 A testing aid, not an audit trail. Logging costs a request almost nothing: `add` puts the
 request, as sent, on a short in-memory queue; a thread of the process redacts what is
@@ -26,10 +26,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import (
     Column,
@@ -48,26 +46,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from aiiro.clock import Clock
-from aiiro.inputs import BadInput, load_json, redacted
+from aiiro.redaction import redact_body, redact_headers, redact_query
 from aiiro.store.db import Database
 
 log = logging.getLogger("aiiro.store")
 
-SECRET_KEYS = frozenset(
-    {
-        "clientSecret",
-        "client_secret",
-        "apiSecret",
-        "accessToken",
-        "access_token",
-        "winPassword",
-        "password",
-        "token",
-        "adminToken",
-    }
-)
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-REDACTED = "***"
 MAX_BODY = 64 * 1024
 MAX_BYTES = 16 * 1024 * 1024
 MAX_QUEUE = 10_000
@@ -107,50 +90,6 @@ TABLE = Table(
     Column("size", Integer, nullable=False),  # characters kept, for MAX_BYTES
     sqlite_autoincrement=True,
 )
-
-
-def redact(value: Any) -> Any:
-    """Secrets by key name, and the credentials of any URL in a string (an importUrl of
-    https://user:pass@host/ is kept as https://***@host/)."""
-    if isinstance(value, dict):
-        return {k: (REDACTED if k in SECRET_KEYS else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        return redacted(value)
-    return value
-
-
-def redact_query(query: str) -> str:
-    """The query string with the same redaction as bodies; as sent when there is nothing
-    to hide."""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    hidden = [(k, REDACTED if k in SECRET_KEYS else redacted(v)) for k, v in pairs]
-    return query if hidden == pairs else urlencode(hidden, safe="*")
-
-
-def redact_body(raw: bytes | int) -> Any:
-    if isinstance(raw, int):
-        return f"<{raw} bytes, not kept>"
-    if not raw:
-        return None
-    try:
-        return redact(load_json(raw))
-    except BadInput:  # also bodies nested too deep or holding lone surrogates
-        return f"<{len(raw)} bytes, not JSON>"
-
-
-def redact_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for raw_name, raw_value in headers:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        if name in SECRET_HEADERS:
-            # Keep the scheme ("Bearer"), which tells a wrong header from a wrong token.
-            scheme, sep, _ = value.partition(" ")
-            value = f"{scheme} {REDACTED}" if sep and name.endswith("authorization") else REDACTED
-        out[name] = value
-    return out
 
 
 # A request as queued: at, method, path, query, status, account id, API key id, quota

@@ -406,7 +406,7 @@ def root_options(app: typer.Typer, client_commands: tuple[str, ...], version: st
 
 
 def command(
-    app: typer.Typer, name: str | None = None, *, waits: bool = False
+    app: typer.Typer, name: str | None = None, *, waits: bool = False, panel: str | None = None
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register `fn(ctx, ...)` as command `name` with the shared options added."""
     shared = COMMON + (WAITING if waits else [])
@@ -436,7 +436,7 @@ def command(
         wrapper.__annotations__ = {p.name: p.annotation for p in params}
         wrapper.__doc__ = fn.__doc__
         wrapper.__name__ = fn.__name__
-        app.command(name or fn.__name__.replace("_", "-"))(wrapper)
+        app.command(name or fn.__name__.replace("_", "-"), rich_help_panel=panel)(wrapper)
         return fn
 
     return register

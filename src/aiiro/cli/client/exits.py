@@ -26,6 +26,7 @@ QUOTA = 7  # 429 and the quota did not free up within the allowed wait
 TIMEOUT = 8  # a wait gave up
 UNREACHABLE = 9  # network error or 5xx
 BOOT = 10  # the instance never answered after start (snapshot restore)
+DIFFERENT = 11  # `aiiro parity`/`aiiro replay`: the two sides' answers differ
 INTERRUPTED = 130
 
 _CODES: list[tuple[type[errors.IndigoError], int]] = [
