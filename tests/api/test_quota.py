@@ -29,7 +29,6 @@ def minute_end_ms(rt: Runtime) -> int:
     return now_ms - now_ms % 60_000 + 60_000
 
 
-@pytest.mark.both_databases
 def test_six_requests_then_the_exact_429(alice: Account, quota_on: Runtime) -> None:
     reset = minute_end_ms(quota_on)
     for left in range(5, -1, -1):
@@ -70,7 +69,6 @@ def test_the_identifier_is_stable_per_api_key(alice: Account, quota_on: Runtime)
     assert alice.get(LIST).json()["developerMessage"] == first
 
 
-@pytest.mark.both_databases
 def test_the_window_is_the_calendar_minute_of_the_server_clock(
     alice: Account, quota_on: Runtime
 ) -> None:
@@ -101,7 +99,6 @@ def test_every_backend_request_counts_errors_included(alice: Account, quota_on: 
     assert r.headers["x-quota-available"] == "2"
 
 
-@pytest.mark.both_databases
 def test_quota_is_per_api_key(
     alice: Account, bob: Account, client: TestClient, quota_on: Runtime
 ) -> None:

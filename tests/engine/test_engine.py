@@ -101,7 +101,6 @@ def op_row(rt: Runtime, op_id: int) -> Operation:
         return row
 
 
-@pytest.mark.both_databases
 def test_operations_wait_for_the_server_clock(rt: Runtime, engine: Engine) -> None:
     now_id = add(rt, "test_note")
     later_id = add(rt, "test_note", delay_s=60)
@@ -113,7 +112,6 @@ def test_operations_wait_for_the_server_clock(rt: Runtime, engine: Engine) -> No
     assert engine.run_due() == 0
 
 
-@pytest.mark.both_databases
 def test_a_handler_reschedules_itself_and_run_due_follows(rt: Runtime, engine: Engine) -> None:
     op_id = add(rt, "test_note", times=3, every=0)
     assert engine.run_due() == 3  # what falls due as a result runs in the same call
@@ -126,7 +124,6 @@ def test_a_handler_reschedules_itself_and_run_due_follows(rt: Runtime, engine: E
     assert engine.run_due() == 1 and op_row(rt, later).state == "done"
 
 
-@pytest.mark.both_databases
 def test_one_operation_at_a_time_per_instance(rt: Runtime, alice: Account, engine: Engine) -> None:
     iid = create_id(alice, register_key(alice))
     a = add(rt, "test_note", instance_id=iid)
@@ -145,7 +142,6 @@ def test_one_operation_at_a_time_per_instance(rt: Runtime, alice: Account, engin
     assert run(engine, "w2", b)
 
 
-@pytest.mark.both_databases
 def test_failures_are_retried_then_given_up(
     rt: Runtime, caplog: pytest.LogCaptureFixture, engine: Engine
 ) -> None:
@@ -179,7 +175,6 @@ def test_failures_are_retried_then_given_up(
     assert sum(1 for r in caplog.records if r.exc_info) == 3
 
 
-@pytest.mark.both_databases
 def test_a_settle_that_fails_still_ends_the_operation(rt: Runtime, engine: Engine) -> None:
     rt.settings.operation_max_attempts = 1
     op_id = add(rt, "test_boom_unsettled")
@@ -225,7 +220,6 @@ def _dead_pid() -> int:
         pid -= 1
 
 
-@pytest.mark.both_databases
 def test_stale_claims_are_taken_back(rt: Runtime, engine: Engine) -> None:
     host = socket.gethostname()
     dead = add(rt, "test_note")
@@ -302,7 +296,6 @@ def test_a_profile_switch_retimes_waiting_operations(
     assert shown(alice, iid) == "Stopped"
 
 
-@pytest.mark.both_databases
 def test_two_simultaneous_starts_one_wins(rt: Runtime, alice: Account, engine: Engine) -> None:
     iid = create_id(alice, register_key(alice))
     for _ in range(3):
@@ -352,7 +345,6 @@ def _exclusive(job: ops.Job) -> None:
 HANDLERS["test_exclusive"] = _exclusive
 
 
-@pytest.mark.both_databases
 def test_concurrent_workers_run_each_operation_once(
     rt: Runtime, alice: Account, engine: Engine
 ) -> None:
@@ -401,7 +393,6 @@ def _drives(job: ops.Job) -> None:
 HANDLERS["test_drives"] = _drives
 
 
-@pytest.mark.both_databases
 def test_no_transaction_is_open_across_a_driver_call(
     rt: Runtime, alice: Account, engine: Engine
 ) -> None:
