@@ -18,7 +18,8 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/aiiro serve
 
-## Set up and run the whole test suite (SQLite; PostgreSQL too when AIIRO_TEST_POSTGRES_URL is set).
+## Set up and run the whole test suite (SQLite; each store-backed test on PostgreSQL too when
+## AIIRO_TEST_POSTGRES_URL is set, as .ci/run does).
 ## The real-VM end-to-end test runs last, alone, so its guest has the CPU to itself; it is
 ## skipped where the host is not prepared (scripts/ci-deps-libvirt.sh) unless
 ## AIIRO_TEST_REQUIRE_LIBVIRT=1. pytest's exit code 5 (no tests ran) counts as success.

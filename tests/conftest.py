@@ -1,11 +1,14 @@
-"""Shared fixtures: an in-process aiiro (SQLite by default, PostgreSQL where a test asks
-for both), accounts with credentials, and an authenticated client."""
+"""Shared fixtures: an in-process aiiro, accounts with credentials, and an authenticated
+client. Every test that touches a store (through `database_url`, `settings`, `app`, a
+real `aiiro serve`...) runs on SQLite, and on PostgreSQL too where one is configured."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine as SqlEngine
+from sqlalchemy.pool import NullPool
 from starlette.testclient import TestClient
 
 from aiiro.config import Settings
@@ -20,49 +25,167 @@ from aiiro.domain import accounts
 from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
 from aiiro.serve import build_app
+from aiiro.store.db import Database
+from aiiro.store.models import Base
 
-POSTGRES_URL = os.environ.get(
-    "AIIRO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# The PostgreSQL half runs where AIIRO_TEST_POSTGRES_URL names a server, and always in CI
+# (CI=true), where a PostgreSQL that does not answer fails the run instead of skipping.
+REQUIRE_POSTGRES = os.environ.get("CI") == "true"
+POSTGRES_URL = os.environ.get("AIIRO_TEST_POSTGRES_URL") or (
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test" if REQUIRE_POSTGRES else ""
 )
-REQUIRE_POSTGRES = os.environ.get("AIIRO_TEST_REQUIRE_POSTGRES") == "1"
+DATABASES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "database_url" in metafunc.fixturenames:
+    """Every test that touches a store runs once per database (`database`): SQLite only
+    where marked `sqlite_only`, PostgreSQL only where marked `postgresql_only` (tests of
+    several processes on one database: not run where no PostgreSQL is configured)."""
+    if "database" in metafunc.fixturenames:
         marked = metafunc.definition.get_closest_marker
-        both = marked("both_databases") is not None
-        names = ["sqlite", "postgresql"] if both else ["sqlite"]
-        metafunc.parametrize(
-            "database_url",
-            ["postgresql"] if marked("postgresql_only") else names,
-            indirect=True,
-        )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "both_databases: run on SQLite and on PostgreSQL")
-    config.addinivalue_line("markers", "postgresql_only: run on PostgreSQL alone")
+        kinds = DATABASES
+        if marked("sqlite_only") is not None:
+            kinds = ["sqlite"]
+        elif marked("postgresql_only") is not None:
+            kinds = [k for k in DATABASES if k == "postgresql"]
+        metafunc.parametrize("database", kinds, indirect=True)
 
 
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'aiiro.db'}"
-        return
+def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """ "sqlite" or "postgresql": the parameter every store-backed test runs under. Every
+    store handle the test opened is closed after it (an app's lifespan leaves its store
+    open): on PostgreSQL each holds connections and a listening thread until then."""
+    kind: str = request.param
+    opened: list[Database] = []
+    init = Database.__init__
+
+    def recorded(self: Database, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(Database, "__init__", recorded)
+    yield kind
+    for db in opened:
+        db.dispose()
+
+
+def schema_url(schema: str) -> str:
+    """POSTGRES_URL with `schema` as the search path (how the store is told its schema)."""
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def postgres_schema() -> Iterator[tuple[SqlEngine, str]]:
+    """A new, empty schema (dropped afterwards) and an engine on the server."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, poolclass=NullPool)
     try:
-        admin = create_engine(POSTGRES_URL)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:  # pragma: no cover - depends on the machine
+        admin.dispose()
         if REQUIRE_POSTGRES:
             raise
         pytest.skip(f"PostgreSQL not reachable: {exc}")
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield admin, schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating costs ~0.5 s a test)."""
+    path = tmp_path_factory.mktemp("migrated") / "aiiro.db"
+    db = Database(f"sqlite:///{path}")
+    db.upgrade()
+    db.dispose()  # the last connection to close folds the WAL into the file
+    return path
+
+
+@dataclass
+class KeptSchema:
+    """A migrated PostgreSQL schema kept for the tests of one process (an xdist worker)
+    and emptied before each: creating and migrating a schema costs about a second."""
+
+    url: str
+    admin: SqlEngine
+    emptying: str
+
+    def empty(self) -> None:
+        with self.admin.begin() as conn:
+            conn.exec_driver_sql(self.emptying)
+
+
+@pytest.fixture(scope="session")
+def _postgres_schema() -> Iterator[KeptSchema]:
+    with postgres_schema() as (admin, schema):
+        db = Database(schema_url(schema))
+        db.upgrade()
+        db.dispose()
+        # As new: the migrated tables without rows (children before parents, for the
+        # foreign keys), no table made on first use (the request log's), every id
+        # counting from 1 again. A lock left by a previous test's server fails this
+        # rather than hang the run.
+        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+        kept = ", ".join(f"'{t}'" for t in [*tables, "alembic_version"])
+        emptying = f"""
+            SET LOCAL lock_timeout = '20s';
+            DO $$ DECLARE name text; BEGIN
+              FOR name IN SELECT tablename FROM pg_tables
+                          WHERE schemaname = '{schema}' AND tablename NOT IN ({kept}) LOOP
+                EXECUTE format('DROP TABLE %%I.%%I CASCADE', '{schema}', name);
+              END LOOP;
+              FOR name IN SELECT sequencename FROM pg_sequences
+                          WHERE schemaname = '{schema}' LOOP
+                PERFORM setval(format('%%I.%%I', '{schema}', name), 1, false);
+              END LOOP;
+            END $$;
+            {";".join(f'DELETE FROM "{schema}"."{t}"' for t in tables)}
+        """
+        yield KeptSchema(schema_url(schema), admin, emptying)
+
+
+@pytest.fixture
+def database_url(database: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated store with nothing in it, of the test's database."""
+    if database == "sqlite":
+        path = tmp_path / "aiiro.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    kept: KeptSchema = request.getfixturevalue("_postgres_schema")
+    kept.empty()
+    return kept.url
+
+
+@contextmanager
+def empty_store(database: str, directory: Path) -> Iterator[str]:
+    """A new database with nothing in it, not even tables (a server given it migrates
+    it): SQLite, a file in `directory`; PostgreSQL, a schema of its own, dropped after."""
+    if database == "sqlite":
+        yield f"sqlite:///{directory / f'store-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    with postgres_schema() as (_, schema):
+        yield schema_url(schema)
+
+
+@pytest.fixture
+def empty_database_url(database: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database (no tables) of the test's database, for tests of the store."""
+    with empty_store(database, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def new_database_url(database: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Further empty databases, a new one each call: for tests of several servers that
+    must not share a store."""
+    with ExitStack() as made:
+        yield lambda: made.enter_context(empty_store(database, tmp_path))
 
 
 @pytest.fixture

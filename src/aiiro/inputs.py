@@ -1,11 +1,14 @@
 """What text from outside may be, checked the same way everywhere (API, panel, admin).
 
 - A number is ASCII decimal digits (`str.isdigit()` also takes "²" and "١", which `int()`
-  then refuses or reads as another number), at most 18 of them: every integer column in
-  the store holds it.
+  then refuses or reads as another number), at most 18 of them (64 bits hold it). One that
+  goes into a query of the store's integer columns (ids above all) must also lie within
+  MAX_STORED: those columns are PostgreSQL's 32-bit `integer` (SQLite's hold 64 bits), and
+  a larger number fails the query there instead of matching no row.
 - JSON is read with its nesting bounded (Python's reader recurses: a deep body would end
-  in a RecursionError) and without lone surrogates (`"\\ud800"` is valid JSON but no text a
-  database or a UTF-8 response can hold).
+  in a RecursionError), without lone surrogates (`"\\ud800"` is valid JSON but no text a
+  database or a UTF-8 response can hold) and without NUL (`"\\u0000"`: PostgreSQL's text
+  cannot hold it, so a query with it fails).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 MAX_DIGITS = 18
+MAX_STORED = 2**31 - 1
 # Deeper than any Indigo body (a firewall rule inside a list inside an object is 3).
 MAX_JSON_DEPTH = 32
 
@@ -40,8 +45,17 @@ def decimal(text: str, negative: bool = False) -> int | None:
     return int(value)
 
 
+def stored(number: int | None) -> int | None:
+    """`number` if the store's integer columns can hold it, else None (no row has it)."""
+    return number if number is not None and -MAX_STORED <= number <= MAX_STORED else None
+
+
 def has_surrogates(text: str) -> bool:
     return _SURROGATE.search(text) is not None
+
+
+def has_nul(text: str) -> bool:
+    return "\x00" in text
 
 
 def load_json(raw: bytes) -> Any:
@@ -55,8 +69,10 @@ def load_json(raw: bytes) -> Any:
         if isinstance(exc, BadInput):
             raise
         raise BadInput("The request body is not valid JSON.") from exc
-    if _SURROGATE_ESCAPE.search(raw) and _holds_surrogates(data):
+    if _SURROGATE_ESCAPE.search(raw) and _holds(data, has_surrogates):
         raise BadInput("The request body holds text that is not valid Unicode.")
+    if b"\\u0000" in raw and _holds(data, has_nul):
+        raise BadInput("The request body holds a NUL character (\\u0000).")
     return data
 
 
@@ -82,13 +98,14 @@ def _too_deep(raw: bytes) -> bool:
     return bool(brackets)
 
 
-def _holds_surrogates(value: Any) -> bool:
+def _holds(value: Any, found: Callable[[str], bool]) -> bool:
+    """Whether any text in `value` (keys too) is `found`."""
     if isinstance(value, str):
-        return has_surrogates(value)
+        return found(value)
     if isinstance(value, dict):
-        return any(_holds_surrogates(k) or _holds_surrogates(v) for k, v in value.items())
+        return any(_holds(k, found) or _holds(v, found) for k, v in value.items())
     if isinstance(value, list):
-        return any(_holds_surrogates(v) for v in value)
+        return any(_holds(v, found) for v in value)
     return False
 
 

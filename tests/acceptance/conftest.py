@@ -12,10 +12,11 @@ from tests.acceptance.server import AiiroServer
 
 
 @pytest.fixture
-def aiiro_server(tmp_path: Path) -> Iterator[AiiroServer]:
-    """A not yet started server on a fresh data dir; killed at the end of the test."""
+def aiiro_server(tmp_path: Path, database_url: str) -> Iterator[AiiroServer]:
+    """A not yet started server on a fresh data dir and store; killed at the end of the
+    test."""
     for tool in ("curl",):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
-    with AiiroServer(tmp_path / "data") as server:
+    with AiiroServer(tmp_path / "data", database_url=database_url) as server:
         yield server

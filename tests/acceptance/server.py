@@ -10,7 +10,8 @@
 Each process binds 127.0.0.1 on a free port, keeps its output in <data_dir>/../serve-N.log
 and is stopped when the `with` block ends. AIIRO_* variables of the calling environment
 are not passed on (so a CI setting such as AIIRO_DATABASE_URL does not leak in); pass
-settings through `env` or command-line arguments instead.
+settings through `env` or command-line arguments instead. `database_url` (the tests'
+`database_url` fixture: SQLite or a PostgreSQL schema) is passed as --database-url.
 """
 
 from __future__ import annotations
@@ -65,10 +66,12 @@ class AiiroServer:
         admin_token: str = ADMIN_TOKEN,
         command: str = "serve",
         name: str = "serve",
+        database_url: str | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.command = command  # "serve", or "worker" (no port, no health check)
         self.name = name  # of its log files: several processes may share a data dir
+        self.database_url = database_url
         self.env = {"AIIRO_ADMIN_TOKEN": admin_token, **(env or {})}
         self.admin_token = admin_token
         self.port = 0
@@ -88,8 +91,8 @@ class AiiroServer:
         """Start `aiiro serve` (or the command given) and wait until it is healthy (a
         worker: until it says it runs operations); returns what it printed.
 
-        Unless `args` name them, --host 127.0.0.1, --port (a free one) and --data-dir are
-        added. `env` adds variables for this start only.
+        Unless `args` name them, --host 127.0.0.1, --port (a free one), --data-dir and
+        --database-url (if the server has one) are added. `env` adds variables for this start only.
         """
         if self.process is not None:
             raise RuntimeError("already running; stop() or kill() first")
@@ -102,6 +105,8 @@ class AiiroServer:
             argv += ["--port", str(self.port)]
         if "--data-dir" not in argv:
             argv += ["--data-dir", str(self.data_dir)]
+        if self.database_url and "--database-url" not in argv:
+            argv += ["--database-url", self.database_url]
         if "--write-secret" in argv:
             self.secret_file = Path(argv[argv.index("--write-secret") + 1])
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("AIIRO_")}

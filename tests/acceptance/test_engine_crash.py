@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Connection, create_engine, text
 
 from tests.acceptance.server import AiiroServer
 from tests.api.keygen import rsa_public
@@ -55,8 +57,15 @@ class Api:
         raise AssertionError(f"not all {text}: {self.shown()}")
 
 
-def db(server: AiiroServer) -> sqlite3.Connection:
-    return sqlite3.connect(server.data_dir / "aiiro.db")
+@contextmanager
+def db(server: AiiroServer) -> Iterator[Connection]:
+    """The server's store, in one transaction."""
+    engine = create_engine(server.database_url or f"sqlite:///{server.data_dir / 'aiiro.db'}")
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def test_kill_9_with_operations_in_flight(aiiro_server: AiiroServer, tmp_path: Path) -> None:
@@ -83,21 +92,24 @@ def test_kill_9_with_operations_in_flight(aiiro_server: AiiroServer, tmp_path: P
     server.kill()
 
     with db(server) as conn:
-        states = conn.execute("SELECT kind, state FROM operations ORDER BY id").fetchall()
+        states = conn.execute(text("SELECT kind, state FROM operations ORDER BY id")).all()
         # Durable before the answer; the one the worker was at may be left `running`.
         assert [k for k, _ in states] == ["provision"] * 4
         assert {s for _, s in states} <= {"pending", "running"}
         # As if the process had died in the middle of running one of them.
         conn.execute(
-            "UPDATE operations SET state='running', claimed_by=?, claimed_at=created_at, "
-            "lease_until=?, attempts=1 WHERE instance_id=?",
-            (f"{socket.gethostname()}:{dead_pid}:1", time.time() + 1, ids[0]),
+            text(
+                "UPDATE operations SET state='running', claimed_by=:by, claimed_at=created_at, "
+                "lease_until=:lease, attempts=1 WHERE instance_id=:id"
+            ),
+            {"by": f"{socket.gethostname()}:{dead_pid}:1", "lease": time.time() + 1, "id": ids[0]},
         )
         # A minute passes while the server is down: everything is overdue on restart.
-        offset = conn.execute("SELECT value FROM kv WHERE key='clock_offset'").fetchone()
+        offset = conn.execute(text("SELECT value FROM kv WHERE key='clock_offset'")).first()
         now = float(offset[0]) if offset else 0.0
+        conn.execute(text("DELETE FROM kv WHERE key='clock_offset'"))
         conn.execute(
-            "INSERT OR REPLACE INTO kv(key, value) VALUES ('clock_offset', ?)", (repr(now + 60),)
+            text("INSERT INTO kv(key, value) VALUES ('clock_offset', :v)"), {"v": repr(now + 60)}
         )
 
     server.start("--profile", "fast", env=LEASE)
@@ -121,13 +133,13 @@ def test_kill_9_with_operations_in_flight(aiiro_server: AiiroServer, tmp_path: P
     server.stop()
 
     with db(server) as conn:
-        ops = conn.execute("SELECT instance_id, kind, state FROM operations").fetchall()
+        ops = conn.execute(text("SELECT instance_id, kind, state FROM operations")).all()
         assert {state for _, _, state in ops} == {"done"}
         kinds = sorted((i, k) for i, k, _ in ops)
         assert kinds == sorted(
             [(i, "provision") for i in ids] + [(ids[1], "start"), (ids[1], "stop")]
         )
-        rows = conn.execute("SELECT id, driver_state, started_at FROM instances").fetchall()
+        rows = conn.execute(text("SELECT id, driver_state, started_at FROM instances")).all()
     boots = {i: json.loads(state)["boots"] for i, state, _ in rows}
     # One installation boot each, plus the one start: nothing ran twice.
     assert boots == {i: (2 if i == ids[1] else 1) for i in ids}

@@ -155,7 +155,8 @@ def test_first_start_announces_itself_with_credentials_that_carry_the_endpoint(
         "fast",
         False,
     )
-    assert (aiiro_server.data_dir / "aiiro.db").exists()
+    # The data dir was made and used (the store is the test's --database-url).
+    assert (aiiro_server.data_dir / "secret.key").exists()
 
 
 def test_a_restart_keeps_working_credentials_and_renews_lost_ones(

@@ -157,8 +157,8 @@ def test_reset_clears_the_quota(
     assert alice.get("/webarenaIndigo/v1/vm/sshkey").status_code == 200
 
 
-def test_a_generated_admin_token_is_shown_once_and_works(tmp_path: Path) -> None:
-    rt = build_runtime(Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/a.db"))
+def test_a_generated_admin_token_is_shown_once_and_works(tmp_path: Path, database_url: str) -> None:
+    rt = build_runtime(Settings(data_dir=tmp_path, database_url=database_url))
     try:
         first = bootstrap(rt)
         assert first.admin_token is not None and len(first.admin_token) >= 32
@@ -174,11 +174,11 @@ def test_a_generated_admin_token_is_shown_once_and_works(tmp_path: Path) -> None
         rt.db.dispose()
 
 
-def test_a_configured_admin_token_wins(tmp_path: Path) -> None:
+def test_a_configured_admin_token_wins(tmp_path: Path, database_url: str) -> None:
     rt = build_runtime(
         Settings(
             data_dir=tmp_path,
-            database_url=f"sqlite:///{tmp_path}/a.db",
+            database_url=database_url,
             admin_token="configured-secret",
         )
     )

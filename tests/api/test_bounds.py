@@ -91,8 +91,8 @@ def test_an_unexpected_failure_is_an_indigo_500_with_headers_logged_once(
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[AiiroServer]:
-    with AiiroServer(tmp_path / "data") as srv:
+def server(tmp_path: Path, database_url: str) -> Iterator[AiiroServer]:
+    with AiiroServer(tmp_path / "data", database_url=database_url) as srv:
         srv.start(env={"AIIRO_CLIENT_TIMEOUT_S": "1"})
         yield srv
 

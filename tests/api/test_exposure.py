@@ -18,10 +18,11 @@ from aiiro.serve import build_app
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 
 
-def app_for(tmp_path: Path, **changes: Any) -> Any:
+def app_for(tmp_path: Path, database_url: str = "", **changes: Any) -> Any:
     return build_app(
         Settings(
             data_dir=tmp_path / "data",
+            database_url=database_url,
             profile="instant",
             admin_token="test-admin-token",
             worker=False,
@@ -48,8 +49,9 @@ def test_sign_up_is_open_on_loopback_only_unless_the_operator_says(
     assert Settings(host=host, panel_signup=signup).signup_open is open_
 
 
-def test_a_closed_sign_up_is_refused(tmp_path: Path) -> None:
-    with TestClient(app_for(tmp_path, host="0.0.0.0"), base_url="http://aiiro.test") as c:
+def test_a_closed_sign_up_is_refused(tmp_path: Path, database_url: str) -> None:
+    app = app_for(tmp_path, database_url, host="0.0.0.0")
+    with TestClient(app, base_url="http://aiiro.test") as c:
         page = c.get("/panel/signin")  # (a closed sign-up page shows no form)
         csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
         r = c.post(
@@ -59,8 +61,10 @@ def test_a_closed_sign_up_is_refused(tmp_path: Path) -> None:
     assert r.status_code == 403
 
 
-def test_the_controls_answer_loopback_and_the_named_networks_only(tmp_path: Path) -> None:
-    app = app_for(tmp_path, host="0.0.0.0", admin_networks="10.1.0.0/16")
+def test_the_controls_answer_loopback_and_the_named_networks_only(
+    tmp_path: Path, database_url: str
+) -> None:
+    app = app_for(tmp_path, database_url, host="0.0.0.0", admin_networks="10.1.0.0/16")
     for peer, status in (("127.0.0.1", 200), ("10.1.2.3", 200), ("203.0.113.9", 403)):
         with TestClient(app, base_url="http://aiiro.test", client=(peer, 40000)) as c:
             r = c.get("/_aiiro/accounts", headers=ADMIN)
@@ -74,8 +78,9 @@ def test_the_controls_answer_loopback_and_the_named_networks_only(tmp_path: Path
                 assert c.get("/_aiiro/health").status_code == 200  # health answers everyone
 
 
-def test_no_seed_beyond_loopback(tmp_path: Path) -> None:
-    with TestClient(app_for(tmp_path, host="0.0.0.0"), base_url="http://aiiro.test") as c:
+def test_no_seed_beyond_loopback(tmp_path: Path, database_url: str) -> None:
+    app = app_for(tmp_path, database_url, host="0.0.0.0")
+    with TestClient(app, base_url="http://aiiro.test") as c:
         r = c.post("/_aiiro/seed", json={"seed": 7}, headers=ADMIN)
     assert (r.status_code, r.json()["errorCode"]) == (400, "A4002")
 
@@ -86,7 +91,7 @@ def test_a_short_admin_token_is_refused() -> None:
 
 
 def test_the_data_directory_is_its_owners_alone(tmp_path: Path) -> None:
-    app = app_for(tmp_path)
+    app = app_for(tmp_path)  # SQLite in the data directory
     with TestClient(app, base_url="http://aiiro.test") as c:
         c.get("/_aiiro/health")
     data = tmp_path / "data"

@@ -304,7 +304,6 @@ def test_import_url_text_is_checked_at_creation(alice: Account, url: str, why: s
     assert listing(alice) == []
 
 
-@pytest.mark.both_databases
 @pytest.mark.parametrize(
     "url",
     [

@@ -71,11 +71,11 @@ class FrozenClock(Clock):
         return self._base + self.offset
 
 
-def test_random_command_sequences(tmp_path: Path, engine: Engine) -> None:
+def test_random_command_sequences(tmp_path: Path, database_url: str, engine: Engine) -> None:
     app = build_app(
         Settings(
             data_dir=tmp_path,
-            database_url=f"sqlite:///{tmp_path / 'aiiro.db'}",
+            database_url=database_url,
             profile="fast",
             admin_token="stateful-admin-token",
             worker=False,

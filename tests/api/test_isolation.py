@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.api.keygen import rsa_public
 from tests.conftest import Account
 
@@ -39,7 +37,6 @@ def test_retrieving_anothers_ssh_key_is_like_a_missing_one(alice: Account, bob: 
     assert bob.get(f"{SSHKEY}/{key['id']}").status_code == 404
 
 
-@pytest.mark.both_databases
 def test_updating_anothers_ssh_key_is_like_a_missing_one(alice: Account, bob: Account) -> None:
     key = alices_key(alice)
     body = {"sshName": "stolen", "sshKey": rsa_public(n=3), "sshKeyStatus": "DEACTIVE"}
@@ -80,7 +77,6 @@ def test_api_key_lists_show_only_the_callers_keys(alice: Account, bob: Account) 
     assert created["apiKey"] not in alice.get(APIKEY).text
 
 
-@pytest.mark.both_databases
 def test_deleting_anothers_api_key_is_like_a_missing_one(alice: Account, bob: Account) -> None:
     alice_key_id = alice.get(APIKEY).json()["accesstokens"][0]["id"]
     assert answer(bob.delete(f"{APIKEY}/{alice_key_id}")) == answer(

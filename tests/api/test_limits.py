@@ -20,7 +20,6 @@ def add_key(acct: Account, name: str) -> int:
     return acct.post(SSHKEY, {"sshName": name, "sshKey": rsa_public()}).status_code
 
 
-@pytest.mark.both_databases
 def test_a_key_past_the_limit_is_refused_and_a_deleted_one_makes_room(
     rt: Runtime, alice: Account
 ) -> None:

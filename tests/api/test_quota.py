@@ -31,7 +31,6 @@ def minute_end_ms(rt: Runtime) -> int:
     return now_ms - now_ms % 60_000 + 60_000
 
 
-@pytest.mark.both_databases
 def test_six_requests_then_the_exact_429(alice: Account, quota_on: Runtime) -> None:
     reset = minute_end_ms(quota_on)
     for left in range(5, -1, -1):
@@ -72,7 +71,6 @@ def test_the_identifier_is_stable_per_api_key(alice: Account, quota_on: Runtime)
     assert alice.get(LIST).json()["developerMessage"] == first
 
 
-@pytest.mark.both_databases
 def test_the_window_is_the_calendar_minute_of_the_server_clock(
     alice: Account, quota_on: Runtime
 ) -> None:
@@ -103,7 +101,6 @@ def test_every_backend_request_counts_errors_included(alice: Account, quota_on: 
     assert r.headers["x-quota-available"] == "2"
 
 
-@pytest.mark.both_databases
 def test_quota_is_per_api_key(
     alice: Account, bob: Account, client: TestClient, quota_on: Runtime
 ) -> None:
@@ -223,7 +220,6 @@ def minutes(client: TestClient, admin_headers: dict[str, str], kid: int) -> list
     return [(m["requests"], m["refused"], m["available"], m["current"]) for m in shown]
 
 
-@pytest.mark.both_databases
 def test_quota_shows_each_keys_requests_and_429s_minute_by_minute(
     client: TestClient,
     admin_headers: dict[str, str],

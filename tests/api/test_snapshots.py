@@ -442,7 +442,6 @@ def test_snapshots_go_with_their_instance(alice: Account, key: int, stopped: int
     assert r.status_code == 404
 
 
-@pytest.mark.both_databases
 def test_snapshot_round_trip_on_both_databases(
     client: TestClient, admin_headers: dict[str, str], alice: Account, running: int
 ) -> None:

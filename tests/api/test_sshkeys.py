@@ -29,7 +29,6 @@ def create(who: Account, name: str = "testkey", key: str | None = None) -> dict[
     return body
 
 
-@pytest.mark.both_databases
 def test_create_answers_201_with_the_observed_bytes(alice: Account) -> None:
     key = rsa_public()
     r = alice.post(BASE, {"sshName": "testsshkeyname", "sshKey": key})
@@ -86,7 +85,6 @@ def test_path_id_of_an_existing_key_accepts_leading_zeros(alice: Account) -> Non
     assert alice.get(f"{BASE}/00{key_id}").status_code == 200
 
 
-@pytest.mark.both_databases
 def test_update_message_keeps_its_trailing_space(alice: Account, rt: Runtime) -> None:
     created = create(alice)["sshKey"]
     rt.clock.advance(5)
@@ -156,7 +154,6 @@ def test_update_with_an_invalid_key_changes_nothing(alice: Account) -> None:
     assert (item["name"], item["sshkey"]) == ("k", key)
 
 
-@pytest.mark.both_databases
 def test_delete_removes_the_key(alice: Account) -> None:
     created = create(alice)["sshKey"]
     r = alice.delete(f"{BASE}/{created['id']}")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     Bundle,
@@ -44,7 +43,6 @@ def sshkeys(client: TestClient, bearer: str) -> Any:
     return client.get(SSHKEYS, headers={"Authorization": f"Bearer {bearer}"})
 
 
-@pytest.mark.both_databases
 def test_a_deleted_keys_token_never_answers_for_the_next_key_made(
     client: TestClient, alice: Account, bob: Account
 ) -> None:
@@ -88,7 +86,6 @@ def test_a_token_does_not_verify_for_a_key_given_its_id_by_hand(
     assert sshkeys(client, old).status_code == 401
 
 
-@pytest.mark.both_databases
 def test_enabling_an_account_again_does_not_bring_its_old_tokens_back(
     client: TestClient, alice: Account
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +32,23 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+@dataclass
+class Store:
+    data_dir: Path
+    url: str
+
+
+@pytest.fixture
+def store(data_dir: Path, database_url: str) -> Store:
+    return Store(data_dir, database_url)
+
+
 def aiiro(*args: str | Path) -> Any:
     return runner.invoke(app, [str(a) for a in args])
 
 
-def admin(data_dir: Path, *args: str | Path) -> Any:
-    result = aiiro("admin", *args, "--data-dir", data_dir)
-    return result
+def admin(store: Store, *args: str | Path) -> Any:
+    return aiiro("admin", *args, "--data-dir", store.data_dir, "--database-url", store.url)
 
 
 def ok_json(result: Any) -> Any:
@@ -46,9 +57,11 @@ def ok_json(result: Any) -> Any:
 
 
 @pytest.fixture
-def server(data_dir: Path) -> Iterator[TestClient]:
-    """An in-process server on the same data dir, to check what the commands did."""
-    application = build_app(Settings(data_dir=data_dir, profile="instant", worker=False))
+def server(store: Store) -> Iterator[TestClient]:
+    """An in-process server on the same store, to check what the commands did."""
+    application = build_app(
+        Settings(data_dir=store.data_dir, database_url=store.url, profile="instant", worker=False)
+    )
     try:
         with TestClient(application) as client:
             yield client
@@ -91,22 +104,22 @@ def test_admin_help_lists_account_and_apikey() -> None:
         assert verb in out
 
 
-def test_account_create_prints_a_working_key(data_dir: Path, server: TestClient) -> None:
-    out = ok_json(admin(data_dir, "account", "create", "--name", "Carol",
+def test_account_create_prints_a_working_key(store: Store, server: TestClient) -> None:
+    out = ok_json(admin(store, "account", "create", "--name", "Carol",
                         "--email", "carol@example.com"))  # fmt: skip
     assert out["account"]["name"] == "Carol"
     assert out["account"]["status"] == "active"
     assert token_status(server, out["apiKey"], out["apiSecret"]) == 201
 
 
-def test_account_list_shows_every_account(data_dir: Path) -> None:
-    ids = [ok_json(admin(data_dir, "account", "create", "--name", n))["account"]["id"]
+def test_account_list_shows_every_account(store: Store) -> None:
+    ids = [ok_json(admin(store, "account", "create", "--name", n))["account"]["id"]
            for n in ("A", "B")]  # fmt: skip
-    listed = ok_json(admin(data_dir, "account", "list", "-o", "json"))
+    listed = ok_json(admin(store, "account", "list", "-o", "json"))
     assert [a["id"] for a in listed] == ids
     assert [a["name"] for a in listed] == ["A", "B"]
     # A table by default, as the client's lists.
-    table = admin(data_dir, "account", "list").stdout.splitlines()
+    table = admin(store, "account", "list").stdout.splitlines()
     assert table[0].split() == ["ID", "NAME", "EMAIL", "STATUS", "CREATED"]
     assert [line.split()[:4] for line in table[1:]] == [
         [str(ids[0]), "A", "-", "active"],
@@ -114,35 +127,35 @@ def test_account_list_shows_every_account(data_dir: Path) -> None:
     ]
 
 
-def test_a_duplicate_email_is_refused_clearly(data_dir: Path) -> None:
-    ok_json(admin(data_dir, "account", "create", "--name", "A", "--email", "a@example.com"))
-    result = admin(data_dir, "account", "create", "--name", "B", "--email", "a@example.com")
+def test_a_duplicate_email_is_refused_clearly(store: Store) -> None:
+    ok_json(admin(store, "account", "create", "--name", "A", "--email", "a@example.com"))
+    result = admin(store, "account", "create", "--name", "B", "--email", "a@example.com")
     assert result.exit_code == 1
     assert "e-mail" in result.stderr
     assert "Traceback" not in result.output
 
 
-def test_disable_and_enable(data_dir: Path, server: TestClient) -> None:
-    made = ok_json(admin(data_dir, "account", "create", "--name", "D"))
+def test_disable_and_enable(store: Store, server: TestClient) -> None:
+    made = ok_json(admin(store, "account", "create", "--name", "D"))
     account_id = str(made["account"]["id"])
-    assert ok_json(admin(data_dir, "account", "disable", account_id))["status"] == "disabled"
+    assert ok_json(admin(store, "account", "disable", account_id))["status"] == "disabled"
     assert token_status(server, made["apiKey"], made["apiSecret"]) == 401
-    assert ok_json(admin(data_dir, "account", "enable", account_id))["status"] == "active"
+    assert ok_json(admin(store, "account", "enable", account_id))["status"] == "active"
     assert token_status(server, made["apiKey"], made["apiSecret"]) == 201
 
 
-def test_disabling_an_unknown_account_fails(data_dir: Path) -> None:
-    result = admin(data_dir, "account", "disable", "4242")
+def test_disabling_an_unknown_account_fails(store: Store) -> None:
+    result = admin(store, "account", "disable", "4242")
     assert result.exit_code == 1
     assert "no account 4242" in result.stderr
 
 
 def test_apikey_create_writes_the_seed_secret_file(
-    data_dir: Path, tmp_path: Path, server: TestClient
+    store: Store, tmp_path: Path, server: TestClient
 ) -> None:
-    made = ok_json(admin(data_dir, "account", "create", "--name", "E"))
+    made = ok_json(admin(store, "account", "create", "--name", "E"))
     secret_file = tmp_path / "home" / ".webarena_secret"
-    out = ok_json(admin(data_dir, "apikey", "create", "--account", str(made["account"]["id"]),
+    out = ok_json(admin(store, "apikey", "create", "--account", str(made["account"]["id"]),
                         "--write-secret", secret_file))  # fmt: skip
     assert out["accountId"] == made["account"]["id"]
     assert secret_file.read_text() == (
@@ -155,8 +168,8 @@ def test_apikey_create_writes_the_seed_secret_file(
     assert token_status(server, made["apiKey"], made["apiSecret"]) == 201
 
 
-def test_apikey_create_for_an_unknown_account_fails(data_dir: Path) -> None:
-    result = admin(data_dir, "apikey", "create", "--account", "99")
+def test_apikey_create_for_an_unknown_account_fails(store: Store) -> None:
+    result = admin(store, "apikey", "create", "--account", "99")
     assert result.exit_code == 1
     assert "no account 99" in result.stderr
 
@@ -190,7 +203,7 @@ def test_a_bad_environment_value_is_reported_by_name(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AIIRO_PORT", "eighty")
-    result = admin(data_dir, "account", "list")
+    result = aiiro("admin", "account", "list", "--data-dir", data_dir)
     assert result.exit_code == 2
     assert "AIIRO_PORT" in result.stderr
 

@@ -16,6 +16,7 @@ import pytest
 
 from tests.acceptance.server import AiiroServer, aiiro_command
 from tests.cli.client_env import CREATE_WEB1
+from tests.conftest import DATABASES, empty_store
 
 pytestmark = pytest.mark.acceptance
 
@@ -23,10 +24,16 @@ pytestmark = pytest.mark.acceptance
 SERVER = {"fastapi", "sqlalchemy", "uvicorn", "pydantic_settings", "starlette", "alembic"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiiroServer]:
+@pytest.fixture(scope="module", params=DATABASES)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AiiroServer]:
+    """One server for the module, on each database."""
     base = tmp_path_factory.mktemp("serve")
-    with AiiroServer(base / "data") as srv:
+    with (
+        empty_store(request.param, base) as url,
+        AiiroServer(base / "data", database_url=url) as srv,
+    ):
         srv.start("--profile", "instant", "--write-secret", base / "secret")
         yield srv
 

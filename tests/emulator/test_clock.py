@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from aiiro.config import Settings
@@ -89,7 +88,6 @@ def test_advance_runs_what_fell_due_before_answering(
     assert len(seen) == 1 and (seen[0] - before).total_seconds() >= 120
 
 
-@pytest.mark.both_databases
 def test_the_offset_survives_a_restart(
     client: TestClient, admin_headers: dict[str, str], settings: Settings
 ) -> None:

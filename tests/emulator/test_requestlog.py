@@ -197,6 +197,17 @@ def test_a_body_the_log_cannot_show_does_not_break_reading_it(
     ]
 
 
+def test_a_nul_in_the_path_is_logged_as_sent(
+    client: TestClient, admin_headers: dict[str, str], alice: Account
+) -> None:
+    """PostgreSQL's text cannot hold a NUL: the log used to lose such a request, and every
+    one queued with it."""
+    client.delete("/_aiiro/requests", headers=admin_headers)
+    assert alice.get(f"{SSHKEYS}/%00").status_code == 404
+    assert alice.get(SSHKEYS).status_code == 200
+    assert [e["path"] for e in logged(client, admin_headers)] == [f"{SSHKEYS}/%00", SSHKEYS]
+
+
 def test_the_log_keeps_a_bounded_number_of_bytes(
     client: TestClient, admin_headers: dict[str, str]
 ) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from aiiro.config import Settings
@@ -14,9 +16,27 @@ from aiiro.serve import build_app
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 
 
-def settings_for(data_dir: Path, seed: int | None = None) -> Settings:
+# A server's data dir and store: a server started again on the same one is a restart.
+Place = tuple[Path, str]
+
+
+@pytest.fixture
+def place(tmp_path: Path, new_database_url: Callable[[], str]) -> Callable[[str], Place]:
+    """The place of the server called `name` (a new one for each new name)."""
+    made: dict[str, Place] = {}
+
+    def of(name: str) -> Place:
+        if name not in made:
+            made[name] = (tmp_path / name, new_database_url())
+        return made[name]
+
+    return of
+
+
+def settings_for(where: Place, seed: int | None = None) -> Settings:
     return Settings(
-        data_dir=data_dir,
+        data_dir=where[0],
+        database_url=where[1],
         profile="instant",
         admin_token="test-admin-token",
         worker=False,
@@ -42,8 +62,8 @@ def generated(client: TestClient) -> list[str]:
     return [made["apiKey"], made["apiSecret"], more["apiKey"], more["apiSecret"]]
 
 
-def run(data_dir: Path, steps: Any, seed: int | None = None) -> Any:
-    app = build_app(settings_for(data_dir, seed))
+def run(where: Place, steps: Any, seed: int | None = None) -> Any:
+    app = build_app(settings_for(where, seed))
     try:
         with TestClient(app, base_url="http://aiiro.test") as client:
             return steps(client)
@@ -60,16 +80,16 @@ def seeded(seed: int) -> Any:
     return steps
 
 
-def test_same_seed_same_values_on_two_servers(tmp_path: Path) -> None:
-    first = run(tmp_path / "a", seeded(42))
-    second = run(tmp_path / "b", seeded(42))
-    other = run(tmp_path / "c", seeded(43))
+def test_same_seed_same_values_on_two_servers(place: Callable[[str], Place]) -> None:
+    first = run(place("a"), seeded(42))
+    second = run(place("b"), seeded(42))
+    other = run(place("c"), seeded(43))
     assert first == second
     assert set(first).isdisjoint(other)
 
 
-def test_unseeded_servers_differ(tmp_path: Path) -> None:
-    assert set(run(tmp_path / "a", generated)).isdisjoint(run(tmp_path / "b", generated))
+def test_unseeded_servers_differ(place: Callable[[str], Place]) -> None:
+    assert set(run(place("a"), generated)).isdisjoint(run(place("b"), generated))
 
 
 def test_seed_null_goes_back_to_unpredictable_values(
@@ -91,23 +111,23 @@ def test_bad_seeds_are_400(client: TestClient, admin_headers: dict[str, str]) ->
     assert client.post("/_aiiro/seed", json={"seed": 1}).status_code == 401
 
 
-def test_reseeding_one_server_never_hands_out_a_value_twice(tmp_path: Path) -> None:
+def test_reseeding_one_server_never_hands_out_a_value_twice(place: Callable[[str], Place]) -> None:
     """Keys and tokens survive a reset, so the same seed twice must not replay them."""
 
     def twice(client: TestClient) -> list[str]:
         return seeded(42)(client) + seeded(42)(client)
 
-    values = run(tmp_path / "a", twice)
+    values = run(place("a"), twice)
     assert len(set(values)) == len(values)
-    assert values == run(tmp_path / "b", twice)  # and still reproducible
+    assert values == run(place("b"), twice)  # and still reproducible
 
 
-def test_seed_survives_a_restart_deterministically(tmp_path: Path) -> None:
+def test_seed_survives_a_restart_deterministically(place: Callable[[str], Place]) -> None:
     def history(name: str) -> list[str]:
-        data_dir = tmp_path / name
-        before = run(data_dir, seeded(9))
-        after = run(data_dir, generated)  # a restart: the seed is still in force
-        seed = run(data_dir, lambda c: c.get("/_aiiro/seed", headers=ADMIN).json()["seed"])
+        where = place(name)
+        before = run(where, seeded(9))
+        after = run(where, generated)  # a restart: the seed is still in force
+        seed = run(where, lambda c: c.get("/_aiiro/seed", headers=ADMIN).json()["seed"])
         assert seed == 9
         return before + after
 
@@ -116,9 +136,9 @@ def test_seed_survives_a_restart_deterministically(tmp_path: Path) -> None:
     assert first == history("b")
 
 
-def test_aiiro_seed_setting_is_in_force_from_the_start(tmp_path: Path) -> None:
-    first = run(tmp_path / "a", generated, seed=11)
-    assert first == run(tmp_path / "b", generated, seed=11)
-    assert run(tmp_path / "c", lambda c: c.get("/_aiiro/seed", headers=ADMIN).json(), 11) == {
+def test_aiiro_seed_setting_is_in_force_from_the_start(place: Callable[[str], Place]) -> None:
+    first = run(place("a"), generated, seed=11)
+    assert first == run(place("b"), generated, seed=11)
+    assert run(place("c"), lambda c: c.get("/_aiiro/seed", headers=ADMIN).json(), 11) == {
         "seed": 11
     }

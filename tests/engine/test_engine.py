@@ -98,7 +98,6 @@ def op_row(rt: Runtime, op_id: int) -> Operation:
         return row
 
 
-@pytest.mark.both_databases
 def test_operations_wait_for_the_server_clock(rt: Runtime, engine: Engine) -> None:
     now_id = add(rt, "test_note")
     later_id = add(rt, "test_note", delay_s=60)
@@ -110,7 +109,6 @@ def test_operations_wait_for_the_server_clock(rt: Runtime, engine: Engine) -> No
     assert engine.run_due() == 0
 
 
-@pytest.mark.both_databases
 def test_a_handler_reschedules_itself_and_run_due_follows(rt: Runtime, engine: Engine) -> None:
     op_id = add(rt, "test_note", times=3, every=0)
     assert engine.run_due() == 3  # what falls due as a result runs in the same call
@@ -123,7 +121,6 @@ def test_a_handler_reschedules_itself_and_run_due_follows(rt: Runtime, engine: E
     assert engine.run_due() == 1 and op_row(rt, later).state == "done"
 
 
-@pytest.mark.both_databases
 def test_one_operation_at_a_time_per_instance(rt: Runtime, alice: Account, engine: Engine) -> None:
     iid = create_id(alice, register_key(alice))
     a = add(rt, "test_note", instance_id=iid)
@@ -142,7 +139,6 @@ def test_one_operation_at_a_time_per_instance(rt: Runtime, alice: Account, engin
     assert run(engine, "w2", b)
 
 
-@pytest.mark.both_databases
 def test_failures_are_retried_then_given_up(
     rt: Runtime, caplog: pytest.LogCaptureFixture, engine: Engine
 ) -> None:
@@ -176,7 +172,6 @@ def test_failures_are_retried_then_given_up(
     assert sum(1 for r in caplog.records if r.exc_info) == 3
 
 
-@pytest.mark.both_databases
 def test_a_settle_that_fails_still_ends_the_operation(rt: Runtime, engine: Engine) -> None:
     rt.settings.operation_max_attempts = 1
     op_id = add(rt, "test_boom_unsettled")
@@ -213,7 +208,6 @@ def _claim_as(rt: Runtime, op_id: int, claimed_by: str, lease_s: float | None) -
         row.attempts = 1
 
 
-@pytest.mark.both_databases
 def test_claims_are_taken_back_when_their_lease_runs_out(rt: Runtime, engine: Engine) -> None:
     expired = add(rt, "test_note")
     leased = add(rt, "test_note")
@@ -231,7 +225,6 @@ def test_claims_are_taken_back_when_their_lease_runs_out(rt: Runtime, engine: En
     assert engine.recover() == 0 and op_row(rt, leased).state == "running"
 
 
-@pytest.mark.both_databases
 def test_a_live_worker_renews_its_leases_and_hands_back_its_claims(
     rt: Runtime, engine: Engine
 ) -> None:
@@ -302,7 +295,6 @@ def test_a_profile_switch_retimes_waiting_operations(
     assert shown(alice, iid) == "Stopped"
 
 
-@pytest.mark.both_databases
 def test_two_simultaneous_starts_one_wins(rt: Runtime, alice: Account, engine: Engine) -> None:
     iid = create_id(alice, register_key(alice))
     for _ in range(3):
@@ -352,7 +344,6 @@ def _exclusive(job: ops.Job) -> None:
 HANDLERS["test_exclusive"] = _exclusive
 
 
-@pytest.mark.both_databases
 def test_concurrent_workers_run_each_operation_once(
     rt: Runtime, alice: Account, engine: Engine
 ) -> None:
@@ -401,7 +392,6 @@ def _drives(job: ops.Job) -> None:
 HANDLERS["test_drives"] = _drives
 
 
-@pytest.mark.both_databases
 def test_no_transaction_is_open_across_a_driver_call(
     rt: Runtime, alice: Account, engine: Engine
 ) -> None:

@@ -70,7 +70,6 @@ def swap_driver(rt: Runtime, engine: Engine) -> Iterator[Callable[[SimDriver], N
     engine.driver = original
 
 
-@pytest.mark.both_databases
 def test_a_guest_that_powers_itself_off_shows_stopped(
     rt: Runtime, alice: Account, engine: Engine
 ) -> None:
@@ -86,7 +85,6 @@ def test_a_guest_that_powers_itself_off_shows_stopped(
     assert engine.reconcile() == 0  # nothing differs: nothing is written
 
 
-@pytest.mark.both_databases
 def test_a_machine_started_behind_aiiros_back_shows_running(
     rt: Runtime, alice: Account, engine: Engine
 ) -> None:

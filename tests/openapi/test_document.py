@@ -97,14 +97,14 @@ def test_the_human_page_is_served(client: TestClient) -> None:
 # --- fuzzing -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+@pytest.fixture
+def fuzz_app(tmp_path: Path, database_url: str) -> Iterator[Any]:
     """One server for the whole fuzz run, with an account that owns some of everything,
     so that generated ids sometimes hit real resources."""
-    data: Path = tmp_path_factory.mktemp("fuzz")
     app = build_app(
         Settings(
-            data_dir=data,
+            data_dir=tmp_path,
+            database_url=database_url,
             profile="instant",
             admin_token="fuzz-admin-token",
             worker=False,

@@ -170,9 +170,10 @@ def test_error_shapes_match_the_document(doc: Document, client: TestClient, alic
     assert statuses == {400, 401, 404}
 
 
-def test_the_quota_answer_matches_the_document(tmp_path: Path) -> None:
-    app = build_app(Settings(data_dir=tmp_path, profile="instant", admin_token="shapes-admin-token",
-                             worker=False, quota=True))  # fmt: skip
+def test_the_quota_answer_matches_the_document(tmp_path: Path, database_url: str) -> None:
+    app = build_app(Settings(data_dir=tmp_path, database_url=database_url, profile="instant",
+                             admin_token="shapes-admin-token", worker=False,
+                             quota=True))  # fmt: skip
     with TestClient(app, base_url="http://aiiro.test") as client:
         from tests.conftest import make_account
 

@@ -38,6 +38,8 @@ def test_the_url_comes_from_the_environment(
 
 
 def test_a_plain_postgresql_url_connects(tmp_path: Path) -> None:
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL configured (AIIRO_TEST_POSTGRES_URL)")
     plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://", 1)
     db = Database(Settings(data_dir=tmp_path, database_url=plain).effective_database_url)
     try:

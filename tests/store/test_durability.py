@@ -21,7 +21,6 @@ def started(settings: Settings) -> Any:
     return build_app(settings)
 
 
-@pytest.mark.both_databases
 def test_state_survives_a_new_process(settings: Settings) -> None:
     first = started(settings)
     with TestClient(first) as client:
@@ -53,7 +52,6 @@ def test_state_survives_a_new_process(settings: Settings) -> None:
         second.state.runtime.db.dispose()
 
 
-@pytest.mark.both_databases
 def test_a_rolled_back_write_leaves_nothing(settings: Settings) -> None:
     rt = build_runtime(settings)
     rt.db.upgrade()
@@ -69,7 +67,6 @@ def test_a_rolled_back_write_leaves_nothing(settings: Settings) -> None:
         rt.db.dispose()
 
 
-@pytest.mark.both_databases
 def test_the_secret_key_survives_so_stored_hashes_still_match(settings: Settings) -> None:
     rt = build_runtime(settings)
     rt.db.upgrade()

@@ -130,11 +130,10 @@ def settled(d: Database, than: int | None = None) -> int:
     raise AssertionError("the version never moved")
 
 
-@pytest.mark.both_databases
-def test_a_commit_by_another_process_drops_the_value(database_url: str) -> None:
+def test_a_commit_by_another_process_drops_the_value(empty_database_url: str) -> None:
     """Two handles on one database stand for two processes: a write through one is seen
     by the other's memo (SQLite: data_version; PostgreSQL: NOTIFY)."""
-    mine, theirs = Database(database_url), Database(database_url)
+    mine, theirs = Database(empty_database_url), Database(empty_database_url)
     try:
         with mine.write() as s:
             s.execute(text("CREATE TABLE t (x INTEGER)"))
@@ -152,9 +151,8 @@ def test_a_commit_by_another_process_drops_the_value(database_url: str) -> None:
         theirs.dispose()
 
 
-@pytest.mark.both_databases
-def test_a_quiet_write_keeps_the_value_on_postgresql(database_url: str) -> None:
-    d = Database(database_url)
+def test_a_quiet_write_keeps_the_value_on_postgresql(empty_database_url: str) -> None:
+    d = Database(empty_database_url)
     try:
         with d.write() as s:
             s.execute(text("CREATE TABLE t (x INTEGER)"))

@@ -26,9 +26,8 @@ def current_revision(db: Database) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-@pytest.mark.both_databases
-def test_migrations_match_the_models(database_url: str) -> None:
-    db = Database(database_url)
+def test_migrations_match_the_models(empty_database_url: str) -> None:
+    db = Database(empty_database_url)
     try:
         db.upgrade()
         assert schema_diff(db) == []
@@ -36,9 +35,8 @@ def test_migrations_match_the_models(database_url: str) -> None:
         db.dispose()
 
 
-@pytest.mark.both_databases
-def test_upgrading_twice_is_a_no_op(database_url: str) -> None:
-    db = Database(database_url)
+def test_upgrading_twice_is_a_no_op(empty_database_url: str) -> None:
+    db = Database(empty_database_url)
     try:
         db.upgrade()
         with db.engine.connect() as conn:
@@ -63,6 +61,7 @@ def test_there_is_a_single_head() -> None:
     assert len(heads) == 1
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(database_url: str) -> None:
     db = Database(database_url)
     try:
@@ -74,9 +73,9 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(database_url: str) -> None:
         db.dispose()
 
 
-def test_the_schema_check_sees_drift(database_url: str) -> None:
+def test_the_schema_check_sees_drift(empty_database_url: str) -> None:
     # Guard against a vacuous comparison: a schema that differs must show up.
-    db = Database(database_url)
+    db = Database(empty_database_url)
     try:
         db.upgrade()
         with db.engine.begin() as conn:
@@ -88,9 +87,10 @@ def test_the_schema_check_sees_drift(database_url: str) -> None:
         db.dispose()
 
 
-@pytest.mark.both_databases
-def test_upgrading_from_0001_keeps_every_row_and_ids_are_never_reused(database_url: str) -> None:
-    db = Database(database_url)
+def test_upgrading_from_0001_keeps_every_row_and_ids_are_never_reused(
+    empty_database_url: str,
+) -> None:
+    db = Database(empty_database_url)
     now = "2026-12-01 00:00:00"
 
     def insert_key(conn: Any, name: str, account: int) -> int:
@@ -138,7 +138,6 @@ def test_upgrading_from_0001_keeps_every_row_and_ids_are_never_reused(database_u
         db.dispose()
 
 
-@pytest.mark.both_databases
 def test_a_write_waits_for_a_lock_a_bounded_time_and_the_url_options_stay(
     database_url: str,
 ) -> None:

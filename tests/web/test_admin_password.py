@@ -16,10 +16,14 @@ from tests.web.conftest import Visitor
 runner = CliRunner()
 
 
-def test_an_operator_made_account_gets_a_panel_login(tmp_path: Path) -> None:
+def store(data: Path, database_url: str) -> list[str]:
+    return ["--data-dir", str(data), "--database-url", database_url]
+
+
+def test_an_operator_made_account_gets_a_panel_login(tmp_path: Path, database_url: str) -> None:
     data = tmp_path / "data"
     made = runner.invoke(
-        app, ["admin", "account", "create", "--name", "Ops", "--data-dir", str(data)]
+        app, ["admin", "account", "create", "--name", "Ops", *store(data, database_url)]
     )
     assert made.exit_code == 0, made.output
     account_id = json.loads(made.output)["account"]["id"]
@@ -34,6 +38,8 @@ def test_an_operator_made_account_gets_a_panel_login(tmp_path: Path) -> None:
             "Ops@Example.com",
             "--data-dir",
             str(data),
+            "--database-url",
+            database_url,
         ],
         input="long enough pw\nlong enough pw\n",
     )
@@ -41,7 +47,13 @@ def test_an_operator_made_account_gets_a_panel_login(tmp_path: Path) -> None:
     assert "ops@example.com" in done.output
 
     served = build_app(
-        Settings(data_dir=data, profile="instant", worker=False, admin_token="panel-admin-token")
+        Settings(
+            data_dir=data,
+            database_url=database_url,
+            profile="instant",
+            worker=False,
+            admin_token="panel-admin-token",
+        )
     )
     try:
         v = Visitor(served)
@@ -51,18 +63,34 @@ def test_an_operator_made_account_gets_a_panel_login(tmp_path: Path) -> None:
         served.state.runtime.db.dispose()
 
 
-def test_refusals(tmp_path: Path) -> None:
+def test_refusals(tmp_path: Path, database_url: str) -> None:
     data = tmp_path / "data"
     missing = runner.invoke(
         app,
-        ["admin", "account", "password", "99", "--email", "a@example.com", "--data-dir", str(data)],
+        [
+            "admin",
+            "account",
+            "password",
+            "99",
+            "--email",
+            "a@example.com",
+            *store(data, database_url),
+        ],
         input="long enough pw\nlong enough pw\n",
     )
     assert missing.exit_code == 1 and "no account 99" in missing.output
-    runner.invoke(app, ["admin", "account", "create", "--name", "X", "--data-dir", str(data)])
+    runner.invoke(app, ["admin", "account", "create", "--name", "X", *store(data, database_url)])
     short = runner.invoke(
         app,
-        ["admin", "account", "password", "1", "--email", "a@example.com", "--data-dir", str(data)],
+        [
+            "admin",
+            "account",
+            "password",
+            "1",
+            "--email",
+            "a@example.com",
+            *store(data, database_url),
+        ],
         input="short\nshort\n",
     )
     assert short.exit_code == 1 and "8 to 1024 characters" in short.output

@@ -12,12 +12,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from starlette.requests import Request
 
 from aiiro.domain.errors import BAD_JSON, IndigoError, invalid, missing
-from aiiro.inputs import BadInput, decimal, load_json
+from aiiro.inputs import MAX_STORED, BadInput, decimal, load_json, stored
 
 M = TypeVar("M", bound=BaseModel)
 
 
-MAX_ID = 2**63 - 1  # the widest integer column a store has (larger ones would be 500s)
+MAX_ID = MAX_STORED  # an id beyond what the store's columns hold would fail the query (500)
 
 
 def _coerce_id(value: Any) -> Any:
@@ -93,7 +93,7 @@ def body_of(model: type[M]) -> Callable[[Request], Awaitable[M]]:
 
 def path_id(value: str) -> int | None:
     """A decimal path id, or None (callers answer as for an unknown id)."""
-    return decimal(value)
+    return stored(decimal(value))
 
 
 def query_int(request: Request, name: str) -> int | None:
@@ -103,6 +103,8 @@ def query_int(request: Request, name: str) -> int | None:
     number = decimal(raw, negative=True)
     if number is None:
         raise invalid(name, "must be a number")
+    if stored(number) is None:
+        raise invalid(name, "is out of range")
     return number
 
 

@@ -14,7 +14,7 @@ from aiiro.api.endpoint import Area, Schema
 from aiiro.api.openapi import ok, ref
 from aiiro.domain.accounts import TOKEN_LIFETIME_S, issue_token
 from aiiro.domain.errors import GatewayError
-from aiiro.inputs import BadInput, load_json
+from aiiro.inputs import BadInput, has_nul, load_json
 
 area = Area("/oauth/v1", tag="oauth")
 
@@ -44,7 +44,7 @@ def _credentials(raw: bytes) -> tuple[str, str, str]:
         if raw.lstrip()[:1] in (b"{", b"["):  # JSON, but bad: not a form either
             raise _bad_request("Invalid request body.", str(exc)) from None
         form = parse_qs(raw.decode("latin-1"))
-        if not form:
+        if not form or any(has_nul(v) for values in form.values() for v in values):
             raise _bad_request("Invalid request body.") from None
         parsed = {k: v[0] for k, v in form.items()}
     if not isinstance(parsed, dict):

@@ -78,6 +78,7 @@ from aiiro.domain.faults import (
     HTTP_ACTIONS,
     operation_name,
 )
+from aiiro.inputs import stored
 from aiiro.runtime import Runtime
 from aiiro.store.fault_rules import Rule
 from aiiro.store.models import FaultRule
@@ -139,6 +140,8 @@ def add_rule(
         raise invalid("probability", "must be more than 0 and at most 1")
     if count is not None and count < 1:
         raise invalid("count", "must be at least 1")
+    if count is not None and stored(count) is None:
+        raise invalid("count", "is out of range")
     if action == "daily_cap" and (probability is not None or count is not None):
         raise invalid("daily_cap", "is a limit and takes neither probability nor count")
     row = FaultRule(

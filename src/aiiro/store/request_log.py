@@ -118,6 +118,8 @@ def _row(q: Queued) -> dict[str, Any]:
         "request_body": json.dumps(redact_body(req)),
         "response_body": json.dumps(redact_body(resp)),
     }
+    # A NUL (sent as %00) is shown as sent: PostgreSQL's text cannot hold the character.
+    path = path.replace("\x00", "%00")
     size = sum(len(v) for v in shown.values()) + len(path)
     return {
         "at": at,

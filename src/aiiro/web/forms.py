@@ -6,6 +6,8 @@ from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
+from aiiro.inputs import decimal, stored
+
 MAX_BODY = 256 * 1024
 
 
@@ -34,8 +36,11 @@ class Form:
 
 
 def as_id(value: str) -> int | None:
-    value = value.strip()
-    return int(value) if value.isdigit() and len(value) <= 18 else None
+    return stored(decimal(value))
+
+
+def _no_nul(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
 
 
 async def read_form(request: Request) -> Form:
@@ -45,6 +50,8 @@ async def read_form(request: Request) -> Form:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise FormTooLarge()
-    form = Form(parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+    # A NUL (%00) becomes U+FFFD, as undecodable bytes do: PostgreSQL's text cannot hold it.
+    form = Form({_no_nul(k): [_no_nul(v) for v in vs] for k, vs in fields.items()})
     request.state.panel_form = form
     return form

@@ -32,11 +32,11 @@ HOME = f"{PREFIX}/instances"
 
 
 class IdConvertor(IntegerConvertor):
-    """`{name:id}` in a panel path: an id the store can hold (1 to 18 ASCII digits). A
-    longer number matches no route (404), where `:int` would reach the store and overflow
-    its integer column."""
+    """`{name:id}` in a panel path: an id the store can hold (1 to 9 ASCII digits, within
+    inputs.MAX_STORED; no id reaches a billion). A longer number matches no route (404),
+    where `:int` would reach the store and overflow its integer column."""
 
-    regex = "[0-9]{1,18}"
+    regex = "[0-9]{1,9}"
 
 
 register_url_convertor("id", IdConvertor())

@@ -38,9 +38,10 @@ def storage(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def lv_settings(tmp_path: Path, storage: Path) -> Settings:
+def lv_settings(tmp_path: Path, storage: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
+        database_url=database_url,
         libvirt_uris=TEST_URI,
         libvirt_storage_dir=storage,
         libvirt_memory_scale=0.25,

@@ -24,10 +24,11 @@ PREFIX = "aiiro-reconcile-"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, storage: Path) -> Settings:
+def settings(tmp_path: Path, storage: Path, database_url: str) -> Settings:
     """The shared app fixtures (`rt`, `alice`...), with the libvirt driver on the test host."""
     return Settings(
         data_dir=tmp_path / "data",
+        database_url=database_url,
         profile="instant",
         admin_token="test-admin-token",
         worker=False,
