@@ -20,7 +20,9 @@ dropped at the end, also on failure.
                   the server. Target: the render no slower than in the small database
                   (ratio >= 0.9, within the noise).
 Usage: python bench/bench_scale.py [--duration S] [--rounds N] [--connections C]
+                                   [--operations N]
                                    [--only api_processes,workers,list_1000,large_database]
+Stop it with Ctrl-C (SIGINT): its servers are stopped and its schemas dropped.
 """
 
 from __future__ import annotations
