@@ -25,7 +25,7 @@ PLAN_DUAL = 1  # 1CR1GB, IPv4 + IPv6: every address field filled in
 SETTLE_TIMEOUT_S = 120.0
 
 
-def _settled(server: harness.Server, auth: dict[str, str], expected: int) -> bytes:
+def settled(server: harness.Server, auth: dict[str, str], expected: int) -> bytes:
     """The list once all `expected` instances have finished installing (Stopped)."""
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
     while True:
@@ -86,7 +86,7 @@ def run(
                 }
             )
             created = size
-            body = _settled(aiiro, auth, size)
+            body = settled(aiiro, auth, size)
             listed = harness.check_once(aiiro.base_url, list_load)
             with harness.bare_server([harness.record("GET", LIST_PATH, listed)]) as bare:
                 result = harness.compare(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -22,7 +23,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,9 +125,13 @@ def _aiiro_command() -> list[str]:
 
 @contextlib.contextmanager
 def aiiro_server(
-    profile: str = "fast", quota: bool = False, env: dict[str, str] | None = None
+    profile: str = "fast",
+    quota: bool = False,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[Server]:
-    """`aiiro serve` (uvicorn, one worker) on a free port with a fresh data directory.
+    """`aiiro serve` (uvicorn, one worker unless `args` say `--workers N`) on a free port
+    with a fresh data directory; `env` may name a database (AIIRO_DATABASE_URL).
 
     `server.extra` holds the first account's `api_key`/`api_secret` and the `admin_token`.
     """
@@ -149,11 +154,14 @@ def aiiro_server(
             "--quota" if quota else "--no-quota",
             "--write-secret",
             str(secret_file),
+            *args,
         ]
         full_env = {
             **os.environ,
             "AIIRO_ADMIN_TOKEN": admin_token,
             "AIIRO_LOG_LEVEL": "warning",
+            # Lists of 1,000 instances: ten times the default limit of an account.
+            "AIIRO_LIMIT_INSTANCES": "100000",
             **(env or {}),
         }
         for var in ("AIIRO_DATABASE_URL", "AIIRO_SEED"):
@@ -172,6 +180,39 @@ def aiiro_server(
             yield server
         finally:
             _stop(proc)
+
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def postgres_url() -> str:
+    """The PostgreSQL database the benchmarks use: AIIRO_BENCH_POSTGRES_URL, else the
+    tests' AIIRO_TEST_POSTGRES_URL, else 127.0.0.1:5432/test as user postgres."""
+    return (
+        os.environ.get("AIIRO_BENCH_POSTGRES_URL")
+        or os.environ.get("AIIRO_TEST_POSTGRES_URL")
+        or POSTGRES_URL
+    )
+
+
+@contextlib.contextmanager
+def postgres_schema(base_url: str | None = None) -> Iterator[str]:
+    """A fresh schema in the PostgreSQL database, dropped (with everything in it) at the
+    end, also on failure; yields the URL whose connections use it as their search_path."""
+    from sqlalchemy import create_engine, text
+
+    base = base_url or postgres_url()
+    schema = f"bench_{secrets.token_hex(6)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        separator = "&" if "?" in base else "?"
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def _read_secret_file(path: Path) -> dict[str, str]:
@@ -386,14 +427,40 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """cpu_seconds of a process and of its descendants alive now (`aiiro serve --workers
+    N`: uvicorn's supervisor and its N worker processes)."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += cpu_seconds(current)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return total
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(server: Server, load: Load, connections: int, duration: float) -> dict[str, Any]:
-    """run_load plus the server's CPU time per request: on a machine shared with other
-    work, requests/s swing with the neighbours' load, CPU per request much less."""
-    before = cpu_seconds(server.proc.pid)
+    """run_load plus the server's CPU time per request (all its processes): on a machine
+    shared with other work, requests/s swing with the neighbours' load, CPU per request
+    much less. `loadgen_cpu_us_per_request` is the load generator's own, which shares
+    the machine's cores with the server."""
+    before, loadgen_before = tree_cpu_seconds(server.proc.pid), _children_cpu_seconds()
     result = run_load(server.base_url, load, connections, duration)
-    used = cpu_seconds(server.proc.pid) - before
-    result["cpu_us_per_request"] = (
-        round(used / result["requests"] * 1e6, 1) if result["requests"] else None
+    used = tree_cpu_seconds(server.proc.pid) - before
+    loadgen_used = _children_cpu_seconds() - loadgen_before
+    requests = result["requests"]
+    result["cpu_us_per_request"] = round(used / requests * 1e6, 1) if requests else None
+    result["loadgen_cpu_us_per_request"] = (
+        round(loadgen_used / requests * 1e6, 1) if requests else None
     )
     return result
 
@@ -438,6 +505,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "p50_ms": med("p50_ms"),
         "p99_ms": med("p99_ms"),
         "cpu_us_per_request": med("cpu_us_per_request"),
+        "loadgen_cpu_us_per_request": med("loadgen_cpu_us_per_request"),
         "requests": sum(r["requests"] for r in runs),
         "errors": sum(r["errors"] for r in runs),
         "rounds_rps": [r["rps"] for r in runs],

@@ -1,8 +1,9 @@
 """Run every benchmark and print one JSON document (`make bench`).
 
-Usage: python bench/run_all.py [--quick] [--only auth,instances,cli]
---quick: shorter runs (2 s, 1 round, lists at 100 instances only, 5 CLI runs), for a
-smoke check; the figures to quote come from the default run.
+Usage: python bench/run_all.py [--quick] [--only auth,instances,cli,scale]
+--quick: shorter runs (2 s, 1 round, lists at 100 instances only, 5 CLI runs, 100
+instances per workers run), for a smoke check; the figures to quote come from the default
+run. `scale` needs PostgreSQL (harness.postgres_url()); without it, its entry is an error.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import bench_auth
 import bench_cli
 import bench_instances
+import bench_scale
 import harness
 
 
@@ -25,11 +27,13 @@ def benches(quick: bool) -> dict[str, Callable[[], dict[str, Any]]]:
             "auth": lambda: bench_auth.run(duration=2, rounds=1),
             "instances": lambda: bench_instances.run(duration=2, rounds=1, sizes=(100,)),
             "cli": lambda: bench_cli.run(runs=5),
+            "scale": lambda: bench_scale.run(duration=2, rounds=1, operations_count=100),
         }
     return {
         "auth": bench_auth.run,
         "instances": bench_instances.run,
         "cli": bench_cli.run,
+        "scale": bench_scale.run,
     }
 
 
@@ -53,6 +57,49 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
         lines.append(
             {"case": "createinstance_instant", "instances_per_s": create["instances_per_s"]}
         )
+    scale = results.get("scale", {})
+    for case, figures in scale.get("api_processes", {}).get("cases", {}).items():
+        lines.append(
+            {
+                "case": f"postgresql_{case}_processes",
+                "rps": {n: figures[f"processes_{n}"]["rps"] for n in bench_scale.PROCESSES},
+                "speedup_2": figures["speedup_2"],
+                "target": f">= {figures['target_speedup_2']}",
+                "meets_target": figures["meets_target"],
+            }
+        )
+    if "workers" in scale:
+        lines.append(
+            {
+                "case": "postgresql_operations_per_s_by_workers",
+                "workers_1": scale["workers"]["workers_1"]["operations_per_s"],
+                "workers_2": scale["workers"]["workers_2"]["operations_per_s"],
+            }
+        )
+    if "list_1000" in scale:
+        figures = scale["list_1000"]
+        lines.append(
+            {
+                "case": "postgresql_getinstancelist_1000",
+                "aiiro_rps": figures["aiiro"]["rps"],
+                "bare_rps": figures["bare"]["rps"],
+                "ratio": figures["ratio"],
+                "target": f">= {figures['target_ratio']}",
+                "meets_target": figures["meets_target"],
+            }
+        )
+    if "large_database" in scale:
+        figures = scale["large_database"]
+        lines.append(
+            {
+                "case": "postgresql_list_100_of_10000_instances",
+                "render_ms_small_db": figures["small_database"]["render_ms"],
+                "render_ms_large_db": figures["large_database"]["render_ms"],
+                "ratio": figures["render_ratio"],
+                "target": f">= {figures['target_ratio']}",
+                "meets_target": figures["meets_target"],
+            }
+        )
     cli = results.get("cli")
     if cli and "ratio" in cli:
         lines.append(
@@ -71,7 +118,7 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short runs, for a smoke check")
-    p.add_argument("--only", default="", help="comma-separated subset: auth,instances,cli")
+    p.add_argument("--only", default="", help="comma-separated subset: auth,instances,cli,scale")
     a = p.parse_args()
     chosen = {x.strip() for x in a.only.split(",") if x.strip()}
     started = time.time()

@@ -12,6 +12,13 @@ import typer
 if TYPE_CHECKING:
     from aiiro.config import Settings
 
+# Seconds uvicorn's supervisor waits for an API process to answer its health check before
+# it kills and replaces it (uvicorn's default: 5). A process starting on a busy machine
+# (importing aiiro, connecting to the store) can take longer than 5 s to answer: killed,
+# it is started again, on a machine made busier by the restarts (bench_scale.py saw
+# workers replaced in every round at a load average of 20 on 2 cores).
+WORKER_HEALTHCHECK_S = 60
+
 serve_app = typer.Typer()
 admin_app = typer.Typer(
     help="Operator commands that act on the store directly (no server needed).",
@@ -140,7 +147,13 @@ def serve(
         "http": BoundedHttp,
     }
     if workers > 1:
-        uvicorn.run("aiiro.serve:app_from_env", factory=True, workers=workers, **options)
+        uvicorn.run(
+            "aiiro.serve:app_from_env",
+            factory=True,
+            workers=workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+            **options,
+        )
     else:
         from aiiro.serve import app_from_env
 
