@@ -1,8 +1,9 @@
 """Run every benchmark and print one JSON document (`make bench`).
 
-Usage: python bench/run_all.py [--quick] [--only auth,instances,cli]
---quick: shorter runs (2 s, 1 round, lists at 100 instances only, 5 CLI runs), for a
-smoke check; the figures to quote come from the default run.
+Usage: python bench/run_all.py [--quick] [--only auth,instances,cli,polling]
+--quick: shorter runs (2 s, 1 round, lists at 100 instances only, 5 CLI runs, polling
+with 100 instances and 5-s phases), for a smoke check; the figures to quote come from
+the default run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import bench_auth
 import bench_cli
 import bench_instances
+import bench_polling
 import harness
 
 
@@ -25,11 +27,13 @@ def benches(quick: bool) -> dict[str, Callable[[], dict[str, Any]]]:
             "auth": lambda: bench_auth.run(duration=2, rounds=1),
             "instances": lambda: bench_instances.run(duration=2, rounds=1, sizes=(100,)),
             "cli": lambda: bench_cli.run(runs=5),
+            "polling": lambda: bench_polling.run(background=100, seconds=5),
         }
     return {
         "auth": bench_auth.run,
         "instances": bench_instances.run,
         "cli": bench_cli.run,
+        "polling": bench_polling.run,
     }
 
 
@@ -53,6 +57,16 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
         lines.append(
             {"case": "createinstance_instant", "instances_per_s": create["instances_per_s"]}
         )
+    polling = results.get("polling", {}).get("phases")
+    if polling:
+        lines.append(
+            {
+                "case": "lifecycles_while_polling",
+                "lifecycles_per_s": polling["lifecycles"]["lifecycles_per_s"],
+                "poll_p99_ms": polling["lifecycles"]["latency"]["poll"].get("p99_ms"),
+                "write_p99_ms": polling["writes"]["write"].get("p99_ms"),
+            }
+        )
     cli = results.get("cli")
     if cli and "ratio" in cli:
         lines.append(
@@ -71,7 +85,7 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short runs, for a smoke check")
-    p.add_argument("--only", default="", help="comma-separated subset: auth,instances,cli")
+    p.add_argument("--only", default="", help="comma-separated subset: auth,instances,cli,polling")
     a = p.parse_args()
     chosen = {x.strip() for x in a.only.split(",") if x.strip()}
     started = time.time()
