@@ -1,9 +1,10 @@
 """Run every benchmark and print one JSON document (`make bench`).
 
-Usage: python bench/run_all.py [--quick] [--only auth,instances,cli,scale]
+Usage: python bench/run_all.py [--quick] [--only auth,instances,cli,scale,polling]
 --quick: shorter runs (2 s, 1 round, lists at 100 instances only, 5 CLI runs, 100
-instances per workers run), for a smoke check; the figures to quote come from the default
-run. `scale` needs PostgreSQL (harness.postgres_url()); without it, its entry is an error.
+instances per workers run, polling with 100 instances and 5-s phases), for a smoke check;
+the figures to quote come from the default run. `scale` needs PostgreSQL
+(harness.postgres_url()); without it, its entry is an error.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import bench_auth
 import bench_cli
 import bench_instances
 import bench_scale
+import bench_polling
 import harness
 
 
@@ -28,12 +30,14 @@ def benches(quick: bool) -> dict[str, Callable[[], dict[str, Any]]]:
             "instances": lambda: bench_instances.run(duration=2, rounds=1, sizes=(100,)),
             "cli": lambda: bench_cli.run(runs=5),
             "scale": lambda: bench_scale.run(duration=2, rounds=1, operations_count=100),
+            "polling": lambda: bench_polling.run(background=100, seconds=5),
         }
     return {
         "auth": bench_auth.run,
         "instances": bench_instances.run,
         "cli": bench_cli.run,
         "scale": bench_scale.run,
+        "polling": bench_polling.run,
     }
 
 
@@ -98,6 +102,14 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "ratio": figures["render_ratio"],
                 "target": f">= {figures['target_ratio']}",
                 "meets_target": figures["meets_target"],
+    polling = results.get("polling", {}).get("phases")
+    if polling:
+        lines.append(
+            {
+                "case": "lifecycles_while_polling",
+                "lifecycles_per_s": polling["lifecycles"]["lifecycles_per_s"],
+                "poll_p99_ms": polling["lifecycles"]["latency"]["poll"].get("p99_ms"),
+                "write_p99_ms": polling["writes"]["write"].get("p99_ms"),
             }
         )
     cli = results.get("cli")
@@ -119,6 +131,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short runs, for a smoke check")
     p.add_argument("--only", default="", help="comma-separated subset: auth,instances,cli,scale")
+    p.add_argument("--only", default="", help="comma-separated subset: auth,instances,cli,polling")
     a = p.parse_args()
     chosen = {x.strip() for x in a.only.split(",") if x.strip()}
     started = time.time()

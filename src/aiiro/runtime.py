@@ -25,6 +25,7 @@ from aiiro.security import SecretHasher, load_or_create_key
 from aiiro.store import controls
 from aiiro.store.db import Database
 from aiiro.store.fault_rules import RuleCache
+from aiiro.store.lru import Lru
 from aiiro.store.request_log import SQLITE_FILE as REQUEST_LOG_FILE
 from aiiro.store.request_log import RequestLog
 from aiiro.timing import PROFILES, Timings
@@ -64,6 +65,10 @@ class TtlCache:
             self._entries.clear()
 
 
+# Bounds of Runtime.fragments (rendered list items, about 2.3 KB each with their keys).
+FRAGMENT_ENTRIES = 100_000
+FRAGMENT_BYTES = 64 * 1024 * 1024
+
 # `Runtime._synced` before the first sync: equal to no version.
 _NEVER = object()
 
@@ -79,6 +84,8 @@ class Runtime:
     request_log: RequestLog
     key_cache: TtlCache = field(default_factory=TtlCache)
     fault_rules: RuleCache = field(default_factory=RuleCache)
+    # Rendered items of lists, each under all it is made of (api/instances.py).
+    fragments: Lru[bytes] = field(default_factory=lambda: Lru(FRAGMENT_ENTRIES, FRAGMENT_BYTES))
     # The timing profile in force (timing.py) and whether the gateway quota counts: the
     # settings', or what the emulator controls switched them to.
     profile: str = "fast"

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from aiiro.store import db as store_db
 from aiiro.store.db import Database
 
 
@@ -91,11 +90,11 @@ def test_keys_are_kept_apart(db: Database) -> None:
     assert db.memo(("a", 1), lambda: "other") == "one"
 
 
-def test_memory_is_bounded(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_db, "MEMO_BYTES", 250)
+def test_memory_is_bounded(db: Database) -> None:
+    db._memo.max_bytes = 250
     for i in range(5):
         assert db.memo(i, lambda i=i: bytes([i]) * 100) == bytes([i]) * 100
-    assert db._memo_bytes <= 250 and list(db._memo) == [3, 4]
+    assert db._memo.weight <= 250 and db._memo.keys() == [3, 4]
     # What was dropped is computed again, not lost.
     assert db.memo(0, lambda: b"again") == b"again"
 
@@ -105,7 +104,7 @@ def test_a_commit_drops_every_older_value(db: Database) -> None:
     with db.write() as s:
         s.execute(text("INSERT INTO t VALUES (1)"))
     db.memo("b", lambda: b"y")
-    assert list(db._memo) == ["b"] and db._memo_bytes == 1
+    assert db._memo.keys() == ["b"] and db._memo.weight == 1
 
 
 def test_in_memory_sqlite_is_never_memoised() -> None:

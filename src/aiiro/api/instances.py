@@ -38,6 +38,8 @@ STOP_INITIATED = (
     "shutdown process"
 )
 VPS_KIND = 10
+# What a kept list item's key (a row's values) weighs besides the item, about.
+FRAGMENT_KEY_BYTES = 1024
 
 
 class CreateInstance(Body):
@@ -185,9 +187,22 @@ async def list_instances(request: Request, who: Caller) -> Response:
     def body() -> bytes:
         with rt.db.read() as s:
             rows = instances.listed_rows(s, who.account_id)
-            return render.php_json([listed_json(rt, i, who.account_name) for i in rows])
+        return render.php_array(listed_item(rt, row, who.account_name) for row in rows)
 
     return render.rendered(rt.db.memo(("instances", who.account_id, who.account_name), body))
+
+
+def listed_item(rt: Runtime, row: Row[Any], account_name: str) -> bytes:
+    """An element of getinstancelist, rendered: kept (rt.fragments) under all it is made
+    of, the row as stored and the account's name (the catalogue is the process's own and
+    fixed), so a list polled while a few instances change renders those few; the key
+    comes from the store, so it holds whichever process made the change."""
+    key = (account_name, *row)
+    item = rt.fragments.get(key)
+    if item is None:
+        item = render.php_json(listed_json(rt, row, account_name))
+        rt.fragments.put(key, item, len(item) + FRAGMENT_KEY_BYTES)
+    return item
 
 
 @area.post(

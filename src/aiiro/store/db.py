@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiiro.store.changes import Listener, notify_on_commit
+from aiiro.store.lru import Lru
 
 T = TypeVar("T")
 # A write waits its turn among this process's writes (SQLite itself waits `lock_wait_s`,
@@ -74,9 +74,8 @@ class Database:
             self._listener = Listener(self.engine)
             notify_on_commit(self._writer, self._listener)
         # Values of one data version only: a commit makes every older one useless.
-        self._memo: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._memo: Lru[tuple[int, Any]] = Lru(MEMO_ENTRIES, MEMO_BYTES)
         self._memo_version: int | None = None
-        self._memo_bytes = 0
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -134,21 +133,13 @@ class Database:
             cached: T = hit[1]
             return cached
         value = compute()
-        size = _size(value)
         with self._watch_lock:
             if self._memo_version is not None and version < self._memo_version:
                 return value  # computed before a commit another caller has already seen
             if version != self._memo_version:
                 self._memo.clear()
-                self._memo_version, self._memo_bytes = version, 0
-            old = self._memo.pop(key, None)
-            if old is not None:
-                self._memo_bytes -= _size(old[1])
-            self._memo[key] = (version, value)
-            self._memo_bytes += size
-            while len(self._memo) > MEMO_ENTRIES or self._memo_bytes > MEMO_BYTES:
-                _, (_, dropped) = self._memo.popitem(last=False)
-                self._memo_bytes -= _size(dropped)
+                self._memo_version = version
+            self._memo.put(key, (version, value), _size(value))
         return value
 
     def on_change(self, callback: Callable[[], None]) -> None:
@@ -166,7 +157,7 @@ class Database:
                 self._watch.close()
                 self._watch = None
             self._memo.clear()
-            self._memo_version, self._memo_bytes = None, 0
+            self._memo_version = None
         self.engine.dispose()
 
 
