@@ -18,8 +18,8 @@ from typing import Any
 import bench_auth
 import bench_cli
 import bench_instances
-import bench_scale
 import bench_polling
+import bench_scale
 import harness
 
 
@@ -102,6 +102,8 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "ratio": figures["render_ratio"],
                 "target": f">= {figures['target_ratio']}",
                 "meets_target": figures["meets_target"],
+            }
+        )
     polling = results.get("polling", {}).get("phases")
     if polling:
         lines.append(
