@@ -92,8 +92,9 @@ class Settings(BaseSettings):
     # most free memory among those that answer.
     libvirt_uris: str = "qemu:///system"
     # A host silent this long counts as unreachable: a connection not made by then is given
-    # up, an open one is closed by libvirt's keepalive, and the host is tried again after
-    # as long (its instances stay listed, marked; docs/operating-a-host.md).
+    # up (an open one is closed by libvirt's keepalive after about 3x this), and the host
+    # is tried again after as long (its instances stay listed, marked;
+    # docs/operating-a-host.md).
     libvirt_host_timeout_s: float = Field(default=5.0, gt=0)
     # Base images (images/) and instance disks (instances/). Hosts other than the local one
     # must see this directory at the same path (shared storage).

@@ -120,12 +120,16 @@ def run_pass(
     for look in looks:
         try:
             observed = driver.observe(look.spec)
-        except Exception as exc:  # one unreachable machine must not stop the others
+        except HostUnreachable:
+            # Told once by the driver when the host goes silent, and once per instance
+            # marked: not on every pass.
+            if not look.unreachable:
+                planned.append((look, look.power, "unreachable"))
+            continue
+        except Exception as exc:  # one machine's trouble must not stop the others
             failed.append(look.instance_id)
             first_error = first_error or exc
             log.debug("reconcile: instance %s not observed", look.instance_id, exc_info=True)
-            if isinstance(exc, HostUnreachable) and not look.unreachable:
-                planned.append((look, look.power, "unreachable"))
             continue
         moved = follow(look.power, observed.power)
         if moved is not None or look.unreachable:

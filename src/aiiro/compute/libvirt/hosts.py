@@ -5,9 +5,10 @@ answering.
 A host may stop answering at any time (its daemon stopped or hung, the network between cut).
 No call may then wait long, nor hold up the calls to the other hosts: each host has its own
 lock; a connection is opened in a thread of its own and given up after `timeout_s`; an open
-connection has libvirt's keepalive (`timeout_s` without an answer closes it, failing the
-calls in flight); and a host found silent is not tried again for `timeout_s`, so calls to
-it fail at once with HostUnreachable meanwhile. The next call after that tries again."""
+connection has libvirt's keepalive (about 3 x `timeout_s` without an answer closes it,
+failing the calls in flight); and a host found silent is not tried again for `timeout_s`,
+so calls to it fail at once with HostUnreachable meanwhile. The next call after that tries
+again."""
 
 from __future__ import annotations
 
@@ -107,12 +108,13 @@ class Hosts:
 
     def _open(self, host: _Host) -> Any:
         """libvirt.open in a thread of its own, waited for `timeout_s` (a daemon that
-        accepts the connection but never answers would hold the caller for ever). A late
-        answer is closed by that thread."""
+        accepts the connection but never answers would hold the caller for ever). Called
+        with host.lock held. An open that succeeds after the caller gave up is kept for
+        the next caller (a daemon's first connection can be slow: QEMU is probed)."""
         import libvirt
 
         result: dict[str, Any] = {}
-        given_up = threading.Event()
+        handoff = threading.Lock()  # the caller gives up, or the thread answers: one wins
 
         def attempt() -> None:
             try:
@@ -120,29 +122,38 @@ class Hosts:
             except libvirt.libvirtError as exc:
                 result["error"] = exc
                 return
-            if given_up.is_set():
-                with contextlib.suppress(libvirt.libvirtError):
-                    conn.close()
-                return
             # Calls on a connection whose peer stops answering fail after about
-            # interval x (count + 1) s instead of waiting for ever.
+            # 3 x timeout_s (interval x (count + 1)) instead of waiting for ever; a daemon
+            # busy for a moment (a machine's first start) is not taken for a dead one.
             with contextlib.suppress(libvirt.libvirtError):  # the test driver has none
-                conn.setKeepAlive(max(1, int(self.timeout_s / 2)), 1)
-            result["conn"] = conn
+                conn.setKeepAlive(max(1, round(self.timeout_s)), 2)
+            with handoff:
+                if "given_up" not in result:
+                    result["conn"] = conn
+                    return
+            with host.lock:
+                if host.conn is None:
+                    host.conn = conn
+                    host.down_since, host.error, host.retry_at = None, "", 0.0
+                    log.warning("host %s answers again", host.uri)
+                    return
+            with contextlib.suppress(libvirt.libvirtError):
+                conn.close()
 
         host.opening = threading.Thread(
             target=attempt, name=f"libvirt-open {host.uri}", daemon=True
         )
         host.opening.start()
         host.opening.join(self.timeout_s)
-        if host.opening.is_alive():
-            given_up.set()
-            self._silent(host, f"no answer within {self.timeout_s:g} s")
-            raise HostUnreachable(host.uri, host.error)
+        with handoff:
+            if "conn" in result:
+                return result["conn"]
+            result["given_up"] = True
         if "error" in result:
             self._silent(host, str(result["error"]))
             raise HostUnreachable(host.uri, host.error) from result["error"]
-        return result["conn"]
+        self._silent(host, f"no answer within {self.timeout_s:g} s")
+        raise HostUnreachable(host.uri, host.error)
 
     def _silent(self, host: _Host, reason: str) -> None:
         if host.down_since is None:
