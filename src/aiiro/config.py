@@ -97,8 +97,13 @@ class Settings(BaseSettings):
 
     # --- the libvirt driver (docs/operating-a-host.md) ------------------------------------
     # Compute hosts of the region, comma separated; an instance goes to the one with the
-    # most free memory.
+    # most free memory among those that answer.
     libvirt_uris: str = "qemu:///system"
+    # A host silent this long counts as unreachable: a connection not made by then is given
+    # up (an open one is closed by libvirt's keepalive after about 3x this), and the host
+    # is tried again after as long (its instances stay listed, marked;
+    # docs/operating-a-host.md).
+    libvirt_host_timeout_s: float = Field(default=5.0, gt=0)
     # Base images (images/) and instance disks (instances/). Hosts other than the local one
     # must see this directory at the same path (shared storage).
     libvirt_storage_dir: Path = Path("/var/lib/aiiro")

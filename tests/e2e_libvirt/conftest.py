@@ -8,12 +8,16 @@ scripts/ci-deps-libvirt.sh), where a missing piece is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -149,6 +153,122 @@ def client_hosts(libvirt_host: str) -> Iterator[dict[str, ClientHost]]:
     finally:
         for host in hosts.values():
             host.remove()
+
+
+class SecondHost:
+    """A second compute host on this machine: libvirtd and virtlogd of their own, started in
+    a mount namespace where /run/libvirt, /var/lib/libvirt, /var/log/libvirt,
+    /var/cache/libvirt and /etc/libvirt are directories of this test (so its socket, state,
+    definitions and logs are apart from the host's daemon), reached as
+    `qemu:///system?socket=<root>/run/libvirt-sock`. Its network `aiiro-1` puts guests on
+    the region's bridge, as a second machine bridged to the same segment would."""
+
+    DIRS: ClassVar[dict[str, str]] = {
+        "run": "/run/libvirt",
+        "lib": "/var/lib/libvirt",
+        "log": "/var/log/libvirt",
+        "cache": "/var/cache/libvirt",
+        "etc": "/etc/libvirt",
+    }
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.uri = f"qemu:///system?socket={root / 'run' / 'libvirt-sock'}"
+
+    def start(self, bridge: str) -> None:
+        for name in self.DIRS:
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+            (self.root / name).chmod(0o755)
+        self.root.chmod(0o755)
+        etc = self.root / "etc"
+        for conf in Path("/etc/libvirt").glob("*.conf"):
+            shutil.copy(conf, etc)
+        # The built-in filters (aiiro's refer to them), none of the host daemon's own.
+        shutil.copytree(
+            "/etc/libvirt/nwfilter",
+            etc / "nwfilter",
+            ignore=shutil.ignore_patterns("aiiro*"),
+            dirs_exist_ok=True,
+        )
+        binds = "".join(f"mount --bind {self.root / n} {d}\n" for n, d in self.DIRS.items())
+        script = self.root / "start.sh"
+        script.write_text(
+            "set -e\n" + binds + "virtlogd -d -p /run/libvirt/virtlogd.pid\n"
+            "libvirtd -d -p /run/libvirt/libvirtd.pid\n"
+        )
+        subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "bash", str(script)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while self.virsh("version").returncode != 0:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the second libvirtd does not answer: {self.virsh('version')}"
+                )
+            time.sleep(0.5)
+        (self.root / "net.xml").write_text(
+            f"<network><name>{NETWORK}</name><forward mode='bridge'/>"
+            f"<bridge name='{bridge}'/></network>"
+        )
+        for argv in (("net-define", str(self.root / "net.xml")), ("net-start", NETWORK)):
+            done = self.virsh(*argv)
+            assert done.returncode == 0, done.stderr
+
+    def virsh(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["virsh", "-c", self.uri, *argv], capture_output=True, text=True, timeout=60
+        )
+
+    def pid(self, daemon: str = "libvirtd") -> int | None:
+        try:
+            return int((self.root / "run" / f"{daemon}.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def signal(self, sig: signal.Signals) -> None:
+        pid = self.pid()
+        assert pid is not None
+        os.kill(pid, sig)
+
+    def stop(self) -> None:
+        """Resume it if paused, remove this run's machines, end both daemons, and the
+        namespace with them."""
+        daemons = [p for p in (self.pid("libvirtd"), self.pid("virtlogd")) if p is not None]
+        if daemons:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(daemons[0], signal.SIGCONT)
+            listed = self.virsh("list", "--all", "--name").stdout.split()
+            for name in (n for n in listed if n.startswith(PREFIX)):
+                self.virsh("destroy", name)
+                self.virsh("undefine", "--snapshots-metadata", name)
+        for pid in daemons:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in daemons:
+            for _ in range(100):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                time.sleep(0.1)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def second_host(libvirt_host: str) -> Iterator[SecondHost]:
+    for tool in ("libvirtd", "virtlogd", "unshare"):
+        if shutil.which(tool) is None:
+            why = f"{tool} is not installed (scripts/ci-deps-libvirt.sh)"
+            if REQUIRE:
+                pytest.fail(why)
+            pytest.skip(why)
+    host = SecondHost(Path(f"/tmp/aiiro-e2e-host2-{os.getpid()}"))
+    try:
+        host.start(libvirt_host)
+        yield host
+    finally:
+        host.stop()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from aiiro.compute.driver import InstanceSpec, Observation
+from aiiro.compute.driver import HostUnreachable, InstanceSpec, Observation
 from aiiro.compute.sim import SimDriver
 from aiiro.engine import operations as ops
 from aiiro.engine.worker import Engine
@@ -204,6 +204,57 @@ def test_a_driver_error_skips_one_instance_only(
     assert shown(alice, bad) == "Running" and shown(alice, good) == "Stopped"
     assert "1 of 2 instances could not be observed" in caplog.text
     assert f"instance {good}: the driver reports shutoff while it was running" in caplog.text
+
+
+@pytest.mark.both_databases
+def test_an_instance_on_a_silent_host_stays_listed_marked_until_it_answers(
+    rt: Runtime, alice: Account, swap_driver: Callable[[SimDriver], None], engine: Engine
+) -> None:
+    far, near = running(alice, "far"), running(alice, "near")
+    silent = {"qemu+ssh://far/system"}
+
+    def host_of(spec: InstanceSpec) -> None:
+        if spec.id == far and silent:
+            raise HostUnreachable("qemu+ssh://far/system", "no answer within 5 s")
+
+    swap_driver(Hooked(rt, host_of))
+    assert engine.reconcile() == 1  # the mark
+    item = listed(alice, far)
+    assert item is not None
+    assert (item["instancestatus"], item["daemonstatus"]) == ("Running", "unreachable")
+    assert listed(alice, near)["daemonstatus"] == ""  # type: ignore[index]
+    assert engine.reconcile() == 0  # marked once: nothing more to write
+    with rt.db.read() as s:
+        inst = s.get(Instance, far)
+        assert inst is not None and inst.unreachable_since is not None  # for the operator
+
+    # Meanwhile the guest went down; the host answers again: mark gone, state followed.
+    behind_aiiros_back(rt, far, "shutoff")
+    silent.clear()
+    assert engine.reconcile() == 1
+    item = listed(alice, far)
+    assert item is not None
+    assert (item["instancestatus"], item["daemonstatus"]) == ("Stopped", "")
+
+
+def test_an_instance_that_answers_again_unchanged_loses_its_mark(
+    rt: Runtime, alice: Account, swap_driver: Callable[[SimDriver], None], engine: Engine
+) -> None:
+    iid = running(alice)
+    silent = [True]
+
+    def host_of(spec: InstanceSpec) -> None:
+        if silent:
+            raise HostUnreachable("qemu:///system", "the connection was lost")
+
+    swap_driver(Hooked(rt, host_of))
+    assert engine.reconcile() == 1
+    assert listed(alice, iid)["daemonstatus"] == "unreachable"  # type: ignore[index]
+    silent.clear()
+    assert engine.reconcile() == 1
+    item = listed(alice, iid)
+    assert item is not None
+    assert (item["instancestatus"], item["daemonstatus"]) == ("Running", "")
 
 
 def test_passes_are_bounded_and_go_round(rt: Runtime, alice: Account, engine: Engine) -> None:

@@ -11,6 +11,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from aiiro.catalog import load_catalog
 from aiiro.config import Settings
 from aiiro.host import networks, probe
@@ -21,6 +23,7 @@ from aiiro.host.setup import (
     _running,
     ensure_directory,
     look_directory,
+    look_libvirt,
 )
 
 
@@ -80,6 +83,19 @@ def test_a_missing_directory_is_reported_with_its_fix_then_made(tmp_path: Path) 
     assert made.status == "done" and wanted.path.is_dir()
     assert wanted.path.stat().st_mode & 0o777 == 0o711
     assert ensure_directory(wanted) == Finding(f"directory {wanted.path}", "ok", "present")
+
+
+def test_another_host_that_does_not_answer_is_reported(tmp_path: Path) -> None:
+    if shutil.which("virsh") is None:
+        pytest.skip("virsh is not installed (scripts/ci-deps-libvirt.sh)")
+    uri = f"qemu:///system?socket={tmp_path / 'no-daemon'}"
+    seen = look_libvirt(uri, f"host {uri}", "aiiro host setup, on that host")
+    assert (seen.name, seen.status, seen.fix) == (
+        f"host {uri}",
+        "missing",
+        "aiiro host setup, on that host",
+    )
+    assert "no-daemon" in seen.detail  # virsh's own words: which socket it tried
 
 
 def test_findings_read_as_one_line_each() -> None:

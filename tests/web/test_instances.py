@@ -172,6 +172,22 @@ def test_what_the_host_could_not_carry_out_shows_as_failed(
     assert item["allowed"] == ["destroy"]
 
 
+def test_an_instance_on_a_host_that_does_not_answer_says_so(
+    alice_web: Visitor, running: int, rt: Any
+) -> None:
+    from aiiro.store.models import Instance
+
+    with rt.db.write() as s:  # what reconciliation does (tests/engine/test_reconcile.py)
+        inst = s.get(Instance, running)
+        inst.unreachable_since = rt.clock.now()
+        inst.version += 1
+    item = status(alice_web, running)
+    assert (item["instancestatus"], item["state"]) == ("Running", "failed")
+    assert item["label"] == "起動中 (ホストが応答しません)"
+    page = alice_web.get(f"/panel/instances/{running}", headers={"Accept-Language": "en"})
+    assert "Running (its host does not answer)" in page.text
+
+
 def test_the_create_form_offers_no_key_only_where_none_is_needed(alice_web: Visitor) -> None:
     add_key(alice_web)
     page = alice_web.get("/panel/instances/new").text

@@ -110,7 +110,8 @@ def _common(rt: Runtime, inst: InstanceLike, provisioned: bool) -> dict[str, Any
         "instancetype_id": inst.instancetype_id,
         "import_instance": 1 if inst.import_url is not None else 0,
         "container_id": None,
-        "daemonstatus": "",
+        # sic: always "" on Indigo; aiiro's mark of a host that does not answer (decisions.md)
+        "daemonstatus": lifecycle.HOST_UNREACHABLE if inst.unreachable_since is not None else "",
         "outofstock": 0,
         "ipaddress_type": inst.ipaddress_type,
     }

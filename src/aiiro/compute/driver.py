@@ -29,6 +29,18 @@ Observed = Literal[
 ]
 
 
+class HostUnreachable(Exception):
+    """The compute host of an instance does not answer (its daemon is down, the network
+    between is cut, or it did not answer within the driver's time-out). Nothing can be
+    known of the machine meanwhile: the instance keeps its last known state, marked as on
+    an unreachable host, until the host answers again (domain/reconcile.py)."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"host {host} does not answer: {reason}")
+        self.host = host
+        self.reason = reason
+
+
 @dataclass
 class FirewallRule:
     direction: Literal["in", "out"]

@@ -51,6 +51,9 @@ RUNNING_TEXT = "Running"
 IMPORT_INVALID_TEXT = "The URL entered is invalid."
 # aiiro's: no failed installation of an OS image was ever recorded (decisions.md).
 INSTALL_FAILED_TEXT = "OS installation Failed"
+# aiiro's `daemonstatus` (always "" on Indigo) while an instance's compute host does not
+# answer; `instancestatus` then keeps the last known state (decisions.md, "Compute hosts").
+HOST_UNREACHABLE = "unreachable"
 
 
 def import_progress_text(percent: int) -> str:

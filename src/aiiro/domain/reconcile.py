@@ -11,10 +11,16 @@ observes:
     stopped                                 + running            -> running
 
 Anything else (provisioning, install_failed, a transition in flight) is left to the engine.
+
+A machine whose host does not answer (HostUnreachable) cannot be observed: the instance keeps
+its power state, the last one known, and is marked (`unreachable_since`; the list shows it,
+decisions.md "Compute hosts"); the first pass that observes it again clears the mark and
+applies what it sees. Other errors leave the instance as it is, unmarked: one machine's
+trouble, not its host's.
 A pass never races a command: the driver is asked outside any transaction, and the change is
 a compare-and-set on the instance's version, power state and "no operation" — a command
 taken meanwhile bumped the version (or queued an operation), so the command wins and the
-next pass looks again. A pass writes only when some power state changes.
+next pass looks again. A pass writes only when some power state or mark changes.
 """
 
 from __future__ import annotations
@@ -22,12 +28,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from aiiro.compute.driver import ComputeDriver, InstanceSpec, Observed
+from aiiro.compute.driver import ComputeDriver, HostUnreachable, InstanceSpec, Observed
 from aiiro.domain.lifecycle import Power
 from aiiro.domain.specs import spec_of
 from aiiro.engine.operations import PENDING, RUNNING
@@ -48,7 +55,7 @@ class Change:
     instance_id: int
     was: str
     now: str
-    observed: Observed
+    observed: Observed | Literal["unreachable"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class _Look:
     instance_id: int
     version: int
     power: str
+    unreachable: bool
     spec: InstanceSpec
 
 
@@ -91,7 +99,10 @@ def _candidates(rt: Runtime, s: Session, after_id: int, limit: int) -> list[_Loo
         .order_by(Instance.id)
         .limit(limit)
     ).all()
-    return [_Look(i.id, i.version, i.power, spec_of(rt, s, i)) for i in rows]
+    return [
+        _Look(i.id, i.version, i.power, i.unreachable_since is not None, spec_of(rt, s, i))
+        for i in rows
+    ]
 
 
 def run_pass(
@@ -103,20 +114,26 @@ def run_pass(
         looks = _candidates(rt, s, after_id, limit)
     next_after = looks[-1].instance_id if len(looks) >= limit else 0
 
-    planned: list[tuple[_Look, Power, Observed]] = []
+    planned: list[tuple[_Look, str, Observed | Literal["unreachable"]]] = []
     failed: list[int] = []
     first_error: Exception | None = None
     for look in looks:
         try:
             observed = driver.observe(look.spec)
-        except Exception as exc:  # one unreachable machine must not stop the others
+        except HostUnreachable:
+            # Told once by the driver when the host goes silent, and once per instance
+            # marked: not on every pass.
+            if not look.unreachable:
+                planned.append((look, look.power, "unreachable"))
+            continue
+        except Exception as exc:  # one machine's trouble must not stop the others
             failed.append(look.instance_id)
             first_error = first_error or exc
             log.debug("reconcile: instance %s not observed", look.instance_id, exc_info=True)
             continue
-        to = follow(look.power, observed.power)
-        if to is not None:
-            planned.append((look, to, observed.power))
+        moved = follow(look.power, observed.power)
+        if moved is not None or look.unreachable:
+            planned.append((look, moved.value if moved else look.power, observed.power))
     if failed:
         log.warning(
             "reconcile: %d of %d instances could not be observed (%s, ...): %s",
@@ -132,6 +149,7 @@ def run_pass(
     with rt.db.write() as s:
         now = rt.clock.now()
         for look, to, observed_power in planned:
+            marked = now if observed_power == "unreachable" else None
             result = s.execute(
                 update(Instance)
                 .where(
@@ -142,7 +160,8 @@ def run_pass(
                     _idle(),
                 )
                 .values(
-                    power=to.value,
+                    power=to,
+                    unreachable_since=marked,
                     driver_state=json.dumps(look.spec.state, separators=(",", ":")),
                     version=Instance.version + 1,
                     updated_at=now,
@@ -150,8 +169,11 @@ def run_pass(
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
-                changes.append(Change(look.instance_id, look.power, to.value, observed_power))
+                changes.append(Change(look.instance_id, look.power, to, observed_power))
     for c in changes:
+        if c.observed == "unreachable":
+            log.warning("instance %s: its host does not answer; kept %s", c.instance_id, c.was)
+            continue
         log.info(
             "instance %s: the driver reports %s while it was %s; now %s",
             c.instance_id,

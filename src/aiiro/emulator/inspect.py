@@ -99,6 +99,8 @@ async def get_instance(instance_id: str, request: Request) -> dict[str, Any]:
             ),
             "power": inst.power,
             "removed_at": render.timestamp(inst.removed_at),
+            # While its compute host does not answer: `power` is the last known.
+            "unreachable_since": render.timestamp(inst.unreachable_since),
             "driver_state": json.loads(inst.driver_state or "{}"),
             # The most recent finished operation, when it failed: what went wrong last.
             "failure": operation_json(failure) if failure is not None else None,

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 from aiiro.catalog import load_catalog
-from aiiro.compute.libvirt.hosts import local_kvm_usable
+from aiiro.compute.libvirt.hosts import local_kvm_usable, parse_uris
 from aiiro.config import Settings
 from aiiro.host import networks, probe
 from aiiro.images.store import ImageStore
@@ -221,6 +221,13 @@ def check(settings: Settings) -> list[Finding]:
     uri = local_uri(settings)
     answers = look_libvirt(uri)
     findings.append(answers)
+    # The other compute hosts are set up on their own machines: here, only whether they
+    # answer (docs/operating-a-host.md, "Several hosts").
+    findings += [
+        look_libvirt(other, f"host {other}", "aiiro host setup, on that host")
+        for other in parse_uris(settings.libvirt_uris)
+        if other != uri
+    ]
     root = Path(settings.libvirt_storage_dir)
     missing = [str(p) for p in _storage_dirs(root) if not p.is_dir()]
     findings.append(
@@ -269,7 +276,7 @@ def look_daemon(name: str) -> Finding:
     return Finding(name, "missing", "not running", f"{name} -d (or: aiiro host setup)")
 
 
-def look_libvirt(uri: str) -> Finding:
+def look_libvirt(uri: str, name: str = "libvirt", fix: str = "aiiro host setup") -> Finding:
     try:
         done = subprocess.run(
             ["virsh", "-c", uri, "version"],
@@ -278,12 +285,12 @@ def look_libvirt(uri: str) -> Finding:
             timeout=CONNECT_TIMEOUT_S,
         )
     except FileNotFoundError:
-        return Finding("libvirt", "missing", "no virsh", "aiiro host setup")
+        return Finding(name, "missing", "no virsh", "aiiro host setup")
     except subprocess.TimeoutExpired:
-        return Finding("libvirt", "missing", f"{uri} did not answer in time", "aiiro host setup")
+        return Finding(name, "missing", f"{uri} did not answer in time", fix)
     if done.returncode != 0:
-        return Finding("libvirt", "missing", " ".join(done.stderr.split()), "aiiro host setup")
-    return Finding("libvirt", "ok", f"{uri} answers")
+        return Finding(name, "missing", " ".join(done.stderr.split()), fix)
+    return Finding(name, "ok", f"{uri} answers")
 
 
 def look_images(settings: Settings) -> Finding:

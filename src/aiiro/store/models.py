@@ -118,6 +118,9 @@ class Instance(Base):
     firewall_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # Set when a destroyed instance has left the list.
     removed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set while the instance's compute host does not answer (domain/reconcile.py): the
+    # power state is then the last one known.
+    unreachable_since: Mapped[datetime | None] = mapped_column(DateTime)
     # The compute driver's own record (JSON): for sim, the disk model and console state.
     driver_state: Mapped[str] = mapped_column(Text, default="{}")
     # Bumped on every change; used for compare-and-set updates.

@@ -63,6 +63,9 @@ def shown(lang: str, inst: Instance, failed: str | None = None) -> Shown:
     elif power in UNDER_WAY or power is Power.INSTALLING:
         badge = "busy"
         note = i18n.translate(lang, UNDER_WAY[power]) if power in UNDER_WAY else ""
+    elif inst.unreachable_since is not None:
+        badge = "failed"
+        note = i18n.translate(lang, "instances.unreachable")
     elif failed is not None:
         badge = "failed"
         note = i18n.translate(lang, f"instances.failed.{failed}")

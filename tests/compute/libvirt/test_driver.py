@@ -3,16 +3,20 @@ defined, started, snapshotted and removed in memory; disks are real qcow2 files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from aiiro.compute.driver import FirewallRule, SnapshotSpec
+from aiiro.compute.driver import FirewallRule, HostUnreachable, SnapshotSpec
 from aiiro.compute.libvirt import LibvirtDriver, download
 from aiiro.compute.libvirt.hosts import Hosts
 from aiiro.images.store import Image
@@ -20,6 +24,24 @@ from aiiro.images.store import Image
 from .conftest import TEST_URI, Web, make_qcow2
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+
+
+# A host for libvirt's test driver (`test:///path/to/this.xml`): its memory, no machines.
+NODE_XML = (
+    "<node><cpu><nodes>1</nodes><sockets>1</sockets><cores>4</cores><threads>1</threads>"
+    "<active>4</active><mhz>2000</mhz><model>x86_64</model></cpu>"
+    "<memory>{memory_kib}</memory></node>"
+)
+
+
+def _cleanup(hosts: Hosts) -> None:
+    conn = hosts.conn(TEST_URI)
+    for dom in conn.listAllDomains():
+        if dom.name().startswith("aiiro-"):
+            if dom.isActive():
+                dom.destroy()
+            dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+    hosts.close()
 
 
 def _xml(driver: LibvirtDriver, spec: Any) -> str:
@@ -413,11 +435,7 @@ def test_firewall_rules_are_kept_for_the_filter(
 
 def test_placement_picks_the_host_with_most_free_memory(tmp_path: Path, lv_rt: Any) -> None:
     big = tmp_path / "big.xml"
-    big.write_text(
-        "<node><cpu><nodes>1</nodes><sockets>1</sockets><cores>4</cores><threads>1</threads>"
-        "<active>4</active><mhz>2000</mhz><model>x86_64</model></cpu>"
-        "<memory>33554432</memory></node>"
-    )
+    big.write_text(NODE_XML.format(memory_kib=33554432))
     hosts = Hosts([TEST_URI, f"test://{big}"])
     try:
         assert hosts.place(256) == f"test://{big}"
@@ -426,12 +444,93 @@ def test_placement_picks_the_host_with_most_free_memory(tmp_path: Path, lv_rt: A
         hosts.close()
 
 
-def test_unreachable_hosts_are_skipped(tmp_path: Path) -> None:
-    hosts = Hosts([f"test://{tmp_path / 'missing.xml'}", TEST_URI])
+class SilentDaemon:
+    """A Unix socket that accepts connections and never answers: a libvirt daemon that
+    hangs (stopped with SIGSTOP, or stuck), as a client meets it."""
+
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        self.sock.listen(16)
+        self.accepted: list[socket.socket] = []
+        self.uri = f"qemu+unix:///system?socket={path}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.accepted.append(self.sock.accept()[0])
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+@pytest.fixture
+def silent(tmp_path: Path) -> Iterator[SilentDaemon]:
+    daemon = SilentDaemon(tmp_path / "silent-sock")
+    yield daemon
+    daemon.close()
+
+
+def test_a_host_that_never_answers_is_given_up_and_not_asked_again_at_once(
+    silent: SilentDaemon,
+) -> None:
+    hosts = Hosts([silent.uri, TEST_URI], timeout_s=1.0)
     try:
-        assert hosts.place(256) == TEST_URI
+        assert hosts.place(256) == TEST_URI  # new instances go where a host answers
+        assert len(silent.accepted) == 1
+        with pytest.raises(HostUnreachable, match="no answer within 1 s"):
+            hosts.conn(silent.uri)  # at once: the host was found silent a moment ago
+        assert len(silent.accepted) == 1
+        assert [(h.uri, h.answering) for h in hosts.status()] == [
+            (silent.uri, False),
+            (TEST_URI, True),
+        ]
+        assert hosts.conn(TEST_URI).getType() == "TEST"  # the others are not held up
     finally:
         hosts.close()
+
+
+def test_a_host_that_refuses_is_unreachable_then_answers_again(tmp_path: Path) -> None:
+    later = tmp_path / "later.xml"
+    uri = f"test://{later}"
+    hosts = Hosts([uri, TEST_URI], timeout_s=0.2)
+    try:
+        assert hosts.place(256) == TEST_URI
+        with pytest.raises(HostUnreachable):
+            hosts.conn(uri)
+        later.write_text(NODE_XML.format(memory_kib=33554432))
+        time.sleep(0.3)  # past the pause before a silent host is tried again
+        assert hosts.place(256) == uri  # back, and with the most free memory
+        assert [h.answering for h in hosts.status()] == [True, True]
+    finally:
+        hosts.close()
+
+
+def test_no_host_answers(tmp_path: Path) -> None:
+    hosts = Hosts([f"test://{tmp_path / 'missing.xml'}"], timeout_s=1.0)
+    with pytest.raises(HostUnreachable, match="no compute host answers"):
+        hosts.place(256)
+
+
+def test_new_instances_go_to_a_host_that_answers_and_a_silent_one_is_marked(
+    lv_rt: Any, tiny: Image, make_spec: Any, silent: SilentDaemon
+) -> None:
+    hosts = Hosts([silent.uri, TEST_URI], timeout_s=1.0)
+    drv = LibvirtDriver(lv_rt, hosts)
+    spec = make_spec()
+    try:
+        drv.provision(spec)
+        assert spec.state["host"] == TEST_URI
+        lost = make_spec()
+        lost.state.update(host=silent.uri, domain=f"aiiro-{lost.id}", phase="ready")
+        with pytest.raises(HostUnreachable):
+            drv.observe(lost)  # what reconciliation marks the instance for
+        assert drv.observe(spec).power == "provisioning"
+    finally:
+        _cleanup(hosts)
 
 
 def test_domain_type_auto_is_qemu_on_the_test_driver() -> None:

@@ -3,7 +3,8 @@
 An instance's durable record (`spec.state`, stored by the engine) says where it lives and
 how far it got:
 
-    host      the libvirt URI of its compute host (chosen once: most free memory)
+    host      the libvirt URI of its compute host (chosen once: most free memory among
+              the hosts that answer; hosts.py)
     domain    its libvirt domain, "aiiro-<id>"
     dir       its directory: disk.qcow2, seed.iso, console.log, import files
     image     the base image it was made from (images/store.py)
@@ -61,7 +62,9 @@ class LibvirtDriver:
     def __init__(self, rt: Runtime, hosts: Hosts | None = None) -> None:
         self.rt = rt
         self.settings = rt.settings
-        self.hosts = hosts or Hosts(parse_uris(rt.settings.libvirt_uris))
+        self.hosts = hosts or Hosts(
+            parse_uris(rt.settings.libvirt_uris), rt.settings.libvirt_host_timeout_s
+        )
         storage = Path(rt.settings.libvirt_storage_dir)
         self.images = ImageStore(storage / "images")
         self.instances_dir = storage / "instances"
@@ -150,6 +153,13 @@ class LibvirtDriver:
         st["phase"] = DESTROYED
 
     def observe(self, spec: InstanceSpec) -> Observation:
+        """What the machine is doing; HostUnreachable when its host does not answer."""
+        if "host" not in spec.state:
+            return self._observe(spec)
+        with self.hosts.answering(spec.state["host"]):
+            return self._observe(spec)
+
+    def _observe(self, spec: InstanceSpec) -> Observation:
         st = spec.state
         phase = st.get("phase")
         if phase is None or phase == DESTROYED:
