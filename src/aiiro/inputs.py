@@ -120,4 +120,6 @@ def parse_networks(text: str) -> tuple[Network, ...]:
 def redacted(text: str) -> str:
     """The text with the credentials of every URL in it replaced by ***
     (https://user:pass@host/ -> https://***@host/): for logs and error messages."""
+    if "@" not in text:  # no credentials without one (most texts: no regex to run)
+        return text
     return _USERINFO.sub(r"\1***@", text)
