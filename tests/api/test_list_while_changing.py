@@ -126,7 +126,6 @@ def other(settings: Settings, client: TestClient) -> Iterator[TestClient]:
     app.state.runtime.db.dispose()
 
 
-@pytest.mark.both_databases
 def test_a_change_made_through_another_process_is_listed(
     alice: Account,
     rt: Runtime,

@@ -227,15 +227,22 @@ def test_the_libvirt_driver_without_its_bindings_is_one_line_before_anything_is_
     assert not data_dir.exists()
 
 
-def test_upgrade_brings_an_empty_store_to_the_schema_the_server_uses(data_dir: Path) -> None:
-    import sqlite3
+def test_upgrade_brings_an_empty_store_to_the_schema_the_server_uses(
+    data_dir: Path, empty_database_url: str
+) -> None:
+    from sqlalchemy import create_engine, inspect
 
-    result = admin(data_dir, "upgrade")
+    store = Store(data_dir, empty_database_url)
+    result = admin(store, "upgrade")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("schema at revision 0")
-    with sqlite3.connect(data_dir / "aiiro.db") as conn:
-        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(operations)")}
+    engine = create_engine(empty_database_url)
+    try:
+        found = inspect(engine)
+        tables = set(found.get_table_names())
+        columns = {c["name"] for c in found.get_columns("operations")}
+    finally:
+        engine.dispose()
     assert {"accounts", "instances", "operations", "kv"} <= tables
     assert "lease_until" in columns
-    assert admin(data_dir, "upgrade").output == result.output  # again: nothing to do
+    assert admin(store, "upgrade").output == result.output  # again: nothing to do

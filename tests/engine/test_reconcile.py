@@ -206,7 +206,6 @@ def test_a_driver_error_skips_one_instance_only(
     assert f"instance {good}: the driver reports shutoff while it was running" in caplog.text
 
 
-@pytest.mark.both_databases
 def test_an_instance_on_a_silent_host_stays_listed_marked_until_it_answers(
     rt: Runtime, alice: Account, swap_driver: Callable[[SimDriver], None], engine: Engine
 ) -> None:

@@ -92,6 +92,7 @@ def test_another_process_s_write_is_waited_for_then_busy(
     db.dispose()
 
 
+@pytest.mark.sqlite_only  # SQLite's one write lock, held by another connection
 def test_the_api_answers_503_while_another_process_holds_the_store(
     settings: Settings, tmp_path: Path
 ) -> None:
