@@ -30,11 +30,11 @@ WIN_PASSWORD = "Test#2345jh"  # the documentation's example
 
 
 class FrozenClock(Clock):
-    """Real time stands still; only `advance` moves this clock."""
+    """Real time stands still (at `base`, or when made); only `advance` moves this clock."""
 
-    def __init__(self) -> None:
+    def __init__(self, base: float | None = None) -> None:
         super().__init__()
-        self._base = time.time()
+        self._base = time.time() if base is None else base
 
     def time(self) -> float:
         return self._base + self.offset
