@@ -20,17 +20,17 @@ from aiiro.domain.errors import IndigoError
 ANY_SOURCES = {"0.0.0.0", "0.0.0.0/0", "::", "::/0"}
 
 
-def ref_ports(port: str) -> set[int] | None:
+def ref_ports(port: str) -> range | None:
     """The ports a rule covers; None means "not a port rule" (ICMP)."""
     if port == "":
         return None
     if port.lower() == "all ports":
-        return set(range(1, 65536))
-    m = re.fullmatch(r"(\d+)(?:-(\d+))?", port)
+        return range(1, 65536)
+    m = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", port)
     assert m, port
     lo = int(m.group(1))
     hi = int(m.group(2) or lo)
-    return set(range(lo, hi + 1))
+    return range(lo, hi + 1)
 
 
 def ref_source_has(source: str, remote: str) -> bool:
@@ -80,18 +80,22 @@ sources = st.one_of(
     st.builds(lambda h, p: f"{h}/{p}", v4_hosts, st.integers(24, 32)),
     st.builds(lambda h, p: f"{h}/{p}", v6_hosts, st.integers(120, 128)),
 )
-ports = st.integers(1, 40)
+# A small pool (packets often hit rules), the whole range, and its edges.
+ports = st.one_of(
+    st.integers(1, 40), st.integers(1, 65535), st.sampled_from([1, 2, 1023, 1024, 65534, 65535])
+)
 
 
 @st.composite
 def port_texts(draw: Any) -> str:
     kind = draw(st.sampled_from(["one", "range", "all"]))
     if kind == "all":
-        return fw.ALL_PORTS
+        return "All Ports"
     lo = draw(ports)
     if kind == "one":
         return str(lo)
-    return f"{lo}-{draw(st.integers(lo, 45))}"
+    hi = draw(st.one_of(st.integers(lo, max(lo, 45)), st.integers(lo, 65535), st.just(65535)))
+    return f"{lo}-{hi}"
 
 
 @st.composite
@@ -272,11 +276,118 @@ def test_bad_rules_are_indigo_400s(sent: Any) -> None:
     assert "inbound[3]" in err.value.message
 
 
-def test_template_size_is_capped() -> None:
-    many = [{"type": "SSH", "source": f"10.0.{i // 250}.{i % 250}"} for i in range(fw.MAX_RULES)]
-    assert len(fw.parse_rules(many, None)) == fw.MAX_RULES
-    with pytest.raises(IndigoError):
-        fw.parse_rules(many, [{"type": "SSH", "source": "0.0.0.0"}])
+def test_template_size_is_capped_at_100_rules() -> None:
+    many = [{"type": "SSH", "source": f"10.0.{i // 250}.{i % 250}"} for i in range(100)]
+    assert len(fw.parse_rules(many, None)) == 100
+    assert len(fw.parse_rules(many[:60], many[60:])) == 100  # both directions together
+    for inbound, outbound in ((many + many[:1], None), (many[:50], many[:51])):
+        with pytest.raises(IndigoError) as err:
+            fw.parse_rules(inbound, outbound)
+        assert (err.value.status, err.value.code, err.value.message) == (
+            400,
+            "A4020",
+            "A template holds at most 100 rules.",
+        )
+
+
+# Shapes that crash hand-written parsers: what is accepted and how it is enforced, or the
+# refusal (always 400 A4020 with the same words).
+PORT_REFUSED = 'port must be a number 1-65535, a range "a-b" or "All Ports"'
+
+
+@pytest.mark.parametrize(
+    ("port", "stored", "span"),
+    [
+        ("1", "1", (1, 1)),
+        ("65535", "65535", (65535, 65535)),
+        ("1-65535", "1-65535", (1, 65535)),
+        ("65535-65535", "65535-65535", (65535, 65535)),
+        ("22-22", "22-22", (22, 22)),
+        (" 22", "22", (22, 22)),
+        ("22 ", "22", (22, 22)),
+        ("\t22", "22", (22, 22)),
+        ("00022", "00022", (22, 22)),
+        ("1 - 2", "1 - 2", (1, 2)),
+        ("all ports", "all ports", (1, 65535)),
+        ("ALL PORTS", "ALL PORTS", (1, 65535)),
+        (10000, "10000", (10000, 10000)),
+        ("x-22", None, None),
+        ("22-x", None, None),
+        ("22-", None, None),
+        ("-22", None, None),
+        ("-", None, None),
+        (" - ", None, None),
+        ("1--2", None, None),
+        ("1-2-3", None, None),
+        ("0", None, None),
+        ("0-22", None, None),
+        ("65536", None, None),
+        ("1-65536", None, None),
+        ("30-20", None, None),
+        ("٢٢", None, None),  # Arabic-Indic digits
+        ("２２", None, None),  # fullwidth digits
+        ("٢-٣", None, None),
+        ("²", None, None),
+        ("+22", None, None),
+        ("22.0", None, None),
+        ("1e3", None, None),
+        ("0x16", None, None),
+        ("9" * 30, None, None),
+        ("1-" + "9" * 30, None, None),
+        (-22, None, None),
+        (70000, None, None),
+        (2**70, None, None),
+        ("All  Ports", None, None),
+        ("22,23", None, None),
+    ],
+)
+def test_port_shapes(port: Any, stored: str | None, span: tuple[int, int] | None) -> None:
+    sent = {"type": "Custom", "protocol": "TCP", "port": port, "source": "0.0.0.0"}
+    if stored is None:
+        with pytest.raises(IndigoError) as err:
+            fw.parse_rule(sent, "out", 7)
+        assert (err.value.status, err.value.code, err.value.message) == (
+            400,
+            "A4020",
+            f"Invalid firewall rule outbound[7]: {PORT_REFUSED}.",
+        )
+        return
+    r = fw.parse_rule(sent, "out", 7)
+    assert r.port == stored
+    assert fw.port_range(r.port) == span
+
+
+# Digits of several scripts, signs, spaces, up to 25 digits on each side of a dash.
+PORTISH = r"\s*-?[0-9\uff10-\uff19\u0660-\u0669]{0,25}\s*-?\s*[0-9]{0,25}\s*"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=14),
+        st.from_regex(PORTISH, fullmatch=True),
+        st.builds(lambda a, b: f"{a}-{b}", st.integers(-5, 70000), st.integers(-5, 70000)),
+    )
+)
+def test_port_range_gives_a_range_within_1_65535_or_refuses(text: str) -> None:
+    try:
+        span = fw.port_range(text)
+    except ValueError:
+        assert fw.port_range(text, strict=False) is None
+        return
+    if span is not None:
+        lo, hi = span
+        assert 1 <= lo <= hi <= 65535
+    else:
+        assert text.strip() == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 65535), st.integers(1, 65535))
+def test_every_port_of_the_range_is_admitted_by_its_rule(lo: int, port: int) -> None:
+    rules = [rule("in", "TCP", f"{lo}-65535", "0.0.0.0")]
+    assert fw.admits(rules, "in", "198.51.100.1", port, "TCP") == (port >= lo)
+    assert fw.admits([rule("in", "UDP", str(port), "0.0.0.0")], "in", "::1", port, "UDP")
 
 
 @settings(max_examples=300, deadline=None)
@@ -287,7 +398,9 @@ def test_template_size_is_capped() -> None:
             st.none(),
             st.booleans(),
             st.integers(-5, 70000),
+            st.integers(),
             st.text(max_size=12),
+            st.from_regex(r"[0-9x\- ]{0,8}", fullmatch=True),
             st.sampled_from(["TCP", "UDP", "ICMP", "HTTP", "All Ports", "0.0.0.0", "1-2"]),
         ),
     )
