@@ -26,6 +26,9 @@ POSTGRES_URL = os.environ.get(
 )
 REQUIRE_POSTGRES = os.environ.get("AIIRO_TEST_REQUIRE_POSTGRES") == "1"
 
+# Under CI=true a skip is a failure (tests/ci_skips.py).
+pytest_plugins = ["tests.ci_skips"]
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" in metafunc.fixturenames:
