@@ -426,3 +426,27 @@ def test_port_range_and_networks_for_driver_compilers() -> None:
         fw.port_range("x")
     assert fw.networks("0.0.0.0") == fw.ANYWHERE
     assert [str(n) for n in fw.networks("192.0.2.9/24")] == ["192.0.2.0/24"]
+
+
+def test_the_named_types_fix_protocol_and_port() -> None:
+    assert fw.TYPES == {
+        "Custom": None,
+        "HTTP": ("TCP", "80"),
+        "HTTPS": ("TCP", "443"),
+        "SSH": ("TCP", "22"),
+        "RDP": ("TCP", "3389"),
+        "All TCP": ("TCP", "All Ports"),
+        "All UDP": ("UDP", "All Ports"),
+        "ICMP": ("ICMP", ""),
+    }
+
+
+def test_a_field_holds_at_most_64_characters() -> None:
+    sent = {"type": "Custom", "protocol": "TCP", "port": "22", "source": " " * 70 + "10.0.0.1"}
+    assert fw.parse_rule(sent, "in").source == "10.0.0.1"  # trimmed first
+    for field, value in (("source", "1" * 64 + "0"), ("type", "x" * 65)):
+        with pytest.raises(IndigoError) as err:
+            fw.parse_rule({**sent, field: value}, "in", 0)
+        assert err.value.message == f"Invalid firewall rule inbound[0]: {field} is too long."
+    ok = {**sent, "source": "2001:0db8:0000:0000:0000:0000:0000:0001/128"}  # 44 characters
+    assert fw.parse_rule(ok, "in").source == "2001:0db8:0000:0000:0000:0000:0000:0001/128"
