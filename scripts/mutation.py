@@ -44,7 +44,6 @@ MODULES: dict[str, list[str]] = {
         "tests/domain/test_accounts.py",
         "tests/api/test_tokens.py",
         "tests/api/test_oauth.py",
-        "tests/api/test_apikeys.py",
     ],
 }
 

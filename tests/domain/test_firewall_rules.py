@@ -450,3 +450,105 @@ def test_a_field_holds_at_most_64_characters() -> None:
         assert err.value.message == f"Invalid firewall rule inbound[0]: {field} is too long."
     ok = {**sent, "source": "2001:0db8:0000:0000:0000:0000:0000:0001/128"}  # 44 characters
     assert fw.parse_rule(ok, "in").source == "2001:0db8:0000:0000:0000:0000:0000:0001/128"
+
+
+ANY = "0.0.0.0"
+
+
+@pytest.mark.parametrize(
+    ("sent", "why"),
+    [
+        ("TCP 22", "a rule is an object with type, protocol, port and source"),
+        (
+            {"type": "Telnet", "protocol": "TCP", "port": "23", "source": ANY},
+            "type must be one of Custom, HTTP, HTTPS, SSH, RDP, All TCP, All UDP, ICMP",
+        ),
+        (
+            {"type": "Custom", "protocol": "SCTP", "port": "22", "source": ANY},
+            "protocol must be TCP, UDP or ICMP",
+        ),
+        ({"type": "Custom", "port": "22", "source": ANY}, "protocol is required"),
+        (
+            {"type": "Custom", "protocol": "TCP", "port": "", "source": ANY},
+            'port is required: a number, a range "a-b" or "All Ports"',
+        ),
+        (
+            {"type": "Custom", "protocol": "ICMP", "port": "8", "source": ANY},
+            'an ICMP rule has no port (send "")',
+        ),
+        (
+            {"type": "Custom", "protocol": "TCP", "port": "22", "source": ""},
+            "source is required (an address, a CIDR, or 0.0.0.0 for anywhere)",
+        ),
+        (
+            {"type": "Custom", "protocol": "TCP", "port": "22", "source": "example.com"},
+            "source must be an IPv4/IPv6 address or CIDR, or 0.0.0.0 for anywhere",
+        ),
+        (
+            {"type": "Custom", "protocol": "TCP", "port": "22", "source": [ANY]},
+            "source must be a string",
+        ),
+        ({"type": True, "protocol": "TCP", "port": "22", "source": ANY}, "type must be a string"),
+        (
+            {"type": "Custom", "protocol": 5, "port": "22", "source": ANY},
+            "protocol must be a string",
+        ),
+        (
+            {"type": "Custom", "protocol": "TCP", "port": 2.5, "source": ANY},
+            "port must be a string",
+        ),
+        (
+            {"type": "HTTP", "protocol": "UDP", "port": "80", "source": ANY},
+            "type HTTP is protocol TCP",
+        ),
+        (
+            {"type": "HTTP", "protocol": "TCP", "port": "8080", "source": ANY},
+            "type HTTP is port 80",
+        ),
+        ({"type": "ICMP", "port": "22", "source": ANY}, "type ICMP is port none"),
+    ],
+)
+def test_each_refusal_says_why(sent: Any, why: str) -> None:
+    with pytest.raises(IndigoError) as err:
+        fw.parse_rule(sent, "in", 3)
+    assert (err.value.status, err.value.code, err.value.message) == (
+        400,
+        "A4020",
+        f"Invalid firewall rule inbound[3]: {why}.",
+    )
+
+
+def test_a_refusal_names_the_rule_by_direction_and_place() -> None:
+    good = {"type": "SSH", "source": ANY}
+    bad = {"type": "SSH", "source": "nowhere"}
+    for inbound, outbound, where in (
+        ([good, good, bad], None, "inbound[2]"),
+        ([good], [good, bad], "outbound[1]"),
+    ):
+        with pytest.raises(IndigoError) as err:
+            fw.parse_rules(inbound, outbound)
+        assert err.value.message.startswith(f"Invalid firewall rule {where}: source must be")
+
+
+def test_a_field_of_64_characters_is_taken_65_is_too_long() -> None:
+    port64 = "1" + " " * 61 + "-2"
+    assert len(port64) == 64
+    rule64 = fw.parse_rule(
+        {"type": "Custom", "protocol": "UDP", "port": port64, "source": ANY}, "in"
+    )
+    assert fw.port_range(rule64.port) == (1, 2)
+    with pytest.raises(IndigoError) as err:
+        fw.parse_rule(
+            {"type": "Custom", "protocol": "UDP", "port": "1" + " " * 62 + "-2", "source": ANY},
+            "in",
+        )
+    assert err.value.message == "Invalid firewall rule inbound[0]: port is too long."
+
+
+def test_networks_names_what_it_could_not_read() -> None:
+    with pytest.raises(ValueError) as err:
+        fw.networks("nowhere")
+    assert str(err.value) == "invalid source 'nowhere'"
+    with pytest.raises(ValueError) as err:
+        fw.port_range("x-22")
+    assert str(err.value) == "invalid port 'x-22'"
