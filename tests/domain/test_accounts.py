@@ -8,6 +8,7 @@ from aiiro.domain import accounts
 from aiiro.domain.errors import GatewayError, IndigoError
 from aiiro.runtime import Runtime
 from aiiro.store.models import Account
+from tests.api.instance_helpers import FrozenClock
 
 
 def test_service_ids_are_idg_and_eight_digits() -> None:
@@ -142,3 +143,50 @@ def test_a_deleted_key_takes_its_tokens_along(rt: Runtime) -> None:
         accounts.delete_api_key(rt, s, acct.id, key.id)
     with pytest.raises(GatewayError):
         accounts.authenticate(rt, token)
+
+
+def test_an_account_is_found_by_its_id(rt: Runtime) -> None:
+    with rt.db.write() as s:
+        acct = accounts.create_account(rt, s, "Found")
+    with rt.db.read() as s:
+        found = accounts.get_account(s, acct.id)
+        assert found is not None and found.name == "Found"
+
+
+def test_the_cut_is_the_millisecond_after_the_disable(rt: Runtime) -> None:
+    rt.clock = FrozenClock(1_800_000_000.0)
+    with rt.db.write() as s:
+        acct = accounts.create_account(rt, s, "Cut")
+        key = accounts.create_api_key(rt, s, acct.id)
+    same_ms = accounts.issue_token(rt, key.api_key, key.api_secret)
+    with rt.db.write() as s:
+        accounts.set_account_status(rt, s, acct.id, "disabled")
+        accounts.set_account_status(rt, s, acct.id, "active")
+    with pytest.raises(GatewayError):
+        accounts.authenticate(rt, same_ms.token)  # issued in the millisecond of the disable
+    rt.clock.advance(0.001)
+    next_ms = accounts.issue_token(rt, key.api_key, key.api_secret)
+    assert next_ms.issued_ms == 1_800_000_000_001
+    assert accounts.authenticate(rt, next_ms.token).account_id == acct.id
+
+
+def test_enabling_an_active_account_keeps_its_tokens(rt: Runtime) -> None:
+    with rt.db.write() as s:
+        acct = accounts.create_account(rt, s, "On")
+        key = accounts.create_api_key(rt, s, acct.id)
+    token = accounts.issue_token(rt, key.api_key, key.api_secret).token
+    with rt.db.write() as s:
+        accounts.set_account_status(rt, s, acct.id, "active")
+    assert accounts.authenticate(rt, token).account_id == acct.id
+
+
+def test_deleting_one_key_leaves_the_others(rt: Runtime) -> None:
+    with rt.db.write() as s:
+        acct = accounts.create_account(rt, s, "Two keys")
+        first = accounts.create_api_key(rt, s, acct.id)
+        second = accounts.create_api_key(rt, s, acct.id)
+    with rt.db.write() as s:
+        accounts.delete_api_key(rt, s, acct.id, first.id)
+    with rt.db.read() as s:
+        assert [k.id for k in accounts.list_api_keys(s, acct.id)] == [second.id]
+    assert accounts.issue_token(rt, second.api_key, second.api_secret).token
