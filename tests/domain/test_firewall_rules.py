@@ -552,3 +552,56 @@ def test_networks_names_what_it_could_not_read() -> None:
     with pytest.raises(ValueError) as err:
         fw.port_range("x-22")
     assert str(err.value) == "invalid port 'x-22'"
+
+
+def test_a_rule_without_a_type_is_custom() -> None:
+    for sent in ({"type": "", "protocol": "TCP", "port": "22", "source": ANY},
+                 {"protocol": "TCP", "port": "22", "source": ANY}):  # fmt: skip
+        assert fw.parse_rule(sent, "in").type == "Custom"
+
+
+def test_a_named_type_with_an_unreadable_port_is_a_400() -> None:
+    with pytest.raises(IndigoError) as err:
+        fw.parse_rule({"type": "HTTP", "port": "x-80", "source": ANY}, "in")
+    assert err.value.message == "Invalid firewall rule inbound[0]: type HTTP is port 80."
+
+
+def test_every_decision_says_why() -> None:
+    ssh_in = rule("in", "TCP", "22", "10.0.0.0/8")
+    assert fw.decide(None, "in", "10.0.0.1", 22, "TCP") == fw.Decision(
+        True, "no firewall template is assigned: nothing is filtered"
+    )
+    assert fw.decide([ssh_in], "out", "10.0.0.1", 22, "TCP") == fw.Decision(
+        True, "the template has no outbound rules: all outbound is allowed"
+    )
+    assert fw.decide([ssh_in], "in", "10.0.0.1", 22, "TCP") == fw.Decision(
+        True, "admitted by inbound rule TCP 22 from 10.0.0.0/8", 0
+    )
+    assert fw.decide([ssh_in], "in", "192.0.2.1", 22, "TCP") == fw.Decision(
+        False, "no inbound rule of the template admits it"
+    )
+    ping_out = rule("out", "ICMP", "", "0.0.0.0")
+    assert fw.decide([ssh_in, ping_out], "out", "192.0.2.1", None, "ICMP") == fw.Decision(
+        True, "admitted by outbound rule ICMP to 0.0.0.0", 1
+    )
+    assert fw.decide([ping_out], "out", "192.0.2.1", 22, "TCP") == fw.Decision(
+        False, "no outbound rule of the template admits it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("protocol", "port", "message"),
+    [
+        ("SCTP", 22, "invalid protocol 'SCTP'"),
+        ("TCP", 0, "a TCP or UDP packet needs a port 1-65535"),
+        ("UDP", 65536, "a TCP or UDP packet needs a port 1-65535"),
+        ("TCP", None, "a TCP or UDP packet needs a port 1-65535"),
+    ],
+)
+def test_a_packet_that_cannot_be_is_a_value_error(
+    protocol: str, port: int | None, message: str
+) -> None:
+    with pytest.raises(ValueError) as err:
+        fw.decide(None, "in", "10.0.0.1", port, protocol)
+    assert str(err.value) == message
+    assert fw.decide(None, "in", "10.0.0.1", 65535, "UDP").admitted
