@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: screenshots run test test-fast test-libvirt lint typecheck bench chaos clean venv fuzz
+.PHONY: screenshots run test test-fast test-libvirt lint typecheck bench chaos clean venv fuzz mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ test-libvirt: $(STAMP)
 ## The full fuzz of hostile requests (12,000; `make test` runs 1,500). AIIRO_FUZZ_SEED replays.
 fuzz: $(STAMP)
 	AIIRO_FUZZ_REQUESTS=12000 $(BIN)/pytest tests/fuzz -s -p no:xdist
+
+## Mutation testing of the core rule modules, each against its own tests (slow: not part of
+## `make test`). `make mutation ARGS=firewall` runs the modules whose path holds "firewall".
+mutation: $(STAMP)
+	$(BIN)/python scripts/mutation.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -36,6 +36,9 @@ POSTGRES_URL = os.environ.get("AIIRO_TEST_POSTGRES_URL") or (
 )
 DATABASES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
+# Under CI=true a skip is a failure (tests/ci_skips.py).
+pytest_plugins = ["tests.ci_skips"]
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that touches a store runs once per database (`database`): SQLite only

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 
 from aiiro import timing
+from aiiro.clock import Clock
 from aiiro.emulator import state
 from aiiro.engine.worker import Engine
 from aiiro.runtime import Runtime
@@ -25,6 +27,17 @@ STATUSUPDATE = "/webarenaIndigo/v1/vm/instance/statusupdate"
 CREATE = "/webarenaIndigo/v1/vm/createinstance"
 LIST = "/webarenaIndigo/v1/vm/getinstancelist"
 WIN_PASSWORD = "Test#2345jh"  # the documentation's example
+
+
+class FrozenClock(Clock):
+    """Real time stands still (at `base`, or when made); only `advance` moves this clock."""
+
+    def __init__(self, base: float | None = None) -> None:
+        super().__init__()
+        self._base = time.time() if base is None else base
+
+    def time(self) -> float:
+        return self._base + self.offset
 
 
 def register_key(acct: Account, name: str = "testkey") -> int:

@@ -28,7 +28,7 @@ def token_for(client: TestClient, key: str, secret: str) -> tuple[int, str]:
 def test_create_is_a_GET_answering_201_without_a_success_key(alice: Account) -> None:
     r = alice.get(CREATE)
     assert r.status_code == 201
-    m = re.fullmatch(r'\{"apiKey":"([A-Za-z0-9]+)","apiSecret":"([A-Za-z0-9]+)"\}', r.text)
+    m = re.fullmatch(r'\{"apiKey":"([A-Za-z0-9]{32})","apiSecret":"([A-Za-z0-9]{16})"\}', r.text)
     assert m, r.text
 
 

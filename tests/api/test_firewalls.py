@@ -482,3 +482,20 @@ def test_ids_too_large_for_the_store_are_400_not_500(alice: Account, huge: Any) 
     """Found by the schemathesis fuzz: such an id used to reach the database."""
     r = alice.post(f"{NW}/assign", {"instanceid": huge, "templateid": "1"})
     assert r.status_code == 400 and r.json()["errorCode"] == "A4002"
+
+
+def test_a_template_holds_at_most_100_rules(alice: Account) -> None:
+    rules = [{**SSH_ONE, "port": str(1000 + i)} for i in range(101)]
+    r = alice.post(
+        f"{NW}/createfirewall", {"name": "big", "inbound": rules[:60], "outbound": rules[60:100]}
+    )
+    assert r.status_code == 200, r.text
+    r = alice.post(
+        f"{NW}/createfirewall", {"name": "bigger", "inbound": rules[:60], "outbound": rules[60:]}
+    )
+    assert r.status_code == 400
+    assert r.json() == {
+        "success": False,
+        "errorMessage": "A template holds at most 100 rules.",
+        "errorCode": "A4020",
+    }

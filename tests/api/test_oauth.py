@@ -68,14 +68,6 @@ def test_token_body_is_140_bytes_like_the_capture(client: TestClient, alice: Acc
     assert r.headers["content-length"] == "140" == str(len(r.content))
 
 
-def test_tokens_are_distinct_and_all_valid(client: TestClient, alice: Account) -> None:
-    tokens = {token_request(client, alice.api_key, alice.api_secret).json()["accessToken"]
-              for _ in range(5)}  # fmt: skip
-    assert len(tokens) == 5
-    for token in tokens:
-        assert client.get(SSHKEYS, headers=bearer(token)).status_code == 200
-
-
 def test_issued_at_is_the_server_clock_in_ms(
     client: TestClient, alice: Account, rt: Runtime
 ) -> None:

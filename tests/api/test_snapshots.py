@@ -312,6 +312,7 @@ def test_the_snapshot_is_the_disk_when_it_was_requested(
 def test_commands_wait_while_the_restore_runs(
     alice: Account, rt: Runtime, stopped: int, engine: Engine
 ) -> None:
+    rt.clock = ih.FrozenClock()  # the restore lasts until the test moves the clock
     take(alice, stopped)
     sid = only(alice, stopped)["id"]
     timings = ih.use_profile(engine, "fast")

@@ -21,17 +21,17 @@ from aiiro.domain.errors import IndigoError
 ANY_SOURCES = {"0.0.0.0", "0.0.0.0/0", "::", "::/0"}
 
 
-def ref_ports(port: str) -> set[int] | None:
+def ref_ports(port: str) -> range | None:
     """The ports a rule covers; None means "not a port rule" (ICMP)."""
     if port == "":
         return None
     if port.lower() == "all ports":
-        return set(range(1, 65536))
-    m = re.fullmatch(r"(\d+)(?:-(\d+))?", port)
+        return range(1, 65536)
+    m = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", port)
     assert m, port
     lo = int(m.group(1))
     hi = int(m.group(2) or lo)
-    return set(range(lo, hi + 1))
+    return range(lo, hi + 1)
 
 
 def ref_source_has(source: str, remote: str) -> bool:
@@ -81,18 +81,22 @@ sources = st.one_of(
     st.builds(lambda h, p: f"{h}/{p}", v4_hosts, st.integers(24, 32)),
     st.builds(lambda h, p: f"{h}/{p}", v6_hosts, st.integers(120, 128)),
 )
-ports = st.integers(1, 40)
+# A small pool (packets often hit rules), the whole range, and its edges.
+ports = st.one_of(
+    st.integers(1, 40), st.integers(1, 65535), st.sampled_from([1, 2, 1023, 1024, 65534, 65535])
+)
 
 
 @st.composite
 def port_texts(draw: Any) -> str:
     kind = draw(st.sampled_from(["one", "range", "all"]))
     if kind == "all":
-        return fw.ALL_PORTS
+        return "All Ports"
     lo = draw(ports)
     if kind == "one":
         return str(lo)
-    return f"{lo}-{draw(st.integers(lo, 45))}"
+    hi = draw(st.one_of(st.integers(lo, max(lo, 45)), st.integers(lo, 65535), st.just(65535)))
+    return f"{lo}-{hi}"
 
 
 @st.composite
@@ -273,11 +277,118 @@ def test_bad_rules_are_indigo_400s(sent: Any) -> None:
     assert "inbound[3]" in err.value.message
 
 
-def test_template_size_is_capped() -> None:
-    many = [{"type": "SSH", "source": f"10.0.{i // 250}.{i % 250}"} for i in range(fw.MAX_RULES)]
-    assert len(fw.parse_rules(many, None)) == fw.MAX_RULES
-    with pytest.raises(IndigoError):
-        fw.parse_rules(many, [{"type": "SSH", "source": "0.0.0.0"}])
+def test_template_size_is_capped_at_100_rules() -> None:
+    many = [{"type": "SSH", "source": f"10.0.{i // 250}.{i % 250}"} for i in range(100)]
+    assert len(fw.parse_rules(many, None)) == 100
+    assert len(fw.parse_rules(many[:60], many[60:])) == 100  # both directions together
+    for inbound, outbound in ((many + many[:1], None), (many[:50], many[:51])):
+        with pytest.raises(IndigoError) as err:
+            fw.parse_rules(inbound, outbound)
+        assert (err.value.status, err.value.code, err.value.message) == (
+            400,
+            "A4020",
+            "A template holds at most 100 rules.",
+        )
+
+
+# Shapes that crash hand-written parsers: what is accepted and how it is enforced, or the
+# refusal (always 400 A4020 with the same words).
+PORT_REFUSED = 'port must be a number 1-65535, a range "a-b" or "All Ports"'
+
+
+@pytest.mark.parametrize(
+    ("port", "stored", "span"),
+    [
+        ("1", "1", (1, 1)),
+        ("65535", "65535", (65535, 65535)),
+        ("1-65535", "1-65535", (1, 65535)),
+        ("65535-65535", "65535-65535", (65535, 65535)),
+        ("22-22", "22-22", (22, 22)),
+        (" 22", "22", (22, 22)),
+        ("22 ", "22", (22, 22)),
+        ("\t22", "22", (22, 22)),
+        ("00022", "00022", (22, 22)),
+        ("1 - 2", "1 - 2", (1, 2)),
+        ("all ports", "all ports", (1, 65535)),
+        ("ALL PORTS", "ALL PORTS", (1, 65535)),
+        (10000, "10000", (10000, 10000)),
+        ("x-22", None, None),
+        ("22-x", None, None),
+        ("22-", None, None),
+        ("-22", None, None),
+        ("-", None, None),
+        (" - ", None, None),
+        ("1--2", None, None),
+        ("1-2-3", None, None),
+        ("0", None, None),
+        ("0-22", None, None),
+        ("65536", None, None),
+        ("1-65536", None, None),
+        ("30-20", None, None),
+        ("٢٢", None, None),  # Arabic-Indic digits
+        ("２２", None, None),  # fullwidth digits
+        ("٢-٣", None, None),
+        ("²", None, None),
+        ("+22", None, None),
+        ("22.0", None, None),
+        ("1e3", None, None),
+        ("0x16", None, None),
+        ("9" * 30, None, None),
+        ("1-" + "9" * 30, None, None),
+        (-22, None, None),
+        (70000, None, None),
+        (2**70, None, None),
+        ("All  Ports", None, None),
+        ("22,23", None, None),
+    ],
+)
+def test_port_shapes(port: Any, stored: str | None, span: tuple[int, int] | None) -> None:
+    sent = {"type": "Custom", "protocol": "TCP", "port": port, "source": "0.0.0.0"}
+    if stored is None:
+        with pytest.raises(IndigoError) as err:
+            fw.parse_rule(sent, "out", 7)
+        assert (err.value.status, err.value.code, err.value.message) == (
+            400,
+            "A4020",
+            f"Invalid firewall rule outbound[7]: {PORT_REFUSED}.",
+        )
+        return
+    r = fw.parse_rule(sent, "out", 7)
+    assert r.port == stored
+    assert driver.port_range(r.port) == span
+
+
+# Digits of several scripts, signs, spaces, up to 25 digits on each side of a dash.
+PORTISH = r"\s*-?[0-9\uff10-\uff19\u0660-\u0669]{0,25}\s*-?\s*[0-9]{0,25}\s*"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=14),
+        st.from_regex(PORTISH, fullmatch=True),
+        st.builds(lambda a, b: f"{a}-{b}", st.integers(-5, 70000), st.integers(-5, 70000)),
+    )
+)
+def test_port_range_gives_a_range_within_1_65535_or_refuses(text: str) -> None:
+    try:
+        span = driver.port_range(text)
+    except ValueError:
+        assert driver.port_range(text, strict=False) is None
+        return
+    if span is not None:
+        lo, hi = span
+        assert 1 <= lo <= hi <= 65535
+    else:
+        assert text.strip() == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 65535), st.integers(1, 65535))
+def test_every_port_of_the_range_is_admitted_by_its_rule(lo: int, port: int) -> None:
+    rules = [rule("in", "TCP", f"{lo}-65535", "0.0.0.0")]
+    assert fw.admits(rules, "in", "198.51.100.1", port, "TCP") == (port >= lo)
+    assert fw.admits([rule("in", "UDP", str(port), "0.0.0.0")], "in", "::1", port, "UDP")
 
 
 @settings(max_examples=300, deadline=None)
@@ -288,7 +399,9 @@ def test_template_size_is_capped() -> None:
             st.none(),
             st.booleans(),
             st.integers(-5, 70000),
+            st.integers(),
             st.text(max_size=12),
+            st.from_regex(r"[0-9x\- ]{0,8}", fullmatch=True),
             st.sampled_from(["TCP", "UDP", "ICMP", "HTTP", "All Ports", "0.0.0.0", "1-2"]),
         ),
     )
@@ -314,3 +427,182 @@ def test_port_range_and_networks_for_driver_compilers() -> None:
         driver.port_range("x")
     assert driver.networks("0.0.0.0") == driver.ANYWHERE
     assert [str(n) for n in driver.networks("192.0.2.9/24")] == ["192.0.2.0/24"]
+
+
+def test_the_named_types_fix_protocol_and_port() -> None:
+    assert fw.TYPES == {
+        "Custom": None,
+        "HTTP": ("TCP", "80"),
+        "HTTPS": ("TCP", "443"),
+        "SSH": ("TCP", "22"),
+        "RDP": ("TCP", "3389"),
+        "All TCP": ("TCP", "All Ports"),
+        "All UDP": ("UDP", "All Ports"),
+        "ICMP": ("ICMP", ""),
+    }
+
+
+def test_a_field_holds_at_most_64_characters() -> None:
+    sent = {"type": "Custom", "protocol": "TCP", "port": "22", "source": " " * 70 + "10.0.0.1"}
+    assert fw.parse_rule(sent, "in").source == "10.0.0.1"  # trimmed first
+    for field, value in (("source", "1" * 64 + "0"), ("type", "x" * 65)):
+        with pytest.raises(IndigoError) as err:
+            fw.parse_rule({**sent, field: value}, "in", 0)
+        assert err.value.message == f"Invalid firewall rule inbound[0]: {field} is too long."
+    ok = {**sent, "source": "2001:0db8:0000:0000:0000:0000:0000:0001/128"}  # 44 characters
+    assert fw.parse_rule(ok, "in").source == "2001:0db8:0000:0000:0000:0000:0000:0001/128"
+
+
+ANY = "0.0.0.0"
+
+
+@pytest.mark.parametrize(
+    ("sent", "why"),
+    [
+        ("TCP 22", "a rule is an object with type, protocol, port and source"),
+        (
+            {"type": "Telnet", "protocol": "TCP", "port": "23", "source": ANY},
+            "type must be one of Custom, HTTP, HTTPS, SSH, RDP, All TCP, All UDP, ICMP",
+        ),
+        (
+            {"type": "Custom", "protocol": "SCTP", "port": "22", "source": ANY},
+            "protocol must be TCP, UDP or ICMP",
+        ),
+        ({"type": "Custom", "port": "22", "source": ANY}, "protocol is required"),
+        (
+            {"type": "Custom", "protocol": "TCP", "port": "", "source": ANY},
+            'port is required: a number, a range "a-b" or "All Ports"',
+        ),
+        (
+            {"type": "Custom", "protocol": "ICMP", "port": "8", "source": ANY},
+            'an ICMP rule has no port (send "")',
+        ),
+        (
+            {"type": "Custom", "protocol": "TCP", "port": "22", "source": ""},
+            "source is required (an address, a CIDR, or 0.0.0.0 for anywhere)",
+        ),
+        (
+            {"type": "Custom", "protocol": "TCP", "port": "22", "source": "example.com"},
+            "source must be an IPv4/IPv6 address or CIDR, or 0.0.0.0 for anywhere",
+        ),
+        (
+            {"type": "Custom", "protocol": "TCP", "port": "22", "source": [ANY]},
+            "source must be a string",
+        ),
+        ({"type": True, "protocol": "TCP", "port": "22", "source": ANY}, "type must be a string"),
+        (
+            {"type": "Custom", "protocol": 5, "port": "22", "source": ANY},
+            "protocol must be a string",
+        ),
+        (
+            {"type": "Custom", "protocol": "TCP", "port": 2.5, "source": ANY},
+            "port must be a string",
+        ),
+        (
+            {"type": "HTTP", "protocol": "UDP", "port": "80", "source": ANY},
+            "type HTTP is protocol TCP",
+        ),
+        (
+            {"type": "HTTP", "protocol": "TCP", "port": "8080", "source": ANY},
+            "type HTTP is port 80",
+        ),
+        ({"type": "ICMP", "port": "22", "source": ANY}, "type ICMP is port none"),
+    ],
+)
+def test_each_refusal_says_why(sent: Any, why: str) -> None:
+    with pytest.raises(IndigoError) as err:
+        fw.parse_rule(sent, "in", 3)
+    assert (err.value.status, err.value.code, err.value.message) == (
+        400,
+        "A4020",
+        f"Invalid firewall rule inbound[3]: {why}.",
+    )
+
+
+def test_a_refusal_names_the_rule_by_direction_and_place() -> None:
+    good = {"type": "SSH", "source": ANY}
+    bad = {"type": "SSH", "source": "nowhere"}
+    for inbound, outbound, where in (
+        ([good, good, bad], None, "inbound[2]"),
+        ([good], [good, bad], "outbound[1]"),
+    ):
+        with pytest.raises(IndigoError) as err:
+            fw.parse_rules(inbound, outbound)
+        assert err.value.message.startswith(f"Invalid firewall rule {where}: source must be")
+
+
+def test_a_field_of_64_characters_is_taken_65_is_too_long() -> None:
+    port64 = "1" + " " * 61 + "-2"
+    assert len(port64) == 64
+    rule64 = fw.parse_rule(
+        {"type": "Custom", "protocol": "UDP", "port": port64, "source": ANY}, "in"
+    )
+    assert driver.port_range(rule64.port) == (1, 2)
+    with pytest.raises(IndigoError) as err:
+        fw.parse_rule(
+            {"type": "Custom", "protocol": "UDP", "port": "1" + " " * 62 + "-2", "source": ANY},
+            "in",
+        )
+    assert err.value.message == "Invalid firewall rule inbound[0]: port is too long."
+
+
+def test_networks_names_what_it_could_not_read() -> None:
+    with pytest.raises(ValueError) as err:
+        driver.networks("nowhere")
+    assert str(err.value) == "invalid source 'nowhere'"
+    with pytest.raises(ValueError) as err:
+        driver.port_range("x-22")
+    assert str(err.value) == "invalid port 'x-22'"
+
+
+def test_a_rule_without_a_type_is_custom() -> None:
+    for sent in ({"type": "", "protocol": "TCP", "port": "22", "source": ANY},
+                 {"protocol": "TCP", "port": "22", "source": ANY}):  # fmt: skip
+        assert fw.parse_rule(sent, "in").type == "Custom"
+
+
+def test_a_named_type_with_an_unreadable_port_is_a_400() -> None:
+    with pytest.raises(IndigoError) as err:
+        fw.parse_rule({"type": "HTTP", "port": "x-80", "source": ANY}, "in")
+    assert err.value.message == "Invalid firewall rule inbound[0]: type HTTP is port 80."
+
+
+def test_every_decision_says_why() -> None:
+    ssh_in = rule("in", "TCP", "22", "10.0.0.0/8")
+    assert fw.decide(None, "in", "10.0.0.1", 22, "TCP") == fw.Decision(
+        True, "no firewall template is assigned: nothing is filtered"
+    )
+    assert fw.decide([ssh_in], "out", "10.0.0.1", 22, "TCP") == fw.Decision(
+        True, "the template has no outbound rules: all outbound is allowed"
+    )
+    assert fw.decide([ssh_in], "in", "10.0.0.1", 22, "TCP") == fw.Decision(
+        True, "admitted by inbound rule TCP 22 from 10.0.0.0/8", 0
+    )
+    assert fw.decide([ssh_in], "in", "192.0.2.1", 22, "TCP") == fw.Decision(
+        False, "no inbound rule of the template admits it"
+    )
+    ping_out = rule("out", "ICMP", "", "0.0.0.0")
+    assert fw.decide([ssh_in, ping_out], "out", "192.0.2.1", None, "ICMP") == fw.Decision(
+        True, "admitted by outbound rule ICMP to 0.0.0.0", 1
+    )
+    assert fw.decide([ping_out], "out", "192.0.2.1", 22, "TCP") == fw.Decision(
+        False, "no outbound rule of the template admits it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("protocol", "port", "message"),
+    [
+        ("SCTP", 22, "invalid protocol 'SCTP'"),
+        ("TCP", 0, "a TCP or UDP packet needs a port 1-65535"),
+        ("UDP", 65536, "a TCP or UDP packet needs a port 1-65535"),
+        ("TCP", None, "a TCP or UDP packet needs a port 1-65535"),
+    ],
+)
+def test_a_packet_that_cannot_be_is_a_value_error(
+    protocol: str, port: int | None, message: str
+) -> None:
+    with pytest.raises(ValueError) as err:
+        fw.decide(None, "in", "10.0.0.1", port, protocol)
+    assert str(err.value) == message
+    assert fw.decide(None, "in", "10.0.0.1", 65535, "UDP").admitted

@@ -6,6 +6,7 @@ import pytest
 
 from aiiro.domain import lifecycle
 from aiiro.domain.lifecycle import Accept, Command, Power, Refuse, decide
+from tests.lifecycle_table import COMMANDS, SHOWN, TABLE, expected
 
 
 def test_every_state_answers_every_command() -> None:
@@ -158,3 +159,54 @@ def test_cancelled_steps_are_only_those_a_command_makes_moot() -> None:
         assert Command.DESTROY not in moot
         if cmd is not Command.FORCESTOP:
             assert Command.FORCESTOP not in moot
+
+
+# --- the whole table, against the literal copy in tests/lifecycle_table.py ---------------
+
+
+@pytest.mark.parametrize("power", list(TABLE))
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_cell_of_the_table(power: str, command: str) -> None:
+    to, _status, code = expected(power, command)
+    want = Refuse(code) if to is None else Accept(Power(to))
+    assert decide(power, Command(command)) == want
+
+
+def test_the_table_has_exactly_ten_states_and_five_commands() -> None:
+    assert sorted(p.value for p in Power) == sorted(TABLE)
+    assert sorted(c.value for c in Command) == sorted(COMMANDS)
+    assert len(TABLE) * len(COMMANDS) == 50
+
+
+@pytest.mark.parametrize("power", list(SHOWN))
+def test_what_the_list_shows_in_each_state(power: str) -> None:
+    status, text = SHOWN[power]
+    assert lifecycle.instancestatus(power, False, None, status) == text
+    if power != "destroying":  # that keeps the status it had
+        assert lifecycle.status_of(power) == status
+
+
+def test_the_refusal_codes_are_the_documented_ones() -> None:
+    assert (lifecycle.ALREADY_RUNNING, lifecycle.ALREADY_STOPPED) == ("I10016", "I10017")
+    assert (lifecycle.ALREADY_DESTROYED, lifecycle.RUNNING_CANNOT_DESTROY) == ("I10018", "I10055")
+    assert (lifecycle.PROVISIONING, lifecycle.BUSY, lifecycle.FAILED_INSTALL) == (
+        "A4021",
+        "A4018",
+        "A4019",
+    )
+
+
+def test_each_step_settles_where_its_answer_said() -> None:
+    assert {p.value: t.value for p, t in lifecycle.SETTLES_TO.items()} == {
+        "starting": "running",
+        "stopping": "stopped",
+        "forcestopping": "stopped",
+        "resetting": "running",
+    }
+    assert {c.value: sorted(m.value for m in moot) for c, moot in lifecycle.CANCELS.items()} == {
+        "start": [],
+        "stop": ["reset", "start"],
+        "forcestop": ["forcestop", "reset", "start", "stop"],
+        "reset": [],
+        "destroy": [],
+    }

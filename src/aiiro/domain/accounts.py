@@ -8,7 +8,8 @@ stored.
 from __future__ import annotations
 
 import hmac
-import struct
+import itertools
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -140,18 +141,24 @@ def delete_api_key(rt: Runtime, s: Session, account_id: int, api_key_id: int) ->
 
 # --- tokens -------------------------------------------------------------------------------
 #
-# A token is a signed value, not a stored row: the API key's id (4 bytes) and the issue
-# time on the server clock (6 bytes, ms), then 10 bytes of HMAC over both and the key's own
-# random salt, written as the 28 alphanumerics the real gateway hands out. Issuing writes
-# nothing and checking reads only the key's current state (cached for a few seconds), so a
-# token dies with its key (no other key, even one given the same id, has its salt), its
-# account being disabled (for good: `tokens_after_ms`), its 3599 s, or a change of the
-# server key.
+# A token is a signed value, not a stored row: the API key's id (32 bits), the issue time on
+# the server clock (48 bits, ms) and a serial number (14 bits), then 72 bits of HMAC over
+# them and the key's own random salt: 166 bits, written as the 28 alphanumerics the real
+# gateway hands out (62**28 > 2**166). The serial number makes two tokens issued for one key
+# in one millisecond differ, as the real gateway's do. Issuing writes nothing and checking
+# reads only the key's current state (cached for a few seconds), so a token dies with its
+# key (no other key, even one given the same id, has its salt), its account being disabled
+# (for good: `tokens_after_ms`), its 3599 s, or a change of the server key.
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_BASE62_INDEX = {c: i for i, c in enumerate(_BASE62)}
-_MAC_BYTES = 10
-_PAYLOAD = struct.Struct(">IHI")  # key id, issue ms split into high 16 and low 32 bits
+_KEY_BITS, _MS_BITS, _SERIAL_BITS, _MAC_BITS = 32, 48, 14, 72
+_PAYLOAD_BITS = _KEY_BITS + _MS_BITS + _SERIAL_BITS
+_PAYLOAD_BYTES = (_PAYLOAD_BITS + 7) // 8
+_TOKEN_BITS = _PAYLOAD_BITS + _MAC_BITS
+# Per process, from a random start: two processes that issue a token for one key in the
+# same millisecond differ with a chance of 16383 in 16384; one process never repeats itself
+# within 16384 tokens.
+_SERIALS = itertools.count(secrets.randbelow(1 << _SERIAL_BITS))
 
 _CREDENTIALS = select(
     ApiKey.id,
@@ -201,18 +208,17 @@ def _key_state(rt: Runtime, column: Any, value: object) -> _KeyState | None:
     return state
 
 
-def _mac(rt: Runtime, payload: bytes, salt: bytes) -> bytes:
-    return rt.hasher.digest(b"token:" + payload + salt)[:_MAC_BYTES]
+def _mac(rt: Runtime, payload: int, salt: bytes) -> bytes:
+    data = b"token:" + payload.to_bytes(_PAYLOAD_BYTES, "big") + salt
+    return rt.hasher.digest(data)[: _MAC_BITS // 8]
 
 
 # Two base62 digits at a time: half the Python-level steps of a digit loop.
 _PAIRS = [a + b for a in _BASE62 for b in _BASE62]
 _PAIR_INDEX = {pair: i for i, pair in enumerate(_PAIRS)}
-_TOKEN_BITS = 8 * (_PAYLOAD.size + _MAC_BYTES)
 
 
-def _encode(raw: bytes) -> str:
-    n = int.from_bytes(raw, "big")
+def _encode(n: int) -> str:
     out = []
     for _ in range(TOKEN_LENGTH // 2):
         n, r = divmod(n, 3844)
@@ -221,7 +227,7 @@ def _encode(raw: bytes) -> str:
     return "".join(out)
 
 
-def _decode(token: str) -> bytes | None:
+def _decode(token: str) -> int | None:
     if len(token) != TOKEN_LENGTH:
         return None
     n = 0
@@ -232,7 +238,7 @@ def _decode(token: str) -> bytes | None:
         n = n * 3844 + r
     if n >> _TOKEN_BITS:
         return None
-    return n.to_bytes(_TOKEN_BITS // 8, "big")
+    return n
 
 
 def _usable_key(rt: Runtime, client_id: str, client_secret: str) -> _KeyState | None:
@@ -253,8 +259,10 @@ def issue_token(rt: Runtime, client_id: str, client_secret: str) -> IssuedToken:
     if key is None:
         raise invalid_credentials()
     ms = int(rt.clock.time() * 1000)
-    payload = _PAYLOAD.pack(key.api_key_id, ms >> 32, ms & 0xFFFFFFFF)
-    return IssuedToken(_encode(payload + _mac(rt, payload, key.token_salt)), ms)
+    serial = next(_SERIALS) & ((1 << _SERIAL_BITS) - 1)
+    payload = (((key.api_key_id << _MS_BITS) | ms) << _SERIAL_BITS) | serial
+    mac = int.from_bytes(_mac(rt, payload, key.token_salt), "big")
+    return IssuedToken(_encode((payload << _MAC_BITS) | mac), ms)
 
 
 def authenticate(rt: Runtime, token: str) -> Caller:
@@ -262,15 +270,16 @@ def authenticate(rt: Runtime, token: str) -> Caller:
     its key or account is gone or was disabled after it was issued."""
     verified: tuple[int, int, bytes] | None = rt.key_cache.get(("token", token))
     if verified is None:
-        raw = _decode(token)
-        if raw is None:
+        n = _decode(token)
+        if n is None:
             raise invalid_token()
-        payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
-        key_id, high, low = _PAYLOAD.unpack(payload)
+        payload, mac = divmod(n, 1 << _MAC_BITS)
+        key_id, stamp = divmod(payload, 1 << (_MS_BITS + _SERIAL_BITS))
         key = _key_state(rt, ApiKey.id, key_id)
-        if key is None or not hmac.compare_digest(mac, _mac(rt, payload, key.token_salt)):
+        signed = mac.to_bytes(_MAC_BITS // 8, "big")
+        if key is None or not hmac.compare_digest(signed, _mac(rt, payload, key.token_salt)):
             raise invalid_token()
-        verified = (key_id, (high << 32) | low, key.token_salt)
+        verified = (key_id, stamp >> _SERIAL_BITS, key.token_salt)
         # A verified signature stays verified for the key it was verified against.
         rt.key_cache.put(("token", token), verified)
     else:
