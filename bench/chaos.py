@@ -17,8 +17,10 @@ each check). The JSON
 summary goes to stdout; the exit status is 1 when a check fails, and stderr names it.
 
 Usage: python bench/chaos.py [--clients 32] [--seconds 120] [--kills 2] [--seed N]
-                             [--keep DIR]
+                             [--keep DIR] [--database-url URL]
 `--seed` repeats the clients' choices (not the timing, hence not the run).
+`--database-url` is the server's store (default: SQLite in its data directory); the
+checks read it through SQLAlchemy, read-only on SQLite.
 """
 
 from __future__ import annotations
@@ -92,8 +94,8 @@ class Run:
         return time.monotonic() - self.started
 
     @property
-    def db_path(self) -> Path:
-        return self.server.data_dir / "aiiro.db"
+    def store_url(self) -> str:
+        return self.server.database_url or f"sqlite:///{self.server.data_dir / 'aiiro.db'}"
 
 
 # --- the clients -------------------------------------------------------------------------
@@ -301,11 +303,14 @@ def kill_and_restart(run: Run, serve_args: list[str]) -> Kill:
     at = round(run.now(), 3)
     run.server.kill()
     down = time.monotonic()
-    with contextlib.closing(store(run.db_path)) as conn:
-        in_flight = counts(conn, IN_FLIGHT_SQL)
+    engine = store(run.store_url)
+    try:
+        in_flight = counts(engine, IN_FLIGHT_SQL)
         powers = counts(
-            conn, "SELECT power, COUNT(*) FROM instances WHERE removed_at IS NULL GROUP BY power"
+            engine, "SELECT power, COUNT(*) FROM instances WHERE removed_at IS NULL GROUP BY power"
         )
+    finally:
+        engine.dispose()
     time.sleep(max(0.0, DOWN_S - (time.monotonic() - down)))
     run.server.start(*serve_args, port=run.server.port)
     return Kill(at, in_flight, powers, round(time.monotonic() - down, 3))
@@ -319,13 +324,16 @@ async def faults(run: Run, seconds: float, kills: int, serve_args: list[str]) ->
 
 def wait_settled(run: Run) -> tuple[bool, float, dict[str, int]]:
     began = time.monotonic()
-    with contextlib.closing(store(run.db_path)) as conn:
+    engine = store(run.store_url)
+    try:
         while True:
-            left = counts(conn, IN_FLIGHT_SQL)
+            left = counts(engine, IN_FLIGHT_SQL)
             waited = time.monotonic() - began
             if not left or waited > SETTLE_TIMEOUT_S:
                 return not left, round(waited, 2), left
             time.sleep(0.25)
+    finally:
+        engine.dispose()
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -370,14 +378,18 @@ def run(
     kills: int = 2,
     workdir: Path | None = None,
     seed: int | None = None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
-    """The whole check; returns the summary (its `ok` is False if any check failed)."""
+    """The whole check; returns the summary (its `ok` is False if any check failed).
+    `database_url`: the server's store (None: SQLite in its data directory)."""
     seed = secrets.randbits(32) if seed is None else seed
     with _workdir(workdir) as work:
         started = time.time()
         machine = harness.machine()
         serve_args = ["--profile", "fast", "--no-quota"]
-        server = AiiroServer(work / "data", admin_token=secrets.token_hex(16))
+        server = AiiroServer(
+            work / "data", admin_token=secrets.token_hex(16), database_url=database_url
+        )
         with server:
             server.start(*serve_args)
             made = make_accounts(server, clients)
@@ -390,7 +402,7 @@ def run(
         with (work / "journal.jsonl").open("w") as f:
             f.writelines(json.dumps(asdict(e)) + "\n" for e in r.journal)
         logs = "\n".join(p.read_text(errors="replace") for p in sorted(work.glob("serve-*.log")))
-        db = read_store(r.db_path, list(accounts.values()))
+        db = read_store(r.store_url, list(accounts.values()))
         problems = check(r.journal, r.kills, accounts, views, db, settled, logs)
         summary = _summary(r, clients, seconds, load_s, settled, db, problems)
         summary["seed"] = seed
@@ -428,6 +440,7 @@ def _summary(
         "clients": clients,
         "seconds": seconds,
         "profile": "fast",
+        "database": r.store_url.partition(":")[0].partition("+")[0],
         "requests": {
             "total": len(journal),
             "per_s": round(len(journal) / load_s, 1) if load_s else None,
@@ -465,8 +478,11 @@ def main() -> None:
     p.add_argument("--kills", type=int, default=2, help="SIGKILLs, evenly spread")
     p.add_argument("--seed", type=int, help="the clients' choices (default: a random one)")
     p.add_argument("--keep", type=Path, help="keep data, server logs and journal here")
+    p.add_argument(
+        "--database-url", help="the server's store (default: SQLite in its data directory)"
+    )
     a = p.parse_args()
-    summary = run(a.clients, a.seconds, a.kills, a.keep, a.seed)
+    summary = run(a.clients, a.seconds, a.kills, a.keep, a.seed, a.database_url)
     harness.print_json(summary)
     failed = [name for name, c in summary["checks"].items() if not c["ok"]]
     if failed:

@@ -5,13 +5,26 @@ on their own and fed a made-up run (tests/acceptance/test_chaos.py).
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
-import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    exists,
+    func,
+    make_url,
+    select,
+    text,
+)
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from aiiro.store.models import Base
 
 LOCKED = "database is locked"
 ACCEPTED, REFUSED, UNSENT, INDETERMINATE = "accepted", "refused", "unsent", "indeterminate"
@@ -34,7 +47,9 @@ CHECKS = {
     "ssh_keys": "accepted keys exist once, deleted ones are gone",
     "names_unique": "no account holds two instances, keys or snapshots of one name",
     "addresses": "no address held by two instances; none held by a removed one",
-    "integrity": "PRAGMA integrity_check and foreign_key_check",
+    "integrity": "SQLite: PRAGMA integrity_check and foreign_key_check; PostgreSQL (which "
+    "replays its own log and has no such check): every table reads in full, and no foreign "
+    "key the models declare points at a missing row",
 }
 
 
@@ -65,15 +80,20 @@ class Kill:
     restarted_after_s: float = 0.0
 
 
-def store(path: Path) -> sqlite3.Connection:
-    """A read-only connection. A read-write one, the last to close after a kill, would
+def store(url: str) -> Engine:
+    """An engine for reading the store at `url` (SQLAlchemy), a new connection each time.
+    SQLite: read-only. A read-write connection, the last to close after a kill, would
     checkpoint and remove the write-ahead log the dead server left: the restarted server
     would then not have to recover it."""
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    if url.startswith("sqlite"):
+        url = f"sqlite:///file:{make_url(url).database}?mode=ro&uri=true"
+        return create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+    return create_engine(url, poolclass=NullPool)
 
 
-def counts(conn: sqlite3.Connection, sql: str) -> dict[str, int]:
-    return {str(k): int(n) for k, n in conn.execute(sql)}
+def counts(engine: Engine, sql: str) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {str(k): int(n) for k, n in conn.execute(text(sql))}
 
 
 @dataclass
@@ -89,30 +109,72 @@ class Stored:
     foreign_keys: int
 
 
-def read_store(path: Path, accounts: list[int]) -> Stored:
-    conn = store(path)
-    conn.row_factory = sqlite3.Row
+def read_store(url: str, accounts: list[int]) -> Stored:
+    engine = store(url)
     mine = ",".join(str(a) for a in accounts)
+    try:
+        with engine.connect() as conn:
 
-    def rows(sql: str) -> list[dict[str, Any]]:
-        return [dict(r) for r in conn.execute(sql)]
+            def rows(sql: str) -> list[dict[str, Any]]:
+                return [dict(r._mapping) for r in conn.execute(text(sql))]
 
-    with contextlib.closing(conn):
-        return Stored(
-            instances=rows(
-                "SELECT id, account_id, name, power, removed_at, ipaddress, secondary_ip "
-                f"FROM instances WHERE account_id IN ({mine})"
-            ),
-            keys=rows(f"SELECT id, account_id, name FROM ssh_keys WHERE account_id IN ({mine})"),
-            snapshots=rows(
-                "SELECT id, account_id, instance_id, name, status, deleted_at "
-                f"FROM snapshots WHERE account_id IN ({mine})"
-            ),
-            operations=rows("SELECT kind, instance_id, snapshot_id, state FROM operations"),
-            addresses=rows("SELECT family, address, instance_id FROM ip_addresses"),
-            integrity=[r[0] for r in conn.execute("PRAGMA integrity_check")],
-            foreign_keys=len(conn.execute("PRAGMA foreign_key_check").fetchall()),
+            found = Stored(
+                instances=rows(
+                    "SELECT id, account_id, name, power, removed_at, ipaddress, secondary_ip "
+                    f"FROM instances WHERE account_id IN ({mine})"
+                ),
+                keys=rows(
+                    f"SELECT id, account_id, name FROM ssh_keys WHERE account_id IN ({mine})"
+                ),
+                snapshots=rows(
+                    "SELECT id, account_id, instance_id, name, status, deleted_at "
+                    f"FROM snapshots WHERE account_id IN ({mine})"
+                ),
+                operations=rows("SELECT kind, instance_id, snapshot_id, state FROM operations"),
+                addresses=rows("SELECT family, address, instance_id FROM ip_addresses"),
+                integrity=[],
+                foreign_keys=0,
+            )
+        found.integrity, found.foreign_keys = integrity(engine)
+        return found
+    finally:
+        engine.dispose()
+
+
+def integrity(engine: Engine) -> tuple[list[str], int]:
+    """(["ok"] or what is wrong, rows whose foreign key points at nothing), as the
+    `integrity` check describes it for each database."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            lines = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+            return lines, len(conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
+    unreadable: list[str] = []
+    orphans = 0
+    for table in Base.metadata.sorted_tables:
+        try:
+            with engine.connect() as conn:
+                for _ in conn.execute(select(table)):
+                    pass
+                orphans += sum(_orphans(conn, table))
+        except DBAPIError as exc:
+            unreadable.append(f"{table.name}: {exc.orig}")
+    return unreadable or ["ok"], orphans
+
+
+def _orphans(conn: Connection, table: Table) -> list[int]:
+    """For each foreign key of `table`: its rows that name a parent row that is missing."""
+    found = []
+    for fk in table.foreign_key_constraints:
+        parent = fk.referred_table.alias("parent")
+        pairs = [(e.parent, parent.c[e.column.name]) for e in fk.elements]
+        query = (
+            select(func.count())
+            .select_from(table)
+            .where(*(child.is_not(None) for child, _ in pairs))
+            .where(~exists().where(*(child == p for child, p in pairs)))
         )
+        found.append(int(conn.execute(query).scalar_one()))
+    return found
 
 
 class Problems:
@@ -338,9 +400,9 @@ def _addresses(p: Problems, db: Stored) -> None:
     live = {r["id"]: r for r in db.instances if r["removed_at"] is None}
     holders: dict[Any, list[int]] = defaultdict(list)
     for r in live.values():
-        for text in (r["ipaddress"], r["secondary_ip"]):
-            if text:
-                holders[ipaddress.ip_address(text)].append(r["id"])
+        for value in (r["ipaddress"], r["secondary_ip"]):
+            if value:
+                holders[ipaddress.ip_address(value)].append(r["id"])
     for address, ids in holders.items():
         if len(ids) > 1:
             p.add("addresses", f"{address} shown by instances {ids}")

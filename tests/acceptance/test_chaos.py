@@ -1,5 +1,6 @@
 """Nothing lost under faults: 32 clients of mixed load against a real `aiiro serve` that is
-killed with SIGKILL twice (bench/chaos.py; `make chaos` runs it for longer). And the
+killed with SIGKILL twice (bench/chaos.py; `make chaos` runs it for longer), on each
+database. And the
 checks themselves (bench/chaos_checks.py), on a made-up journal and store: each catches
 what it is there for."""
 
@@ -16,8 +17,10 @@ from bench.chaos_checks import ACCEPTED, INDETERMINATE, Entry, Kill, Stored
 
 
 @pytest.mark.acceptance
-def test_nothing_lost_when_the_server_is_killed_twice(tmp_path: Path) -> None:
-    summary = chaos.run(clients=32, seconds=30, kills=2, workdir=tmp_path)
+def test_nothing_lost_when_the_server_is_killed_twice(tmp_path: Path, database_url: str) -> None:
+    summary = chaos.run(
+        clients=32, seconds=30, kills=2, workdir=tmp_path, database_url=database_url
+    )
     failed = {name: c for name, c in summary["checks"].items() if not c["ok"]}
     assert failed == {}, json.dumps(summary, indent=1)
     assert len(summary["kills"]) == 2

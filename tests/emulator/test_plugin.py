@@ -1,14 +1,27 @@
 """The pytest plugin (aiiro.testing), run the way a user's suite runs it: a tiny suite in
-a separate pytest process that only asks for the fixtures."""
+a separate pytest process that only asks for the fixtures. The server it starts is given
+the test's database (`database_url`) through AIIRO_TESTING_DATABASE_URL."""
 
 from __future__ import annotations
 
+# pytester forgets, after each test, the modules first imported during it. httpx imports
+# httpcore on its first request and keeps httpcore's exception classes: a later test
+# would import a new httpcore whose errors (a refused connection while a server starts)
+# httpx no longer turns into its own. Imported here, httpcore is kept.
+import httpcore  # noqa: F401
 import pytest
 
 from aiiro.testing import start_server
 from tests.api.keygen import rsa_public
 
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def _store(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plugin's server uses the test's database (the setting a user would set)."""
+    monkeypatch.setenv("AIIRO_TESTING_DATABASE_URL", database_url)
+
 
 USER_SUITE = """
 import json
@@ -102,8 +115,9 @@ def test_a_running_server_named_by_the_environment(
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path_factory: pytest.TempPathFactory,
+    database_url: str,
 ) -> None:
-    server = start_server(tmp_path_factory.mktemp("outer") / "data")
+    server = start_server(tmp_path_factory.mktemp("outer") / "data", database_url=database_url)
     try:
         monkeypatch.setenv("AIIRO_TESTING_URL", server.base_url)
         monkeypatch.setenv("AIIRO_TESTING_ADMIN_TOKEN", server.admin_token)
