@@ -85,6 +85,19 @@ def test_no_seed_beyond_loopback(tmp_path: Path, database_url: str) -> None:
     assert (r.status_code, r.json()["errorCode"]) == (400, "A4002")
 
 
+def test_a_seed_left_by_a_loopback_run_is_forgotten_when_the_server_is_exposed(
+    tmp_path: Path, database_url: str
+) -> None:
+    local = app_for(tmp_path, database_url)
+    with TestClient(local, base_url="http://aiiro.test") as c:
+        assert c.post("/_aiiro/seed", json={"seed": 7}, headers=ADMIN).status_code == 200
+    local.state.runtime.db.dispose()
+    exposed = app_for(tmp_path, database_url, host="0.0.0.0")  # the same store, restarted
+    with TestClient(exposed, base_url="http://aiiro.test") as c:
+        assert c.get("/_aiiro/seed", headers=ADMIN).json() == {"seed": None}
+    exposed.state.runtime.db.dispose()
+
+
 def test_a_short_admin_token_is_refused() -> None:
     with pytest.raises(ValidationError):
         Settings(admin_token="short")

@@ -34,6 +34,11 @@ def restore(rt: Runtime) -> None:
         with rt.db.write() as s:
             controls.put(s, controls.SWITCHES, json.dumps({"over": over(rt.settings)}))
     seed = rt.settings.seed if rt.settings.seed is not None else stored.seed
+    if seed is not None and not rt.settings.loopback_only:
+        # A seed left by a test run on loopback would make this exposed server's keys
+        # and tokens predictable: forgotten (AIIRO_SEED itself is refused before this).
+        seed = None
+        set_seed(rt, None)
     if seed is not None:
         set_seed(rt, seed)
     rt.sync()
