@@ -404,3 +404,42 @@ def test_no_transaction_is_open_across_a_driver_call(
         assert s.get(KeyValue, "written-during-the-call") is not None
         inst = s.get(Instance, iid)
         assert inst is not None and inst.progress == 7  # committed before the call, kept
+
+
+COMMAND_AFTER_THE_CALL: dict[str, threading.Thread] = {}
+
+
+def _settles_after_a_call(job: ops.Job) -> None:
+    """After its driver call, a handler settles the instance while a command for it comes
+    in from another thread (as a request would): the command must wait for the run and
+    then apply, never be overwritten by it."""
+    inst = job.instance()
+    assert inst is not None
+    job.drive(lambda: None)
+
+    def command() -> None:
+        with job.rt.db.write() as s:
+            row = s.get(Instance, inst.id, with_for_update=True)
+            assert row is not None
+            row.power, row.version = "destroying", row.version + 1
+
+    COMMAND_AFTER_THE_CALL["thread"] = thread = threading.Thread(target=command)
+    thread.start()
+    thread.join(0.5)  # it committed by now, unless the run holds the instance
+    inst.power = "running" if inst.power != "running" else "stopped"
+
+
+HANDLERS["test_settles_after_a_call"] = _settles_after_a_call
+
+
+def test_a_command_during_a_run_is_applied_after_it_not_lost(
+    rt: Runtime, alice: Account, engine: Engine
+) -> None:
+    iid = create_id(alice, register_key(alice))
+    op_id = add(rt, "test_settles_after_a_call", instance_id=iid)
+    engine.run_due()
+    COMMAND_AFTER_THE_CALL.pop("thread").join(10)
+    assert op_row(rt, op_id).state == "done"
+    with rt.db.read() as s:
+        inst = s.get(Instance, iid)
+        assert inst is not None and inst.power == "destroying"  # the command's, applied last

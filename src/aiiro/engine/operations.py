@@ -127,7 +127,12 @@ class Job:
         if op is None or op.state != RUNNING or op.claimed_by != self.op.claimed_by:
             raise Superseded()
         if self._instance is not None:
-            now = self.s.scalar(select(Instance.version).where(Instance.id == self._instance.id))
+            # Locked again for the rest of the run: a command committing between this
+            # check and the run's commit would be overwritten (PostgreSQL's row writes
+            # are not serialised by one write lock, as SQLite's are).
+            now = self.s.scalar(
+                select(Instance.version).where(Instance.id == self._instance.id).with_for_update()
+            )
             if now != version:
                 raise Superseded()
 
