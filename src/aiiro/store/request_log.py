@@ -5,12 +5,12 @@ A testing aid, not an audit trail. Logging costs a request almost nothing: `add`
 request, as sent, on a short in-memory queue; a thread of the process redacts what is
 queued and writes it in one transaction, and any read writes the queue out first. So no
 secret is ever at rest, and this process's requests are always in what it reads (another
-process's appear within a few milliseconds of their answer).
+process's appear within a few tens of milliseconds of their answer).
 
-Bounded: a body larger than MAX_BODY is not kept (only its size), and the oldest entries
-past `size` entries or MAX_BYTES of kept text are dropped (by each process every
-PRUNE_ENTRIES entries or PRUNE_BYTES it writes); the queue itself never holds more than
-MAX_QUEUE entries.
+Bounded: a body larger than MAX_BODY is not kept (only its size); each write drops the
+entries past the last `size` (by id, a look-up in the key), and the oldest past MAX_BYTES
+of kept text are dropped by each process every PRUNE_BYTES it writes; the queue itself
+never holds more than MAX_QUEUE entries.
 
 On SQLite the log has a file of its own (`requests.db` beside `aiiro.db`): logging a
 request then neither waits for the store's write lock nor counts as a change of the data
@@ -59,11 +59,10 @@ MAX_QUEUE = 10_000
 IDLE_S = 2.0
 # Woken by a request, the writer waits this long for the ones that follow, so that a busy
 # server writes (and prunes) many entries in one transaction rather than one each.
-GATHER_S = 0.005
-# Dropping what is past the bounds reads the whole log (a millisecond and more), so a
-# process does it once it has written this many entries or bytes since it last did: the
-# log may hold that much more than its bounds, for a moment.
-PRUNE_ENTRIES = 64
+GATHER_S = 0.02
+# Dropping what is past MAX_BYTES reads the whole log (a millisecond and more), so a
+# process does it once it has written this many bytes since it last did: the log may
+# hold that much more than its bounds, for a moment.
 PRUNE_BYTES = 1024 * 1024
 
 _metadata = MetaData()
@@ -180,7 +179,7 @@ class RequestLog:
         self._writing = threading.Lock()  # one write at a time: ids follow arrival
         self._thread: threading.Thread | None = None
         self._ready = False
-        self._unpruned = (0, 0)  # entries and bytes written since the last prune
+        self._unpruned = 0  # bytes written since the last pass over MAX_BYTES
 
     # -- the request's side: a tuple on a queue ------------------------------------------
     def add(
@@ -260,20 +259,20 @@ class RequestLog:
             if not items:
                 return
             rows = [_row(q) for q in items]
-            entries = self._unpruned[0] + len(rows)
-            size = self._unpruned[1] + sum(row["size"] for row in rows)
+            size = self._unpruned + sum(row["size"] for row in rows)
             with self._db.write(quiet=True) as s:
                 s.execute(insert(TABLE), rows)
-                if entries >= PRUNE_ENTRIES or size >= PRUNE_BYTES:
-                    self._prune(s)
-                    entries = size = 0
-            self._unpruned = (entries, size)
+                # The last `size` entries by id (ids only grow): a look-up in the key.
+                newest = select(func.max(TABLE.c.id)).scalar_subquery()
+                s.execute(delete(TABLE).where(TABLE.c.id <= newest - self._size))
+                if size >= PRUNE_BYTES:
+                    self._prune_bytes(s)
+                    size = 0
+            self._unpruned = size
 
-    def _prune(self, s: Any) -> None:
-        newest_kept = (
-            select(TABLE.c.id).order_by(TABLE.c.id.desc()).offset(self._size - 1).limit(1)
-        ).scalar_subquery()
-        s.execute(delete(TABLE).where(TABLE.c.id < newest_kept))
+    def _prune_bytes(self, s: Any) -> None:
+        """Drop the oldest entries past MAX_BYTES of kept text (a pass over the log: done
+        once every PRUNE_BYTES written)."""
         running = select(
             TABLE.c.id, func.sum(TABLE.c.size).over(order_by=TABLE.c.id.desc()).label("total")
         ).subquery()
