@@ -148,7 +148,7 @@ def test_kill_9_with_operations_in_flight(aiiro_server: AiiroServer, tmp_path: P
         assert console.count("Installing ") == 1 and started
 
 
-@pytest.mark.skipif(not SEED.exists(), reason=f"seed walkthrough not found at {SEED}")
+@pytest.mark.skipif(not SEED.exists(), reason=f"the seed walkthrough is not at {SEED}")
 def test_seed_walkthrough_until_running(aiiro_server: AiiroServer, tmp_path: Path) -> None:
     for tool in ("jq", "ssh-keygen"):
         if subprocess.run(["which", tool], capture_output=True).returncode:
