@@ -175,6 +175,10 @@ def _quota_storm(rt: Runtime, work: Engine, p: Params) -> dict[str, Any]:
 
     with rt.db.read() as s:
         spent = keys(s)
+    # The server clock to the start of the next calendar minute first: the storm then
+    # lasts a whole minute, not whatever was left of the current one.
+    state.advance_clock(rt, 60.0 - rt.clock.time() % 60.0)
+    work.run_due()
     quota.spend_minute(rt, spent)
     return {**switched, "api_key_ids": spent}
 
@@ -255,8 +259,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "quota-storm",
-        "the quota switched on (6 requests per minute per API key) and the current minute "
-        "of every API key (of `account_id`, if given) already spent",
+        "the quota switched on (6 requests per minute per API key), the server clock moved "
+        "to the start of the next minute, and that minute of every API key (of "
+        "`account_id`, if given) already spent",
         'every call answers the gateway\'s 429 "Too Many Request." (no Retry-After) until '
         "the minute ends (X-Quota-Reset)",
         "on 429 wait until X-Quota-Reset, then go on; pace calls to 6 a minute; never retry "
