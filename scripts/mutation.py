@@ -44,6 +44,7 @@ MODULES: dict[str, list[str]] = {
         "tests/domain/test_accounts.py",
         "tests/api/test_tokens.py",
         "tests/api/test_oauth.py",
+        "tests/api/test_token_binding.py",
     ],
 }
 
