@@ -606,3 +606,17 @@ def test_a_packet_that_cannot_be_is_a_value_error(
         fw.decide(None, "in", "10.0.0.1", port, protocol)
     assert str(err.value) == message
     assert fw.decide(None, "in", "10.0.0.1", 65535, "UDP").admitted
+
+
+@pytest.mark.parametrize("port", ["", "x", "0", "30-20"])
+def test_a_port_rule_whose_port_does_not_read_admits_nothing(port: str) -> None:
+    """Rules handed to `decide` directly (a driver's own, a row written before validation
+    was tightened) may carry a port `parse_rule` would refuse: such a rule is closed, not
+    an error, and the rules after it still count."""
+    rules = [rule("in", "TCP", port, "0.0.0.0"), rule("in", "TCP", "22", "10.0.0.0/8")]
+    assert fw.decide(rules, "in", "192.0.2.1", 22, "TCP") == fw.Decision(
+        False, "no inbound rule of the template admits it"
+    )
+    assert fw.decide(rules, "in", "10.0.0.1", 22, "TCP") == fw.Decision(
+        True, "admitted by inbound rule TCP 22 from 10.0.0.0/8", 1
+    )
