@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
-from aiiro.domain import accounts
+from aiiro.domain import accounts, limits
 from aiiro.domain.errors import GatewayError, IndigoError
 from aiiro.runtime import Runtime
 from aiiro.store.models import Account
@@ -190,3 +192,42 @@ def test_deleting_one_key_leaves_the_others(rt: Runtime) -> None:
     with rt.db.read() as s:
         assert [k.id for k in accounts.list_api_keys(s, acct.id)] == [second.id]
     assert accounts.issue_token(rt, second.api_key, second.api_secret).token
+
+
+def test_a_new_key_names_its_account_and_the_server_clock(rt: Runtime) -> None:
+    rt.clock = FrozenClock(1_800_000_000.0)  # 2027-01-15 08:00:00 UTC
+    with rt.db.write() as s:
+        acct = accounts.create_account(rt, s, "Made")
+        made = accounts.create_api_key(rt, s, acct.id)
+    assert (made.account_id, made.created_at) == (acct.id, datetime(2027, 1, 15, 8, 0, 0))
+    with rt.db.read() as s:
+        [listed] = accounts.list_api_keys(s, acct.id)
+        assert (listed.id, listed.created_at) == (made.id, datetime(2027, 1, 15, 8, 0, 0))
+
+
+def test_an_account_gets_no_more_keys_than_its_limit(rt: Runtime) -> None:
+    with rt.db.write() as s:
+        acct = accounts.create_account(rt, s, "Capped")
+        limits.set_for(rt, acct, {"apikeys": 2})
+        accounts.create_api_key(rt, s, acct.id)
+        accounts.create_api_key(rt, s, acct.id)
+    with rt.db.write() as s, pytest.raises(IndigoError) as err:
+        accounts.create_api_key(rt, s, acct.id)
+    assert (err.value.status, err.value.code, err.value.message) == (
+        400,
+        "A4070",
+        "The account's limit of 2 API keys is reached.",
+    )
+    with rt.db.read() as s:
+        assert len(accounts.list_api_keys(s, acct.id)) == 2
+
+
+def test_accounts_stay_listed_in_id_order_after_one_changes(rt: Runtime) -> None:
+    # PostgreSQL writes a changed row anew at the end of the table: without an order,
+    # the first account would come last once disabled.
+    with rt.db.write() as s:
+        made = [accounts.create_account(rt, s, name) for name in ("First", "Second", "Third")]
+    with rt.db.write() as s:
+        accounts.set_account_status(rt, s, made[0].id, "disabled")
+    with rt.db.read() as s:
+        assert [a.name for a in accounts.list_accounts(s)] == ["First", "Second", "Third"]
