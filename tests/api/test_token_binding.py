@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     Bundle,
@@ -17,12 +18,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from hypothesis.strategies import sampled_from
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from starlette.testclient import TestClient
 
 from aiiro.domain import accounts
 from aiiro.domain.errors import GatewayError
-from aiiro.runtime import Runtime
+from aiiro.runtime import Runtime, TtlCache
 from aiiro.store.models import ApiKey
 from tests.conftest import Account, make_account
 
@@ -84,6 +85,37 @@ def test_a_token_does_not_verify_for_a_key_given_its_id_by_hand(
             )
         )
     assert sshkeys(client, old).status_code == 401
+
+
+def test_a_token_held_as_verified_answers_for_no_key_written_in_its_place(
+    rt: Runtime, alice: Account, bob: Account
+) -> None:
+    """Another process deletes Bob's key, or a restore gives its id to a row of Alice's;
+    this process has not heard yet (its next request clears its cache) and still holds
+    Bob's token as verified, but no longer the key's state (pushed out of a full cache,
+    or older than 5 s): the token answers for no one, and is refused, not an error."""
+    rt.key_cache = TtlCache(max_entries=1)  # a token's entry pushes its key's state out
+    for restored in (True, False):
+        with rt.db.write() as s:
+            key = accounts.create_api_key(rt, s, bob.id)
+        bearer = accounts.issue_token(rt, key.api_key, key.api_secret).token
+        assert accounts.authenticate(rt, bearer).api_key_id == key.id
+        with rt.db.write() as s:  # the other process's writes, unseen here
+            s.execute(delete(ApiKey).where(ApiKey.id == key.id))
+            if restored:
+                s.execute(
+                    insert(ApiKey).values(
+                        id=key.id,
+                        account_id=alice.id,
+                        api_key="k" * 32,
+                        secret_hash=rt.hasher.hash("s" * 16),
+                        token_salt="another-salt-xyz",
+                        created_at=rt.clock.now(),
+                    )
+                )
+        with pytest.raises(GatewayError) as err:
+            accounts.authenticate(rt, bearer)
+        assert (err.value.status, err.value.message) == (401, "Invalid access token.")
 
 
 def test_enabling_an_account_again_does_not_bring_its_old_tokens_back(

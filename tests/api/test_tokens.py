@@ -8,12 +8,14 @@ the signature (72)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from aiiro.domain import accounts
 from aiiro.runtime import Runtime
 from aiiro.store.models import ApiKey
 from tests.api.instance_helpers import FrozenClock
@@ -182,6 +184,21 @@ def test_tokens_issued_in_one_millisecond_are_distinct_and_all_valid(
     assert len(tokens) == 50
     for token in tokens:
         assert not refused(client, token)
+
+
+def test_the_serial_number_starts_again_at_0_after_16383(
+    client: TestClient, alice: Account, frozen: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server process hands out more than 16384 tokens in its life: the serial number
+    wraps within its 14 bits and never spills into the issue time."""
+    # The process's serial counter, set where the 16384th token of its life comes next.
+    monkeypatch.setattr(accounts, "_SERIALS", itertools.count(16383))
+    last, wrapped = issue(client, alice)[0], issue(client, alice)[0]
+    assert [fields(t)[1:3] for t in (last, wrapped)] == [
+        (1_800_000_000_000, 16383),
+        (1_800_000_000_000, 0),
+    ]
+    assert not refused(client, last) and not refused(client, wrapped)
 
 
 def test_keys_are_32_and_secrets_16_alphanumerics(
