@@ -102,9 +102,10 @@ class Runtime:
         """The timings of the profile in force now."""
         return PROFILES[self.profile]
 
-    def sync(self) -> None:
-        """This process's copies of the shared state, as the store has it now."""
-        version = self.db.version()
+    def sync(self, request: bool = False) -> None:
+        """This process's copies of the shared state, as the store has it now. At the start
+        of a `request`, the store's version is pinned for the rest of it (Database.pin)."""
+        version = self.db.pin() if request else self.db.version()
         if version is not None and version == self._synced:
             return
         with self._sync_lock:

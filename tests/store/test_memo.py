@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,41 @@ def test_a_commit_by_another_connection_recomputes(db: Database, tmp_path: Path)
     other.commit()
     other.close()
     assert db.memo("k", compute) == [3]
+
+
+def test_a_request_reads_the_version_once_but_sees_its_own_writes(
+    db: Database, tmp_path: Path
+) -> None:
+    """Database.pin (the middleware's, at the start of each request): what another
+    connection commits meanwhile is seen by the next request; this request's own writes
+    at once."""
+    compute = Counter(db)
+
+    def request(work: Callable[[], list[int]]) -> list[int]:
+        def run() -> list[int]:
+            db.pin()
+            return work()
+
+        return contextvars.copy_context().run(run)
+
+    def commit_elsewhere_then_list() -> list[int]:
+        other = sqlite3.connect(tmp_path / "memo.db")
+        other.execute("INSERT INTO t VALUES (5)")
+        other.commit()
+        other.close()
+        return db.memo("k", compute)
+
+    def write_then_list() -> list[int]:
+        with db.write() as s:
+            s.execute(text("INSERT INTO t VALUES (6)"))
+        return db.memo("k", compute)
+
+    assert request(lambda: db.memo("k", compute)) == []
+    assert request(commit_elsewhere_then_list) == []  # as if it had come a moment earlier
+    assert request(lambda: db.memo("k", compute)) == [5]
+    assert request(write_then_list) == [5, 6]
+    assert db.memo("k", compute) == [5, 6]  # outside any request: read every time
+    assert compute.calls == 3
 
 
 def test_keys_are_kept_apart(db: Database) -> None:

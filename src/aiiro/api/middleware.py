@@ -56,7 +56,7 @@ class IndigoHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self.rt.sync()
+        self.rt.sync(request=True)
         path: str = scope["path"]
         is_api = path.startswith(API_PREFIXES)
         is_backend = path.startswith("/webarenaIndigo/")

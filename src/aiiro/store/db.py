@@ -20,6 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +38,10 @@ TURN_WAIT_S = 60.0
 # Bounds of Database.memo: entries, and bytes of bytes/str values (rendered lists).
 MEMO_ENTRIES = 4096
 MEMO_BYTES = 64 * 1024 * 1024
+
+# The version read when a request began (Database.pin): the request's later reads of it
+# (each cached list) cost nothing, until this process commits a write.
+_PINNED: ContextVar[tuple[Database, int, int] | None] = ContextVar("aiiro_version", default=None)
 
 
 class Database:
@@ -76,6 +81,11 @@ class Database:
         # Values of one data version only: a commit makes every older one useless.
         self._memo: Lru[tuple[int, Any]] = Lru(MEMO_ENTRIES, MEMO_BYTES)
         self._memo_version: int | None = None
+        self._commits = 0  # write transactions this process committed
+
+        @event.listens_for(self._writer, "after_commit")
+        def _committed(_: Session) -> None:
+            self._commits += 1
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -100,11 +110,25 @@ class Database:
 
         upgrade(self.engine)
 
+    def pin(self) -> int | None:
+        """The version now, read once for the rest of the caller's context (a request):
+        `version()` answers it again there until this process commits a write. Another
+        process's commit meanwhile is seen by the next request, as if it came a moment
+        later than this one."""
+        _PINNED.set(None)
+        version = self.version()
+        if version is not None:
+            _PINNED.set((self, version, self._commits))
+        return version
+
     def version(self) -> int | None:
         """A number that changes whenever a write commits, in this process or another;
         None while there is no such cheap counter (in-memory SQLite; PostgreSQL until its
         listener is connected, or after it lost the connection): then every cache
         computes again."""
+        pinned = _PINNED.get()
+        if pinned is not None and pinned[0] is self and pinned[2] == self._commits:
+            return pinned[1]
         if self._listener is not None:
             return self._listener.version()
         if self.engine.url.database in (None, "", ":memory:"):
