@@ -46,6 +46,11 @@ MODULES: dict[str, list[str]] = {
         "tests/api/test_oauth.py",
         "tests/api/test_token_binding.py",
     ],
+    "src/aiiro/compute/driver.py": [
+        "tests/compute/test_driver.py",
+        "tests/domain/test_firewall_rules.py",
+        "tests/compute/libvirt/test_nwfilter.py",
+    ],
 }
 
 CONFIG = """

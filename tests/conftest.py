@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.pool import NullPool
 from starlette.testclient import TestClient
 
+from aiiro.compute.driver import source_networks
 from aiiro.config import Settings
 from aiiro.domain import accounts
 from aiiro.engine.worker import Engine
@@ -52,6 +53,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         elif marked("postgresql_only") is not None:
             kinds = [k for k in DATABASES if k == "postgresql"]
         metafunc.parametrize("database", kinds, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_source_networks() -> None:
+    """Each test reads its firewall sources anew, not from what an earlier test (or the
+    unmutated run `make mutation` forks its mutant runs from) left in the cache."""
+    source_networks.cache_clear()
 
 
 @pytest.fixture
