@@ -23,6 +23,13 @@ def test_php_json_is_compact_with_escaped_slashes_and_ascii() -> None:
     )
 
 
+def test_php_array_joins_rendered_items_as_php_json_would_write_the_list() -> None:
+    assert render.php_array([]) == b"[]"
+    assert render.php_array([b'{"a":"x\\/y"}']) == b'[{"a":"x\\/y"}]'
+    items = (render.php_json(x) for x in ({"id": 1}, "é", None))
+    assert render.php_array(items) == b'[{"id":1},"\\u00e9",null]'
+
+
 def test_backend_is_json_with_the_status_given() -> None:
     assert parts(render.backend([1, "/"])) == (200, "application/json", b'[1,"\\/"]')
     assert parts(render.backend({}, 201)) == (201, "application/json", b"{}")
@@ -105,6 +112,25 @@ def test_timestamps() -> None:
     tokyo = datetime(2024, 5, 6, 16, 8, 9, tzinfo=timezone(timedelta(hours=9)))
     assert render.timestamp(tokyo) == "2024-05-06 16:08:09"
     assert render.ZERO_TIME == "0000-00-00 00:00:00"
+
+
+def test_fields_shows_a_rows_attributes_and_its_times_as_timestamps() -> None:
+    class Row:
+        id = 7
+        name = "web-1"
+        status = None
+        created_at = datetime(2024, 5, 6, 7, 8, 9, 12)
+        deleted_at = None
+
+    shown = render.fields(Row(), ("id", "name", "status"), ("created_at", "deleted_at"))
+    assert list(shown.items()) == [
+        ("id", 7),
+        ("name", "web-1"),
+        ("status", None),
+        ("created_at", "2024-05-06 07:08:09"),
+        ("deleted_at", None),
+    ]
+    assert render.fields(Row(), ("name",)) == {"name": "web-1"}
 
 
 def test_php_datetime() -> None:
