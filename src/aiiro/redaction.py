@@ -17,6 +17,7 @@ Two degrees:
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -70,6 +71,61 @@ def redact_body(raw: bytes | int) -> Any:
         return redact(load_json(raw))
     except BadInput:  # also bodies nested too deep or holding lone surrogates
         return f"<{len(raw)} bytes, not JSON>"
+
+
+# Every secret key's name holds one of these: a body with none of them holds no secret
+# by name (tests/test_redaction.py checks the list against SECRET_KEYS).
+SECRET_KEY_PARTS = (b"ecret", b"oken", b"assword")
+_SECRET_KEYS = frozenset(k.encode() for k in SECRET_KEYS)
+
+
+def body_text(raw: bytes | int) -> str:
+    """A body as the request log keeps it: JSON text that `shown_body` reads back as what
+    `redact_body` shows, made without parsing the common body. In a body without
+    backslashes the JSON strings are every other piece between two quotes: a body with no
+    "@" (no URL credentials), and no secret key's name but as a key holding a string
+    (hidden in place), is kept as sent. Such a text may not be JSON at all; it then holds
+    nothing the log hides, and is shown as a note (`shown_body`)."""
+    if isinstance(raw, bytes) and raw and b"\\" not in raw and b"@" not in raw:
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            text = ""
+        if text and "\x00" not in text:
+            ecret, oken, assword = SECRET_KEY_PARTS
+            if ecret not in raw and oken not in raw and assword not in raw:
+                return text
+            hidden = _hidden_in_place(raw)
+            if hidden is not None:
+                return hidden.decode()
+    return json.dumps(redact_body(raw))
+
+
+def _hidden_in_place(raw: bytes) -> bytes | None:
+    """`raw` (no backslashes) with the string of every secret key replaced by ***; None
+    where that is not the whole redaction (a secret key holding another value, a part of
+    a secret key's name outside a string, quotes that do not pair)."""
+    pieces = raw.split(b'"')
+    if len(pieces) % 2 == 0:
+        return None
+    ecret, oken, assword = SECRET_KEY_PARTS
+    for outside in pieces[::2]:
+        if ecret in outside or oken in outside or assword in outside:
+            return None
+    for i in range(1, len(pieces), 2):
+        if pieces[i] in _SECRET_KEYS:
+            if i + 2 >= len(pieces) or pieces[i + 1].strip() != b":":
+                return None
+            pieces[i + 2] = REDACTED.encode()
+    return b'"'.join(pieces)
+
+
+def shown_body(text: str) -> Any:
+    """What `body_text` kept, as shown."""
+    try:
+        return load_json(text.encode())
+    except BadInput:
+        return f"<{len(text.encode())} bytes, not JSON>"
 
 
 def hidden_header(name: str, value: str) -> str:

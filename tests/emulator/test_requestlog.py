@@ -214,9 +214,30 @@ def test_the_log_keeps_a_bounded_number_of_bytes(
     from aiiro.store.request_log import MAX_BYTES
 
     assert MAX_BYTES == 16 * 1024 * 1024
-    body = json.dumps({"clientId": "k" * 60_000, "clientSecret": "s"}).encode()
-    for _ in range(400):  # 24 MB sent, without credentials
-        client.post("/oauth/v1/accesstokens", content=body)
+    for i in range(400):  # 24 MB sent, without credentials, each body different
+        body = json.dumps({"clientId": f"{i:03d}" + "k" * 60_000, "clientSecret": "s"})
+        client.post("/oauth/v1/accesstokens", content=body.encode())
     entries = logged(client, admin_headers, "?limit=1000")
     assert 200 < len(entries) < 400  # the oldest went
-    assert entries[-1]["request_body"]["clientId"] == "k" * 60_000
+    assert entries[-1]["request_body"]["clientId"] == "399" + "k" * 60_000
+    assert entries[-1]["request_body"]["clientSecret"] == "***"
+
+
+def test_a_polled_answer_is_shown_whole_in_every_entry(
+    client: TestClient, admin_headers: dict[str, str], alice: Account
+) -> None:
+    """A large answer given again and again is kept once (request_log.py), and shown in
+    full in each entry, also after the entries that first held it are gone."""
+    from tests.api.keygen import rsa_public
+
+    for i in range(8):
+        key = rsa_public(n=i)
+        assert alice.post(SSHKEYS, {"sshName": f"k{i}", "sshKey": key}).status_code == 201
+    listed = alice.get(SSHKEYS)
+    assert len(listed.content) > 2048
+    client.delete("/_aiiro/requests", headers=admin_headers)
+    for _ in range(1100):  # the log keeps the last 1,000
+        assert alice.get(SSHKEYS).content == listed.content
+    entries = logged(client, admin_headers, "?limit=1000")
+    assert len(entries) == 1000
+    assert all(e["response_body"] == listed.json() for e in entries)

@@ -7,10 +7,15 @@ queued and writes it in one transaction, and any read writes the queue out first
 secret is ever at rest, and this process's requests are always in what it reads (another
 process's appear within a few tens of milliseconds of their answer).
 
+A body of SHARED_MIN characters or more is kept once however many entries hold it (a
+table of bodies by digest): a client polling a list gets the same answer again and again,
+and writing each copy would cost more than the request.
+
 Bounded: a body larger than MAX_BODY is not kept (only its size); each write drops the
 entries past the last `size` (by id, a look-up in the key), and the oldest past MAX_BYTES
-of kept text are dropped by each process every PRUNE_BYTES it writes; the queue itself
-never holds more than MAX_QUEUE entries.
+of text (each entry's in full, its shared bodies too: more than is stored) are dropped by
+each process every PRUNE_BYTES it stores, with the bodies no entry holds any more; the
+queue itself never holds more than MAX_QUEUE entries.
 
 On SQLite the log has a file of its own (`requests.db` beside `aiiro.db`): logging a
 request then neither waits for the store's write lock nor counts as a change of the data
@@ -21,8 +26,10 @@ that outlives a restart's worth of interest, and a new form of it gets a new nam
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import operator
 import threading
 import time
 from collections import deque
@@ -33,20 +40,22 @@ from sqlalchemy import (
     Column,
     Float,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     delete,
     func,
-    insert,
     select,
+    union,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
 from aiiro.clock import Clock
-from aiiro.redaction import redact_body, redact_headers, redact_query
+from aiiro.redaction import body_text, redact_headers, redact_query, shown_body
 from aiiro.store.db import Database
 
 log = logging.getLogger("aiiro.store")
@@ -64,10 +73,14 @@ GATHER_S = 0.02
 # process does it once it has written this many bytes since it last did: the log may
 # hold that much more than its bounds, for a moment.
 PRUNE_BYTES = 1024 * 1024
+# Bodies this long or longer are kept once, by digest, however many entries hold them.
+SHARED_MIN = 1024
+# The log's forms before this one, dropped when this one is made.
+FORMER_TABLES = ("request_log_2",)
 
 _metadata = MetaData()
 TABLE = Table(
-    "request_log_2",
+    "request_log_3",
     _metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", Float, nullable=False),  # server clock, seconds since the epoch
@@ -81,13 +94,22 @@ TABLE = Table(
     # not count the request: the token endpoint, a request without a valid token).
     Column("api_key_id", Integer, index=True),
     Column("quota", Text),
-    # JSON of what is shown: headers (a dict), bodies (redacted, or a note).
+    # JSON of the headers shown (a dict); the bodies as redaction.body_text keeps them,
+    # or "" and the digest of the body in BODIES.
     Column("headers", Text, nullable=False),
     Column("request_body", Text, nullable=False),
     Column("response_body", Text, nullable=False),
+    Column("request_digest", LargeBinary(16)),
+    Column("response_digest", LargeBinary(16)),
     Column("duration_ms", Float, nullable=False),
-    Column("size", Integer, nullable=False),  # characters kept, for MAX_BYTES
+    Column("size", Integer, nullable=False),  # characters shown, for MAX_BYTES
     sqlite_autoincrement=True,
+)
+BODIES = Table(
+    "request_log_bodies",
+    _metadata,
+    Column("digest", LargeBinary(16), primary_key=True),
+    Column("text", Text, nullable=False),
 )
 
 
@@ -109,32 +131,96 @@ Queued = tuple[
 ]
 
 
-def _row(q: Queued) -> dict[str, Any]:
-    at, method, path, query, status, account_id, api_key_id, quota, headers, req, resp, duration = q
-    shown = {
-        "query": redact_query(query),
-        "headers": json.dumps(redact_headers(headers)),
-        "request_body": json.dumps(redact_body(req)),
-        "response_body": json.dumps(redact_body(resp)),
-    }
-    # A NUL (sent as %00) is shown as sent: PostgreSQL's text cannot hold the character.
-    path = path.replace("\x00", "%00")
-    size = sum(len(v) for v in shown.values()) + len(path)
-    return {
-        "at": at,
-        "method": method,
-        "path": path,
-        "status": status,
-        "account_id": account_id,
-        "api_key_id": api_key_id,
-        "quota": None if quota is None else json.dumps(quota),
-        "duration_ms": duration,
-        "size": size,
-        **shown,
-    }
+class _Bodies:
+    """The bodies of the entries being written: each as kept (redaction.body_text), and
+    those of SHARED_MIN or more by digest. Remembers the last few bodies by identity: a
+    polled list answers with the very same bytes object until its data changes."""
+
+    def __init__(self) -> None:
+        self._recent: dict[int, tuple[bytes, str, bytes | None]] = {}
+        self._headers: dict[tuple[tuple[bytes, bytes], ...], str] = {}
+
+    def kept(self, raw: bytes | int, shared: dict[bytes, str]) -> tuple[str, bytes | None]:
+        """The body's text, and its digest when it is shared (then in `shared` too)."""
+        hit = self._recent.get(id(raw)) if isinstance(raw, bytes) else None
+        if hit is not None and hit[0] is raw:
+            text, digest = hit[1], hit[2]
+        else:
+            text = body_text(raw)
+            digest = None
+            if len(text) >= SHARED_MIN:
+                digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+            if isinstance(raw, bytes) and digest is not None:
+                if len(self._recent) >= 16:
+                    self._recent.clear()
+                self._recent[id(raw)] = (raw, text, digest)
+        if digest is not None:
+            shared[digest] = text
+        return text, digest
+
+    def headers(self, headers: list[tuple[bytes, bytes]]) -> str:
+        """The headers as shown (JSON), remembered for the next requests of the client."""
+        key = tuple(headers)
+        shown = self._headers.get(key)
+        if shown is None:
+            shown = json.dumps(redact_headers(headers))
+            if len(self._headers) >= 64:
+                self._headers.clear()
+            self._headers[key] = shown
+        return shown
+
+    def row(self, q: Queued, shared: dict[bytes, str]) -> dict[str, Any]:
+        """The table's row for `q`; its shared bodies put in `shared` (digest -> text)."""
+        at, method, path, query, status, account_id, api_key_id, quota, headers, req, resp, dur = q
+        request_text, request_digest = self.kept(req, shared)
+        response_text, response_digest = self.kept(resp, shared)
+        shown_query = redact_query(query) if query else query
+        shown_headers = self.headers(headers)
+        # A NUL (sent as %00) is shown as sent: PostgreSQL's text cannot hold the character.
+        path = path.replace("\x00", "%00")
+        size = len(shown_query) + len(shown_headers) + len(path)
+        return {
+            "at": at,
+            "method": method,
+            "path": path,
+            "query": shown_query,
+            "status": status,
+            "account_id": account_id,
+            "api_key_id": api_key_id,
+            "quota": None if quota is None else json.dumps(quota),
+            "headers": shown_headers,
+            "request_body": "" if request_digest else request_text,
+            "response_body": "" if response_digest else response_text,
+            "request_digest": request_digest,
+            "response_digest": response_digest,
+            "duration_ms": dur,
+            "size": size + len(request_text) + len(response_text),
+        }
 
 
-def _shown(row: Any) -> dict[str, Any]:
+_COLUMNS = [c.name for c in TABLE.columns if c.name != "id"]
+_in_order = operator.itemgetter(*_COLUMNS)
+
+
+def _stored(rows: list[dict[str, Any]], shared: dict[bytes, str]) -> int:
+    """Characters a write adds to the store at most: each entry's own, each shared body
+    once."""
+    refs = sum(
+        len(shared[r[d]]) for r in rows for d in ("request_digest", "response_digest") if r[d]
+    )
+    own = sum(int(r["size"]) for r in rows)
+    return own - refs + sum(len(t) for t in shared.values())
+
+
+def _shown(row: Any, bodies: dict[bytes, str]) -> dict[str, Any]:
+    def body(text: str, digest: bytes | None) -> Any:
+        if digest is None:
+            return shown_body(text)
+        held = bodies.get(digest)
+        # Dropped by another process's pass while this entry was being written
+        # (PostgreSQL, rarely): the entry stays, without its body.
+        return "<body no longer kept>" if held is None else shown_body(held)
+
     return {
         "id": row.id,
         "at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row.at)),
@@ -146,8 +232,8 @@ def _shown(row: Any) -> dict[str, Any]:
         "api_key_id": row.api_key_id,
         "quota": None if row.quota is None else json.loads(row.quota),
         "headers": json.loads(row.headers),
-        "request_body": json.loads(row.request_body),
-        "response_body": json.loads(row.response_body),
+        "request_body": body(row.request_body, row.request_digest),
+        "response_body": body(row.response_body, row.response_digest),
         "duration_ms": row.duration_ms,
     }
 
@@ -180,6 +266,15 @@ class RequestLog:
         self._thread: threading.Thread | None = None
         self._ready = False
         self._unpruned = 0  # bytes written since the last pass over MAX_BYTES
+        self._bodies = _Bodies()
+        # A body already kept is left as it is (another entry holds it).
+        dialect = sqlite if self._db.is_sqlite else postgresql
+        self._insert_new_bodies = dialect.insert(BODIES).on_conflict_do_nothing()
+        mark = "?" if self._db.engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_sql = (
+            f"INSERT INTO {TABLE.name} ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(_COLUMNS))})"
+        )
 
     # -- the request's side: a tuple on a queue ------------------------------------------
     def add(
@@ -236,7 +331,12 @@ class RequestLog:
             q = q.where(TABLE.c.api_key_id == api_key_id)
         with self._db.read() as s:
             rows = s.execute(q).all()
-        return [_shown(r) for r in reversed(rows)]
+            digests = {d for r in rows for d in (r.request_digest, r.response_digest) if d}
+            bodies: dict[bytes, str] = {}
+            if digests:
+                held = select(BODIES).where(BODIES.c.digest.in_(digests))
+                bodies = {bytes(b.digest): b.text for b in s.execute(held)}
+        return [_shown(r, bodies) for r in reversed(rows)]
 
     def clear(self) -> int:
         """Forget every logged request (those queued too); how many there were."""
@@ -247,6 +347,7 @@ class RequestLog:
                 self._queue.clear()
             with self._db.write(quiet=True) as s:
                 n = int(s.execute(delete(TABLE)).rowcount)  # type: ignore[attr-defined]
+                s.execute(delete(BODIES))
         return n + queued
 
     def flush(self) -> None:
@@ -258,10 +359,18 @@ class RequestLog:
                 self._queue.clear()
             if not items:
                 return
-            rows = [_row(q) for q in items]
-            size = self._unpruned + sum(row["size"] for row in rows)
+            shared: dict[bytes, str] = {}
+            rows = [self._bodies.row(q, shared) for q in items]
+            size = self._unpruned + _stored(rows, shared)
             with self._db.write(quiet=True) as s:
-                s.execute(insert(TABLE), rows)
+                if shared:
+                    s.execute(
+                        self._insert_new_bodies,
+                        [{"digest": d, "text": t} for d, t in shared.items()],
+                    )
+                # The driver's executemany, given tuples: SQLAlchemy's insert builds each
+                # row's parameters anew, a third of the cost of logging a request.
+                s.connection().exec_driver_sql(self._insert_sql, list(map(_in_order, rows)))
                 # The last `size` entries by id (ids only grow): a look-up in the key.
                 newest = select(func.max(TABLE.c.id)).scalar_subquery()
                 s.execute(delete(TABLE).where(TABLE.c.id <= newest - self._size))
@@ -280,6 +389,13 @@ class RequestLog:
             select(func.min(running.c.id)).where(running.c.total <= MAX_BYTES).scalar_subquery()
         )
         s.execute(delete(TABLE).where(TABLE.c.id < oldest_kept))
+        # The bodies no entry holds (one pass; an index on the digests would cost every
+        # entry's write more than it saves here).
+        held = union(
+            select(TABLE.c.request_digest).where(TABLE.c.request_digest.is_not(None)),
+            select(TABLE.c.response_digest).where(TABLE.c.response_digest.is_not(None)),
+        )
+        s.execute(delete(BODIES).where(BODIES.c.digest.not_in(held)))
 
     def _write_on(self) -> None:
         while True:
@@ -300,9 +416,12 @@ class RequestLog:
         for _ in range(2):  # two processes making it at once: one wins, the other sees it
             try:
                 with self._db.write(quiet=True) as s:
-                    s.execute(CreateTable(TABLE, if_not_exists=True))
-                    for index in TABLE.indexes:
-                        s.execute(CreateIndex(index, if_not_exists=True))
+                    for former in FORMER_TABLES:
+                        s.execute(DropTable(Table(former, MetaData()), if_exists=True))
+                    for table in (TABLE, BODIES):
+                        s.execute(CreateTable(table, if_not_exists=True))
+                        for index in table.indexes:
+                            s.execute(CreateIndex(index, if_not_exists=True))
                 self._ready = True
                 return
             except DBAPIError:
