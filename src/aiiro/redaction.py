@@ -75,8 +75,7 @@ def redact_body(raw: bytes | int) -> Any:
 
 # Every secret key's name holds one of these: a body with none of them holds no secret
 # by name (tests/test_redaction.py checks the list against SECRET_KEYS).
-SECRET_KEY_PARTS = (b"ecret", b"oken", b"assword")
-_SECRET_KEYS = frozenset(k.encode() for k in SECRET_KEYS)
+SECRET_KEY_PARTS = ("ecret", "oken", "assword")
 
 
 def body_text(raw: bytes | int) -> str:
@@ -85,27 +84,30 @@ def body_text(raw: bytes | int) -> str:
     backslashes the JSON strings are every other piece between two quotes: a body with no
     "@" (no URL credentials), and no secret key's name but as a key holding a string
     (hidden in place), is kept as sent. Such a text may not be JSON at all; it then holds
-    nothing the log hides, and is shown as a note (`shown_body`)."""
-    if isinstance(raw, bytes) and raw and b"\\" not in raw and b"@" not in raw:
+    nothing the log hides, and is shown as a note (`shown_body`).
+
+    (Text, not bytes, is searched: `b"x" in some_bytes` first tries the needle as an
+    integer and raises and clears an exception each time.)"""
+    if isinstance(raw, bytes) and raw:
         try:
             text = raw.decode()
         except UnicodeDecodeError:
             text = ""
-        if text and "\x00" not in text:
+        if text and "\\" not in text and "@" not in text and "\x00" not in text:
             ecret, oken, assword = SECRET_KEY_PARTS
-            if ecret not in raw and oken not in raw and assword not in raw:
+            if ecret not in text and oken not in text and assword not in text:
                 return text
-            hidden = _hidden_in_place(raw)
+            hidden = _hidden_in_place(text)
             if hidden is not None:
-                return hidden.decode()
+                return hidden
     return json.dumps(redact_body(raw))
 
 
-def _hidden_in_place(raw: bytes) -> bytes | None:
-    """`raw` (no backslashes) with the string of every secret key replaced by ***; None
+def _hidden_in_place(text: str) -> str | None:
+    """`text` (no backslashes) with the string of every secret key replaced by ***; None
     where that is not the whole redaction (a secret key holding another value, a part of
     a secret key's name outside a string, quotes that do not pair)."""
-    pieces = raw.split(b'"')
+    pieces = text.split('"')
     if len(pieces) % 2 == 0:
         return None
     ecret, oken, assword = SECRET_KEY_PARTS
@@ -113,11 +115,11 @@ def _hidden_in_place(raw: bytes) -> bytes | None:
         if ecret in outside or oken in outside or assword in outside:
             return None
     for i in range(1, len(pieces), 2):
-        if pieces[i] in _SECRET_KEYS:
-            if i + 2 >= len(pieces) or pieces[i + 1].strip() != b":":
+        if pieces[i] in SECRET_KEYS:
+            if i + 2 >= len(pieces) or pieces[i + 1].strip() != ":":
                 return None
-            pieces[i + 2] = REDACTED.encode()
-    return b'"'.join(pieces)
+            pieces[i + 2] = REDACTED
+    return '"'.join(pieces)
 
 
 def shown_body(text: str) -> Any:

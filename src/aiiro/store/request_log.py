@@ -2,20 +2,23 @@
 kept in the store so that every process of a server logs to, and reads, the same log.
 
 A testing aid, not an audit trail. Logging costs a request almost nothing: `add` puts the
-request, as sent, on a short in-memory queue; a thread of the process redacts what is
-queued and writes it in one transaction, and any read writes the queue out first. So no
-secret is ever at rest, and this process's requests are always in what it reads (another
-process's appear within a few tens of milliseconds of their answer).
+request, as sent, on a short in-memory queue; GATHER_S later the event loop redacts what
+is queued and writes it in one transaction, and any read writes the queue out first. So
+no secret is ever at rest, and this process's requests are always in what it reads
+(another process's appear within a few tens of milliseconds of their answer). The loop
+writes, not a thread of its own: a thread holding the GIL for the writes makes every
+request of the loop slower by more than the writes cost (measured: a third more CPU a
+request); the loop pauses a millisecond or two for a batch instead.
 
 A body of SHARED_MIN characters or more is kept once however many entries hold it (a
 table of bodies by digest): a client polling a list gets the same answer again and again,
 and writing each copy would cost more than the request.
 
-Bounded: a body larger than MAX_BODY is not kept (only its size); each write drops the
-entries past the last `size` (by id, a look-up in the key), and the oldest past MAX_BYTES
-of text (each entry's in full, its shared bodies too: more than is stored) are dropped by
-each process every PRUNE_BYTES it stores, with the bodies no entry holds any more; the
-queue itself never holds more than MAX_QUEUE entries.
+Bounded: a body larger than MAX_BODY is not kept (only its size); the log is the last
+`size` entries by id, those before it dropped by each process every PRUNE_ROWS it
+writes; the oldest past MAX_BYTES of text (each entry's in full, its shared bodies too:
+more than is stored) are dropped by each process every PRUNE_BYTES it stores, with the
+bodies no entry holds any more; the queue itself never holds more than MAX_QUEUE entries.
 
 On SQLite the log has a file of its own (`requests.db` beside `aiiro.db`): logging a
 request then neither waits for the store's write lock nor counts as a change of the data
@@ -26,13 +29,15 @@ that outlives a restart's worth of interest, and a new form of it gets a new nam
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
-import operator
 import threading
 import time
 from collections import deque
+from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -56,23 +61,29 @@ from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
 from aiiro.clock import Clock
 from aiiro.redaction import body_text, redact_headers, redact_query, shown_body
-from aiiro.store.db import Database
+from aiiro.store.db import Database, is_busy
 
 log = logging.getLogger("aiiro.store")
 
 MAX_BODY = 64 * 1024
 MAX_BYTES = 16 * 1024 * 1024
 MAX_QUEUE = 10_000
-# The writing thread ends after this long with nothing to write (and starts again with
-# the next request), so an idle server, or a test's many short-lived ones, keep none.
-IDLE_S = 2.0
-# Woken by a request, the writer waits this long for the ones that follow, so that a busy
-# server writes (and prunes) many entries in one transaction rather than one each.
+# The first request queued sets a write this long later, so that a busy server writes
+# (and prunes) many entries in one transaction rather than one each.
 GATHER_S = 0.02
+# How long the loop's write waits for the log's lock (another process writing its
+# batch); when it is not had by then, the entries wait for the next write.
+LOOP_LOCK_WAIT_S = 0.25
+# A reader (or a closing server) writes the queue out first, waiting for the lock up to
+# this many times LOOP_LOCK_WAIT_S.
+READER_TRIES = 20
 # Dropping what is past MAX_BYTES reads the whole log (a millisecond and more), so a
 # process does it once it has written this many bytes since it last did: the log may
 # hold that much more than its bounds, for a moment.
 PRUNE_BYTES = 1024 * 1024
+# Entries a process writes before it drops those past the last `size` (reads never show
+# them): the table holds up to this many more per process, for a moment.
+PRUNE_ROWS = 256
 # Bodies this long or longer are kept once, by digest, however many entries hold them.
 SHARED_MIN = 1024
 # The log's forms before this one, dropped when this one is made.
@@ -88,11 +99,13 @@ TABLE = Table(
     Column("path", Text, nullable=False),
     Column("query", Text, nullable=False),  # redacted
     Column("status", Integer, nullable=False),
-    Column("account_id", Integer, index=True),
+    # No index but the key's: a filtered read passes over at most `size` rows, and an index
+    # costs every request's write.
+    Column("account_id", Integer),
     # The API key the request's token was issued for, and what the quota made of it
     # (JSON of domain/quota.py's QuotaState.as_dict(), or null when the quota is off or did
     # not count the request: the token endpoint, a request without a valid token).
-    Column("api_key_id", Integer, index=True),
+    Column("api_key_id", Integer),
     Column("quota", Text),
     # JSON of the headers shown (a dict); the bodies as redaction.body_text keeps them,
     # or "" and the digest of the body in BODIES.
@@ -142,15 +155,17 @@ class _Bodies:
 
     def kept(self, raw: bytes | int, shared: dict[bytes, str]) -> tuple[str, bytes | None]:
         """The body's text, and its digest when it is shared (then in `shared` too)."""
+        if raw == b"":
+            return "null", None
         hit = self._recent.get(id(raw)) if isinstance(raw, bytes) else None
         if hit is not None and hit[0] is raw:
             text, digest = hit[1], hit[2]
         else:
             text = body_text(raw)
-            digest = None
-            if len(text) >= SHARED_MIN:
-                digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
-            if isinstance(raw, bytes) and digest is not None:
+            if len(text) < SHARED_MIN:
+                return text, None
+            digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+            if isinstance(raw, bytes):
                 if len(self._recent) >= 16:
                     self._recent.clear()
                 self._recent[id(raw)] = (raw, text, digest)
@@ -169,8 +184,9 @@ class _Bodies:
             self._headers[key] = shown
         return shown
 
-    def row(self, q: Queued, shared: dict[bytes, str]) -> dict[str, Any]:
-        """The table's row for `q`; its shared bodies put in `shared` (digest -> text)."""
+    def row(self, q: Queued, shared: dict[bytes, str]) -> tuple[tuple[Any, ...], int]:
+        """The table's row for `q` (the values of _COLUMNS), and the characters it stores
+        itself (its shared bodies, put in `shared`, are counted once per write)."""
         at, method, path, query, status, account_id, api_key_id, quota, headers, req, resp, dur = q
         request_text, request_digest = self.kept(req, shared)
         response_text, response_digest = self.kept(resp, shared)
@@ -178,38 +194,38 @@ class _Bodies:
         shown_headers = self.headers(headers)
         # A NUL (sent as %00) is shown as sent: PostgreSQL's text cannot hold the character.
         path = path.replace("\x00", "%00")
-        size = len(shown_query) + len(shown_headers) + len(path)
-        return {
-            "at": at,
-            "method": method,
-            "path": path,
-            "query": shown_query,
-            "status": status,
-            "account_id": account_id,
-            "api_key_id": api_key_id,
-            "quota": None if quota is None else json.dumps(quota),
-            "headers": shown_headers,
-            "request_body": "" if request_digest else request_text,
-            "response_body": "" if response_digest else response_text,
-            "request_digest": request_digest,
-            "response_digest": response_digest,
-            "duration_ms": dur,
-            "size": size + len(request_text) + len(response_text),
-        }
+        own = len(shown_query) + len(shown_headers) + len(path)
+        inline_request = "" if request_digest else request_text
+        inline_response = "" if response_digest else response_text
+        row = (
+            at,
+            method,
+            path,
+            shown_query,
+            status,
+            account_id,
+            api_key_id,
+            None if quota is None else json.dumps(quota),
+            shown_headers,
+            inline_request,
+            inline_response,
+            request_digest,
+            response_digest,
+            dur,
+            own + len(request_text) + len(response_text),  # size: as shown
+        )
+        return row, own + len(inline_request) + len(inline_response)
 
 
-_COLUMNS = [c.name for c in TABLE.columns if c.name != "id"]
-_in_order = operator.itemgetter(*_COLUMNS)
+def _newest() -> Any:
+    return select(func.max(TABLE.c.id)).scalar_subquery()
 
 
-def _stored(rows: list[dict[str, Any]], shared: dict[bytes, str]) -> int:
-    """Characters a write adds to the store at most: each entry's own, each shared body
-    once."""
-    refs = sum(
-        len(shared[r[d]]) for r in rows for d in ("request_digest", "response_digest") if r[d]
-    )
-    own = sum(int(r["size"]) for r in rows)
-    return own - refs + sum(len(t) for t in shared.values())
+# The columns a row gives, in the table's order.
+_COLUMNS = tuple(c.name for c in TABLE.columns if c.name != "id")
+# Rows go in by INSERTs of many rows each: one statement (and one hand-over of the GIL
+# around SQLite's work) for up to this many.
+INSERT_ROWS = 64
 
 
 def _shown(row: Any, bodies: dict[bytes, str]) -> dict[str, Any]:
@@ -251,7 +267,8 @@ def _database_for(main: Database) -> Database:
     name = main.engine.url.database
     if not main.is_sqlite or name in (None, "", ":memory:"):
         return main
-    return Database(f"sqlite:///{Path(name).with_name(SQLITE_FILE)}", lock_wait_s=5.0)
+    path = Path(name).with_name(SQLITE_FILE)
+    return Database(f"sqlite:///{path}", lock_wait_s=LOOP_LOCK_WAIT_S)
 
 
 class RequestLog:
@@ -261,20 +278,25 @@ class RequestLog:
         self._clock = clock
         self._size = size
         self._queue: deque[Queued] = deque(maxlen=MAX_QUEUE)
-        self._wake = threading.Condition()
+        self._queued = threading.Lock()  # the queue and `_due`
+        self._due = False  # a write is set on the loop
         self._writing = threading.Lock()  # one write at a time: ids follow arrival
-        self._thread: threading.Thread | None = None
         self._ready = False
         self._unpruned = 0  # bytes written since the last pass over MAX_BYTES
+        self._rows_unpruned = 0  # entries written since the last drop of those past `size`
         self._bodies = _Bodies()
         # A body already kept is left as it is (another entry holds it).
         dialect = sqlite if self._db.is_sqlite else postgresql
         self._insert_new_bodies = dialect.insert(BODIES).on_conflict_do_nothing()
         mark = "?" if self._db.engine.dialect.paramstyle == "qmark" else "%s"
-        self._insert_sql = (
-            f"INSERT INTO {TABLE.name} ({', '.join(_COLUMNS)}) "
-            f"VALUES ({', '.join([mark] * len(_COLUMNS))})"
-        )
+        values = f"({', '.join([mark] * len(_COLUMNS))})"
+
+        @lru_cache(maxsize=INSERT_ROWS)
+        def insert_sql(n: int) -> str:
+            rows = ", ".join([values] * n)
+            return f"INSERT INTO {TABLE.name} ({', '.join(_COLUMNS)}) VALUES {rows}"
+
+        self._insert_sql = insert_sql
 
     # -- the request's side: a tuple on a queue ------------------------------------------
     def add(
@@ -305,15 +327,37 @@ class RequestLog:
             _kept(response_body),
             duration_ms,
         )
-        with self._wake:
+        with self._queued:
             self._queue.append(item)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._write_on, name="aiiro-requestlog", daemon=True
-                )
-                self._thread.start()
-            else:
-                self._wake.notify()
+            if self._due:
+                return
+            self._due = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not called from a server's loop
+            self._write_due()
+            return
+        loop.call_later(GATHER_S, self._write_due)
+
+    def _write_due(self) -> None:
+        """The write set by `add`. A reader writing meanwhile takes these entries too; when
+        the log's lock is not had at once (another process's write), they wait for the
+        next write, set by the next request, or by this one again."""
+        with self._queued:
+            self._due = False
+        try:
+            self.flush(wait=False)
+        except Exception as exc:
+            if not is_busy(exc):
+                log.exception("request log: could not write")
+                return
+        with self._queued:
+            if self._queue and not self._due:
+                self._due = True
+                try:
+                    asyncio.get_running_loop().call_later(GATHER_S, self._write_due)
+                except RuntimeError:
+                    self._due = False
 
     # -- the reader's side ---------------------------------------------------------------
     def entries(
@@ -324,7 +368,12 @@ class RequestLog:
         if limit <= 0:
             return []
         self.flush()
-        q = select(TABLE).order_by(TABLE.c.id.desc()).limit(limit)
+        q = (
+            select(TABLE)
+            .where(TABLE.c.id > _newest() - self._size)
+            .order_by(TABLE.c.id.desc())
+            .limit(limit)
+        )
         if account_id is not None:
             q = q.where(TABLE.c.account_id == account_id)
         if api_key_id is not None:
@@ -342,7 +391,7 @@ class RequestLog:
         """Forget every logged request (those queued too); how many there were."""
         self._ensure_table()
         with self._writing:
-            with self._wake:
+            with self._queued:
                 queued = len(self._queue)
                 self._queue.clear()
             with self._db.write(quiet=True) as s:
@@ -350,34 +399,74 @@ class RequestLog:
                 s.execute(delete(BODIES))
         return n + queued
 
-    def flush(self) -> None:
-        """Write out what is queued (redacted), then drop what is past the bounds."""
+    def flush(self, wait: bool = True) -> None:
+        """Write out what is queued (redacted), then drop what is past the bounds. Without
+        `wait`, nothing is done while another thread of this process writes (it writes
+        what is queued); on SQLite a write of another process is waited for
+        LOOP_LOCK_WAIT_S at most (then the store's busy error, the entries queued again)."""
         self._ensure_table()
-        with self._writing:
-            with self._wake:
-                items = list(self._queue)
-                self._queue.clear()
-            if not items:
-                return
-            shared: dict[bytes, str] = {}
-            rows = [self._bodies.row(q, shared) for q in items]
-            size = self._unpruned + _stored(rows, shared)
-            with self._db.write(quiet=True) as s:
-                if shared:
-                    s.execute(
-                        self._insert_new_bodies,
-                        [{"digest": d, "text": t} for d, t in shared.items()],
-                    )
-                # The driver's executemany, given tuples: SQLAlchemy's insert builds each
-                # row's parameters anew, a third of the cost of logging a request.
-                s.connection().exec_driver_sql(self._insert_sql, list(map(_in_order, rows)))
-                # The last `size` entries by id (ids only grow): a look-up in the key.
-                newest = select(func.max(TABLE.c.id)).scalar_subquery()
-                s.execute(delete(TABLE).where(TABLE.c.id <= newest - self._size))
-                if size >= PRUNE_BYTES:
-                    self._prune_bytes(s)
-                    size = 0
-            self._unpruned = size
+        if not self._writing.acquire(blocking=wait):
+            return
+        try:
+            for attempt in range(READER_TRIES if wait else 1):
+                try:
+                    self._write_queued()
+                    return
+                except Exception as exc:
+                    if not is_busy(exc) or attempt == READER_TRIES - 1 or not wait:
+                        raise
+        finally:
+            self._writing.release()
+
+    def _write_queued(self) -> None:
+        with self._queued:
+            items = list(self._queue)
+            self._queue.clear()
+        if not items:
+            return
+        try:
+            self._write(items)
+        except Exception as exc:
+            if is_busy(exc):  # written with the next batch (oldest first)
+                with self._queued:
+                    self._queue.extendleft(reversed(items))
+            raise
+
+    def _write(self, items: list[Queued]) -> None:
+        shared: dict[bytes, str] = {}
+        rows = []
+        size = self._unpruned
+        for q in items:
+            row, stored = self._bodies.row(q, shared)
+            rows.append(row)
+            size += stored
+        size += sum(len(t) for t in shared.values())
+        with self._db.write(quiet=True) as s:
+            if shared:
+                s.execute(
+                    self._insert_new_bodies,
+                    [{"digest": d, "text": t} for d, t in shared.items()],
+                )
+            # The driver's own statements, given the values in order: SQLAlchemy's
+            # insert builds each row's parameters anew, a third of the cost of logging
+            # a request.
+            connection = s.connection()
+            for start in range(0, len(rows), INSERT_ROWS):
+                chunk = rows[start : start + INSERT_ROWS]
+                connection.exec_driver_sql(
+                    self._insert_sql(len(chunk)), tuple(chain.from_iterable(chunk))
+                )
+            # The last `size` entries by id (ids only grow) are the log; those before
+            # are dropped once this process has written PRUNE_ROWS more (a delete
+            # passes over the table: PostgreSQL does not take the key for it).
+            since = self._rows_unpruned + len(rows)
+            if since >= PRUNE_ROWS or size >= PRUNE_BYTES:
+                s.execute(delete(TABLE).where(TABLE.c.id <= _newest() - self._size))
+                since = 0
+            if size >= PRUNE_BYTES:
+                self._prune_bytes(s)
+                size = 0
+        self._unpruned, self._rows_unpruned = size, since
 
     def _prune_bytes(self, s: Any) -> None:
         """Drop the oldest entries past MAX_BYTES of kept text (a pass over the log: done
@@ -396,19 +485,6 @@ class RequestLog:
             select(TABLE.c.response_digest).where(TABLE.c.response_digest.is_not(None)),
         )
         s.execute(delete(BODIES).where(BODIES.c.digest.not_in(held)))
-
-    def _write_on(self) -> None:
-        while True:
-            with self._wake:
-                if not self._queue and not self._wake.wait(IDLE_S) and not self._queue:
-                    self._thread = None
-                    return
-            time.sleep(GATHER_S)
-            try:
-                self.flush()
-            except Exception:
-                log.exception("request log: could not write")
-                time.sleep(1.0)
 
     def _ensure_table(self) -> None:
         if self._ready:
