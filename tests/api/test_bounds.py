@@ -124,6 +124,19 @@ def test_a_stalled_body_ends_the_request(server: AiiroServer) -> None:
 
 
 @pytest.mark.acceptance
+def test_a_stalled_chunked_body_ends_the_request(server: AiiroServer) -> None:
+    """A body without a length (chunked) has the same deadline: only a request with
+    neither a length nor chunks has no body to wait for."""
+    head = (
+        b"POST /oauth/v1/accesstokens HTTP/1.1\r\nHost: x\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nd\r\n" + b'{"clientId": '
+    )
+    answer = raw_exchange(server.port, head)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b'"errorCode": "408"' in answer
+
+
+@pytest.mark.acceptance
 def test_a_huge_declared_body_is_answered_before_it_is_sent(server: AiiroServer) -> None:
     head = (
         b"POST /webarenaIndigo/v1/vm/sshkey HTTP/1.1\r\nHost: x\r\n"

@@ -70,7 +70,9 @@ class Bounds:
             return
         started = False
         received = 0
-        body_done = length == 0
+        # Without a length or a chunked encoding an HTTP/1.1 request has no body (RFC 9112
+        # 6.3): nothing to wait for, and no deadline to set (the GETs that clients poll).
+        body_done = length == 0 or (length is None and not _chunked(scope))
 
         async def receive_bounded() -> Message:
             nonlocal received, body_done
@@ -134,6 +136,10 @@ class Bounds:
             return {"type": "http.disconnect"}
 
         await response(scope, nothing, send)
+
+
+def _chunked(scope: Scope) -> bool:
+    return any(name == b"transfer-encoding" for name, _ in scope["headers"])
 
 
 def _content_length(scope: Scope) -> int | None:
