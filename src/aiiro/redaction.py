@@ -94,13 +94,17 @@ def body_text(raw: bytes | int) -> str:
         except UnicodeDecodeError:
             text = ""
         if text and "\\" not in text and "@" not in text and "\x00" not in text:
-            ecret, oken, assword = SECRET_KEY_PARTS
-            if ecret not in text and oken not in text and assword not in text:
+            if not _names_a_secret(text):
                 return text
             hidden = _hidden_in_place(text)
             if hidden is not None:
                 return hidden
     return json.dumps(redact_body(raw))
+
+
+def _names_a_secret(text: str) -> bool:
+    ecret, oken, assword = SECRET_KEY_PARTS
+    return ecret in text or oken in text or assword in text
 
 
 def _hidden_in_place(text: str) -> str | None:
@@ -110,10 +114,8 @@ def _hidden_in_place(text: str) -> str | None:
     pieces = text.split('"')
     if len(pieces) % 2 == 0:
         return None
-    ecret, oken, assword = SECRET_KEY_PARTS
-    for outside in pieces[::2]:
-        if ecret in outside or oken in outside or assword in outside:
-            return None
+    if any(_names_a_secret(outside) for outside in pieces[::2]):
+        return None
     for i in range(1, len(pieces), 2):
         if pieces[i] in SECRET_KEYS:
             if i + 2 >= len(pieces) or pieces[i + 1].strip() != ":":

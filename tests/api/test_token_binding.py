@@ -19,6 +19,7 @@ from hypothesis.stateful import (
 )
 from hypothesis.strategies import sampled_from
 from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from aiiro.domain import accounts
@@ -63,6 +64,21 @@ def test_a_deleted_keys_token_never_answers_for_the_next_key_made(
     assert sshkeys(client, bob_token).status_code == 401
 
 
+def give_its_id_to(rt: Runtime, s: Session, key_id: int, account_id: int) -> None:
+    """A key of `account_id` written by hand under `key_id` (as a restore would), with
+    a salt of its own."""
+    s.execute(
+        insert(ApiKey).values(
+            id=key_id,
+            account_id=account_id,
+            api_key="k" * 32,
+            secret_hash=rt.hasher.hash("s" * 16),
+            token_salt="another-salt-xyz",
+            created_at=rt.clock.now(),
+        )
+    )
+
+
 def test_a_token_does_not_verify_for_a_key_given_its_id_by_hand(
     client: TestClient, rt: Runtime, alice: Account, bob: Account
 ) -> None:
@@ -74,16 +90,7 @@ def test_a_token_does_not_verify_for_a_key_given_its_id_by_hand(
     assert sshkeys(client, old).status_code == 200
     with rt.db.write() as s:
         accounts.delete_api_key(rt, s, bob.id, key.id)
-        s.execute(
-            insert(ApiKey).values(
-                id=key.id,
-                account_id=alice.id,
-                api_key="k" * 32,
-                secret_hash=rt.hasher.hash("s" * 16),
-                token_salt="another-salt-xyz",
-                created_at=rt.clock.now(),
-            )
-        )
+        give_its_id_to(rt, s, key.id, alice.id)
     assert sshkeys(client, old).status_code == 401
 
 
@@ -103,16 +110,7 @@ def test_a_token_held_as_verified_answers_for_no_key_written_in_its_place(
         with rt.db.write() as s:  # the other process's writes, unseen here
             s.execute(delete(ApiKey).where(ApiKey.id == key.id))
             if restored:
-                s.execute(
-                    insert(ApiKey).values(
-                        id=key.id,
-                        account_id=alice.id,
-                        api_key="k" * 32,
-                        secret_hash=rt.hasher.hash("s" * 16),
-                        token_salt="another-salt-xyz",
-                        created_at=rt.clock.now(),
-                    )
-                )
+                give_its_id_to(rt, s, key.id, alice.id)
         with pytest.raises(GatewayError) as err:
             accounts.authenticate(rt, bearer)
         assert (err.value.status, err.value.message) == (401, "Invalid access token.")

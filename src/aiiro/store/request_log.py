@@ -150,7 +150,7 @@ class _Bodies:
     polled list answers with the very same bytes object until its data changes."""
 
     def __init__(self) -> None:
-        self._recent: dict[int, tuple[bytes, str, bytes | None]] = {}
+        self._recent: dict[int, tuple[bytes, str, bytes]] = {}
         self._headers: dict[tuple[tuple[bytes, bytes], ...], str] = {}
 
     def kept(self, raw: bytes | int, shared: dict[bytes, str]) -> tuple[str, bytes | None]:
@@ -159,7 +159,7 @@ class _Bodies:
             return "null", None
         hit = self._recent.get(id(raw)) if isinstance(raw, bytes) else None
         if hit is not None and hit[0] is raw:
-            text, digest = hit[1], hit[2]
+            _, text, digest = hit
         else:
             text = body_text(raw)
             if len(text) < SHARED_MIN:
@@ -169,8 +169,7 @@ class _Bodies:
                 if len(self._recent) >= 16:
                     self._recent.clear()
                 self._recent[id(raw)] = (raw, text, digest)
-        if digest is not None:
-            shared[digest] = text
+        shared[digest] = text
         return text, digest
 
     def headers(self, headers: list[tuple[bytes, bytes]]) -> str:
@@ -329,20 +328,33 @@ class RequestLog:
         )
         with self._queued:
             self._queue.append(item)
-            if self._due:
+            if self._due:  # the common case under load: one lock, nothing more
+                return
+        self._set_write()
+
+    def _set_write(self, off_loop: bool = True) -> None:
+        """A write GATHER_S from now on the event loop, unless one is set or nothing is
+        queued. Not called from a server's loop: the write now, if `off_loop` (else the
+        next request or reader writes the entries)."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None and not off_loop:
+            return
+        with self._queued:
+            if self._due or not self._queue:
                 return
             self._due = True
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # not called from a server's loop
+        if loop is None:
             self._write_due()
-            return
-        loop.call_later(GATHER_S, self._write_due)
+        else:
+            loop.call_later(GATHER_S, self._write_due)
 
     def _write_due(self) -> None:
-        """The write set by `add`. A reader writing meanwhile takes these entries too; when
-        the log's lock is not had at once (another process's write), they wait for the
-        next write, set by the next request, or by this one again."""
+        """The write set by `_set_write`. A reader writing meanwhile takes these entries
+        too; when the log's lock is not had at once (another process's write), they wait
+        for the next write, set again here."""
         with self._queued:
             self._due = False
         try:
@@ -351,13 +363,7 @@ class RequestLog:
             if not is_busy(exc):
                 log.exception("request log: could not write")
                 return
-        with self._queued:
-            if self._queue and not self._due:
-                self._due = True
-                try:
-                    asyncio.get_running_loop().call_later(GATHER_S, self._write_due)
-                except RuntimeError:
-                    self._due = False
+        self._set_write(off_loop=False)  # what the lock kept out waits GATHER_S again
 
     # -- the reader's side ---------------------------------------------------------------
     def entries(
