@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import sqlite3
 import subprocess
@@ -118,6 +119,48 @@ def test_a_request_reads_the_version_once_but_sees_its_own_writes(
     assert request(write_then_list) == [5, 6]
     assert db.memo("k", compute) == [5, 6]  # outside any request: read every time
     assert compute.calls == 3
+
+
+def test_requests_that_begin_in_one_turn_of_the_loop_share_one_read(
+    db: Database, tmp_path: Path
+) -> None:
+    """The middleware's pins in one turn of the event loop read the version once; a
+    commit elsewhere is seen from the next turn, a commit here at once."""
+    reads = 0
+    read = db.version
+
+    def counted() -> int | None:
+        nonlocal reads
+        reads += 1
+        return read()
+
+    db.version = counted  # type: ignore[method-assign]
+
+    def request() -> int | None:
+        return contextvars.copy_context().run(db.pin)
+
+    def commit_elsewhere() -> None:
+        other = sqlite3.connect(tmp_path / "memo.db")
+        other.execute("INSERT INTO t VALUES (7)")
+        other.commit()
+        other.close()
+
+    async def turns() -> None:
+        first = request()
+        commit_elsewhere()
+        assert request() == first  # begun in the same turn: as if it came a moment earlier
+        assert reads == 1
+        await asyncio.sleep(0)
+        second = request()
+        assert second != first
+        assert reads == 2
+        with db.write() as s:
+            s.execute(text("INSERT INTO t VALUES (8)"))
+        assert request() != second  # this process's own commit: read again
+        assert reads == 3
+
+    asyncio.run(turns())
+    assert request() is not None and reads == 4  # no loop: every pin reads
 
 
 def test_keys_are_kept_apart(db: Database) -> None:
