@@ -14,13 +14,17 @@ from typing import Any
 
 class SecretHasher:
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        # Keyed once: a copy of it costs two thirds of a new HMAC (OpenSSL 3 sets up a
+        # new one from the key each time), and a token request makes two.
+        self._keyed = hmac.new(key, digestmod="sha256")
 
     def hash(self, value: str) -> str:
-        return hmac.digest(self._key, value.encode(), "sha256").hex()  # (one C call)
+        return self.digest(value.encode()).hex()
 
     def digest(self, value: bytes) -> bytes:
-        return hmac.digest(self._key, value, "sha256")
+        h = self._keyed.copy()
+        h.update(value)
+        return h.digest()
 
     def verify(self, value: str, digest: str) -> bool:
         return hmac.compare_digest(self.hash(value), digest)
