@@ -114,7 +114,7 @@ def _hidden_in_place(text: str) -> str | None:
     pieces = text.split('"')
     if len(pieces) % 2 == 0:
         return None
-    if any(_names_a_secret(outside) for outside in pieces[::2]):
+    if _names_a_secret('"'.join(pieces[::2])):  # (no name holds a quote)
         return None
     for i in range(1, len(pieces), 2):
         if pieces[i] in SECRET_KEYS:
