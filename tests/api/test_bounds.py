@@ -113,24 +113,15 @@ def raw_exchange(port: int, request: bytes, wait: float = 0.0) -> bytes:
 
 
 @pytest.mark.acceptance
-def test_a_stalled_body_ends_the_request(server: AiiroServer) -> None:
-    head = (
-        b"POST /oauth/v1/accesstokens HTTP/1.1\r\nHost: x\r\n"
-        b"Content-Length: 100\r\n\r\n" + b'{"clientId": '
-    )
-    answer = raw_exchange(server.port, head)
-    assert answer.startswith(b"HTTP/1.1 408 ")
-    assert b'"errorCode": "408"' in answer
-
-
-@pytest.mark.acceptance
-def test_a_stalled_chunked_body_ends_the_request(server: AiiroServer) -> None:
-    """A body without a length (chunked) has the same deadline: only a request with
-    neither a length nor chunks has no body to wait for."""
-    head = (
-        b"POST /oauth/v1/accesstokens HTTP/1.1\r\nHost: x\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\nd\r\n" + b'{"clientId": '
-    )
+@pytest.mark.parametrize(
+    "framing",
+    [b"Content-Length: 100\r\n\r\n", b"Transfer-Encoding: chunked\r\n\r\nd\r\n"],
+    ids=["length", "chunked"],
+)
+def test_a_stalled_body_ends_the_request(server: AiiroServer, framing: bytes) -> None:
+    """A body with a length or in chunks has a deadline: only a request with neither has
+    no body to wait for."""
+    head = b"POST /oauth/v1/accesstokens HTTP/1.1\r\nHost: x\r\n" + framing + b'{"clientId": '
     answer = raw_exchange(server.port, head)
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b'"errorCode": "408"' in answer
