@@ -45,6 +45,14 @@ MEMO_BYTES = 64 * 1024 * 1024
 _PINNED: ContextVar[tuple[Database, int, int] | None] = ContextVar("aiiro_version", default=None)
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running this code, or None (a thread of its own, a script)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class Database:
     def __init__(self, url: str, echo: bool = False, lock_wait_s: float = 30.0) -> None:
         self.url = url
@@ -126,10 +134,7 @@ class Database:
         sent it came before the read. A commit of this process makes the next pin read
         again."""
         _PINNED.set(None)
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = running_loop()
         shared = self._shared_read
         if shared is not None and shared[0] is loop and shared[2] == self._commits:
             version: int | None = shared[1]

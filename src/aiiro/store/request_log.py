@@ -29,7 +29,6 @@ that outlives a restart's worth of interest, and a new form of it gets a new nam
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -61,7 +60,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
 from aiiro.clock import Clock
 from aiiro.redaction import body_text, redact_headers, redact_query, shown_body
-from aiiro.store.db import Database, is_busy
+from aiiro.store.db import Database, is_busy, running_loop
 
 log = logging.getLogger("aiiro.store")
 
@@ -336,10 +335,7 @@ class RequestLog:
         """A write GATHER_S from now on the event loop, unless one is set or nothing is
         queued. Not called from a server's loop: the write now, if `off_loop` (else the
         next request or reader writes the entries)."""
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = running_loop()
         if loop is None and not off_loop:
             return
         with self._queued:
